@@ -1,0 +1,20 @@
+// Package jobs names the scheduled jobs Cloud Scheduler fires through the scheduled-jobs topic
+// (replacing Celery beat) and the message it sends.
+package jobs
+
+// Request is the payload Cloud Scheduler publishes for a job.
+type Request struct {
+	Job string `json:"job"`
+}
+
+// Job names. Each later feature adds its own (announcements, video upload cleanup, ...).
+const (
+	// PruneEventReceipts deletes idempotency receipts older than Pub/Sub's longest retention
+	// (7 days) plus a margin; a message that old can no longer be redelivered.
+	PruneEventReceipts = "prune-event-receipts"
+)
+
+// Schedule is each job's cron schedule (UTC), used by infra/ for Cloud Scheduler.
+var Schedule = map[string]string{
+	PruneEventReceipts: "30 2 * * *",
+}

@@ -1,0 +1,178 @@
+// Package web holds the HTTP plumbing every handler shares: the one mapping from application
+// error codes to statuses and JSON:API error bodies, capped JSON decoding, and JSON encoding.
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/logging"
+)
+
+// DefaultBodyLimit caps request bodies unless a route sets its own limit.
+const DefaultBodyLimit = 1 << 20
+
+var statuses = map[apperr.Code]int{
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:     http.StatusTooManyRequests,
+	apperr.Unsupported:     http.StatusUnsupportedMediaType,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.Internal:        http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status for an application error code.
+func Status(c apperr.Code) int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorObject is one JSON:API error object; the app API uses the same shape so that clients
+// handle one error format.
+type ErrorObject struct {
+	Status string       `json:"status"`
+	Code   string       `json:"code"`
+	Title  string       `json:"title"`
+	Detail string       `json:"detail,omitempty"`
+	Source *ErrorSource `json:"source,omitempty"`
+	ID     string       `json:"id,omitempty"` // the request id, to find the log lines
+}
+
+// ErrorSource points at the offending field.
+type ErrorSource struct {
+	Pointer string `json:"pointer"`
+}
+
+// ErrorBody is the response body of every error.
+type ErrorBody struct {
+	Errors []ErrorObject `json:"errors"`
+}
+
+// Error writes err as a JSON error response. Internal errors are logged with their cause and a
+// stack; the client sees only a generic message and the request id.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := apperr.As(err)
+	status := Status(e.Code)
+	ctx := r.Context()
+	if status >= 500 {
+		logging.Error(ctx, log, "request failed", err, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	}
+	obj := ErrorObject{
+		Status: fmt.Sprint(status),
+		Code:   string(e.Code),
+		Title:  http.StatusText(status),
+		Detail: e.Message,
+		ID:     logging.RequestID(ctx),
+	}
+	if e.Field != "" {
+		obj.Source = &ErrorSource{Pointer: e.Field}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(ErrorBody{Errors: []ErrorObject{obj}})
+}
+
+// JSON writes v with status and the given content type (application/json when empty).
+func JSON(w http.ResponseWriter, status int, contentType string, v any) {
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// DecodeJSON reads a JSON body of at most limit bytes into v. It accepts the JSON media types
+// given (application/json when none), rejects unknown fields when strict, and turns every failure
+// into an Invalid, TooLarge or Unsupported error naming what was wrong.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool, mediaTypes ...string) error {
+	if len(mediaTypes) == 0 {
+		mediaTypes = []string{"application/json"}
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !contains(mediaTypes, mt) {
+		return apperr.New(apperr.Unsupported, "Content-Type must be %s", strings.Join(mediaTypes, " or "))
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, limit)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeError(err, limit)
+		}
+		return apperr.New(apperr.Invalid, "request body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error, limit int64) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		ute *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return apperr.New(apperr.TooLarge, "request body exceeds %d bytes", limit)
+	case errors.Is(err, io.EOF):
+		return apperr.New(apperr.Invalid, "request body is empty")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.New(apperr.Invalid, "request body is truncated JSON")
+	case errors.As(err, &se):
+		return apperr.New(apperr.Invalid, "malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &ute):
+		ptr := "/" + strings.ReplaceAll(ute.Field, ".", "/")
+		return apperr.Field(ptr, "%s must be %s, not %s", ptr, ute.Type.String(), ute.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Field("/"+name, "unknown field %q", name)
+	default:
+		return apperr.Wrap(err, apperr.Invalid, "malformed JSON body")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Recover turns a panic in a handler into a logged internal error and a 500 JSON body, so one
+// bad request never takes the instance down or leaks a stack to the client.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				Error(w, r, log, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
