@@ -370,4 +370,3 @@ func frontend(dir string) http.Handler {
 <ul><li><a href="/healthz">/healthz</a></li><li><a href="/_dev/mail">/_dev/mail</a>: email sent by the platform</li></ul>`)
 	})
 }
-
