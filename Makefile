@@ -1,0 +1,42 @@
+# The two commands: `make run` (the whole platform locally) and `make test` (every test against
+# a real PostgreSQL and Google's Pub/Sub emulator). See README.md.
+SHELL := /bin/bash
+GO ?= go
+DEVSERVER := bin/devserver
+
+.PHONY: run test bench migrate lint build clean devserver
+
+devserver:
+	@mkdir -p bin
+	$(GO) build -o $(DEVSERVER) ./functions/devserver
+
+## run: the whole platform at http://127.0.0.1:8080 with local stand-ins (Ctrl-C stops it all)
+run: devserver
+	exec $(DEVSERVER) serve
+
+## test: go vet, then every Go test with -race against real PostgreSQL and the Pub/Sub emulator
+test: devserver
+	$(GO) vet ./...
+	$(DEVSERVER) with-services -- $(GO) test -race -count=1 ./...
+
+## bench: benchmarks against the same services, as a table with each raw ceiling beside ours
+bench: devserver
+	@set -o pipefail; $(DEVSERVER) with-services -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./... \
+		| tee bin/bench.txt | $(GO) run ./functions/devserver/benchtable
+
+## migrate: apply migrations to DATABASE_URL / INSTANCE_CONNECTION_NAME (or the .local cluster)
+migrate: devserver
+	$(DEVSERVER) migrate
+
+## lint: formatting, vet and staticcheck
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+## build: compile every package and the deploy unit
+build:
+	$(GO) build ./...
+
+clean:
+	rm -rf bin
