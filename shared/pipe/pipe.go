@@ -60,7 +60,7 @@ type Name struct {
 var (
 	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	digitsRE = regexp.MustCompile(`^[0-9]{1,15}$`)
-	nameRE   = regexp.MustCompile(`^[A-Za-z0-9.-]{1,100}$`)
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
 // ErrUnsuccessful is returned for an event that does not report a finished upload.
