@@ -90,7 +90,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 		}
 		st.defer_(pg.Stop)
 		cfg.DatabaseURL = pg.URL("lookit")
-		say("PostgreSQL   %s (data in %s)", cfg.DatabaseURL, filepath.Join(localDir, "postgres"))
+		say("PostgreSQL   %s (data in %s)", cfg.DatabaseURL, pg.Dir)
 	}
 	pool, err := postgres.Open(ctx, cfg)
 	if err != nil {

@@ -103,7 +103,7 @@ func Load(getenv func(string) string) (*Config, error) {
 
 	c.DatabaseURL = r.str("DATABASE_URL", "")
 	c.InstanceConnectionName = r.str("INSTANCE_CONNECTION_NAME", "")
-	if c.InstanceConnectionName != "" && strings.Count(c.InstanceConnectionName, ":") != 2 {
+	if n := strings.Count(c.InstanceConnectionName, ":"); c.InstanceConnectionName != "" && n != 2 && n != 3 { // 3: domain-scoped projects (example.com:proj)
 		r.fail("INSTANCE_CONNECTION_NAME", "must look like project:region:instance")
 	}
 	c.DBUser = r.str("DB_USER", "")

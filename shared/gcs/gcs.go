@@ -29,9 +29,14 @@ type Bucket struct {
 var _ objects.Store = (*Bucket)(nil)
 
 func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, contentType string) error {
+	// Closing a Writer commits what was written; only cancelling its context abandons the
+	// upload, so a failed read never replaces the object with a truncated one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	w := b.Client.Bucket(b.Name).Object(key).NewWriter(ctx)
 	w.ContentType = contentType
 	if _, err := io.Copy(w, r); err != nil {
+		cancel()
 		_ = w.Close()
 		return fmt.Errorf("gcs: put %s: %w", key, err)
 	}

@@ -6,6 +6,8 @@ package localstack
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -68,6 +70,13 @@ func StartPostgres(ctx context.Context, dir string, logFile *os.File) (*Postgres
 	bin, err := PostgresBinDir()
 	if err != nil {
 		return nil, err
+	}
+	if os.Geteuid() == 0 && !traversableByOthers(filepath.Dir(dir)) {
+		// As root the cluster runs as another user, who cannot reach a data directory inside a
+		// private home (such as /root). Keep the data in a per-checkout directory under the
+		// system temp directory instead.
+		sum := sha256.Sum256([]byte(dir))
+		dir = filepath.Join(os.TempDir(), "lookit-postgres-"+hex.EncodeToString(sum[:4]))
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("postgres dir: %w", err)
@@ -188,6 +197,23 @@ func unprivileged(dir string) (*syscall.Credential, error) {
 		return nil, fmt.Errorf("hand %s to %s: %w", dir, u.Username, err)
 	}
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// traversableByOthers reports whether every directory from / down to dir lets other users through.
+func traversableByOthers(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil && fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if p == filepath.Dir(p) {
+			return true
+		}
+	}
 }
 
 // FreePort returns a loopback TCP port nobody listens on now.

@@ -7,12 +7,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
 )
 
 const (
@@ -114,19 +118,31 @@ var (
 	cloudTraceRE  = regexp.MustCompile(`^([0-9a-fA-F]{32})(?:/([0-9]{1,20}))?(?:;o=([01]))?$`)
 )
 
-// ParseTrace reads W3C traceparent first, then Google's X-Cloud-Trace-Context.
+// ParseTrace reads W3C traceparent first, then Google's X-Cloud-Trace-Context. A header with an
+// all-zero trace id (or, in traceparent, an all-zero parent id or the invalid version ff) is
+// ignored, as the W3C specification requires. The legacy header carries the span id in decimal;
+// it is returned in the 16-digit hex form Cloud Logging's spanId field and traceparent use.
 func ParseTrace(h http.Header) (Trace, bool) {
 	if m := traceparentRE.FindStringSubmatch(strings.TrimSpace(h.Get("traceparent"))); m != nil {
-		if m[1] != strings.Repeat("0", 32) {
+		if m[1] != zeroTraceID && m[2] != strings.Repeat("0", 16) && m[0][:2] != "ff" {
 			flags, _ := hex.DecodeString(m[3])
 			return Trace{TraceID: m[1], SpanID: m[2], Sampled: len(flags) == 1 && flags[0]&1 == 1}, true
 		}
 	}
 	if m := cloudTraceRE.FindStringSubmatch(strings.TrimSpace(h.Get("X-Cloud-Trace-Context"))); m != nil {
-		return Trace{TraceID: strings.ToLower(m[1]), SpanID: m[2], Sampled: m[3] == "1"}, true
+		if id := strings.ToLower(m[1]); id != zeroTraceID {
+			t := Trace{TraceID: id, Sampled: m[3] == "1"}
+			// A zero or out-of-range span id means "no parent span".
+			if span, err := strconv.ParseUint(m[2], 10, 64); err == nil && span != 0 {
+				t.SpanID = fmt.Sprintf("%016x", span)
+			}
+			return t, true
+		}
 	}
 	return Trace{}, false
 }
+
+var zeroTraceID = strings.Repeat("0", 32)
 
 // WithTrace returns a context whose log records carry t.
 func WithTrace(ctx context.Context, t Trace) context.Context {
@@ -172,9 +188,17 @@ func Error(ctx context.Context, l *slog.Logger, msg string, err error, attrs ...
 	if err != nil {
 		text = msg + ": " + err.Error()
 	}
+	if !l.Enabled(ctx, slog.LevelError) {
+		return
+	}
 	attrs = append(attrs,
 		slog.String("@type", "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"),
 		slog.String("stack_trace", text+"\n\n"+string(debug.Stack())),
 	)
-	l.ErrorContext(ctx, text, attrs...)
+	// Record the caller of Error as the source location, not this function.
+	var pcs [1]uintptr
+	runtime.Callers(2, pcs[:])
+	r := slog.NewRecord(time.Now(), slog.LevelError, text, pcs[0])
+	r.Add(attrs...)
+	_ = l.Handler().Handle(ctx, r)
 }

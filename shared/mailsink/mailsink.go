@@ -105,13 +105,15 @@ func (s *Sink) SendHandler() http.Handler {
 				html = c.Value
 			}
 		}
-		s.mu.Lock()
-		for i, p := range m.Personalizations {
+		// Like SendGrid, refuse the whole request before accepting any of it.
+		for _, p := range m.Personalizations {
 			if len(p.To) == 0 {
-				s.mu.Unlock()
 				sendError(w, http.StatusBadRequest, "The to array is required for all personalization objects, and must have at least one email object with a valid email address.", "personalizations.to")
 				return
 			}
+		}
+		s.mu.Lock()
+		for i, p := range m.Personalizations {
 			subject := m.Subject
 			if p.Subject != "" {
 				subject = p.Subject

@@ -56,7 +56,7 @@ func Verify(password, hash string) (bool, error) {
 		return false, ErrMalformed
 	}
 	// Refuse parameters no hash of ours has, so a forged row cannot make log-in allocate gigabytes.
-	if p.Memory == 0 || p.Memory > 1<<20 || p.Time == 0 || p.Time > 10 || p.Threads == 0 {
+	if p.Memory == 0 || p.Memory > 1<<18 || p.Time == 0 || p.Time > 10 || p.Threads == 0 {
 		return false, ErrMalformed
 	}
 	enc := base64.RawStdEncoding

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/apperr"
@@ -79,6 +81,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (payload_hash) DO NOTHING`,
 		sum[:], payload, ev.Data.VideoName, name.StudyID, name.ResponseID, name.FrameID, name.Consent)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+		// A data exception: valid JSON that jsonb cannot hold (\u0000, a lone surrogate). Retrying
+		// cannot help, so it is the payload's fault, not an internal error.
+		return apperr.Field("payload", "payload cannot be stored: %s", pgErr.Message)
+	}
 	if err != nil {
 		return fmt.Errorf("pipe: keep event: %w", err)
 	}

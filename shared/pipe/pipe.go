@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sign returns the signature Pipe sends in X-Pipe-Signature: base64(HMAC-SHA1(key, webhookURL +
@@ -69,10 +71,17 @@ var ErrUnsuccessful = errors.New("pipe: upload did not succeed")
 // ParseEvent decodes and checks the payload form field.
 func ParseEvent(payload string) (*Event, Name, error) {
 	var e Event
+	if !utf8.ValidString(payload) {
+		// encoding/json would quietly replace the bad bytes; the database cannot store them.
+		return nil, Name{}, errors.New("pipe: payload is not UTF-8")
+	}
 	dec := json.NewDecoder(strings.NewReader(payload))
 	dec.UseNumber()
 	if err := dec.Decode(&e); err != nil {
 		return nil, Name{}, fmt.Errorf("pipe: payload is not JSON: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, Name{}, errors.New("pipe: payload must be exactly one JSON value")
 	}
 	if e.Data.S3UploadStatus != "upload success" {
 		return nil, Name{}, ErrUnsuccessful

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"lookit.dev/platform/shared/apperr"
@@ -142,14 +143,31 @@ func decodeError(err error, limit int64) error {
 	case errors.As(err, &se):
 		return apperr.New(apperr.Invalid, "malformed JSON at byte %d", se.Offset)
 	case errors.As(err, &ute):
-		ptr := "/" + strings.ReplaceAll(ute.Field, ".", "/")
+		if ute.Field == "" {
+			return apperr.New(apperr.Invalid, "request body must be %s, not %s", ute.Type.String(), ute.Value)
+		}
+		ptr := pointer(strings.Split(ute.Field, ".")...)
 		return apperr.Field(ptr, "%s must be %s, not %s", ptr, ute.Type.String(), ute.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return apperr.Field("/"+name, "unknown field %q", name)
+		quoted := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			name = strings.Trim(quoted, `"`)
+		}
+		return apperr.Field(pointer(name), "unknown field %q", name)
 	default:
 		return apperr.Wrap(err, apperr.Invalid, "malformed JSON body")
 	}
+}
+
+// pointer returns the RFC 6901 JSON pointer to the member reached through names.
+func pointer(names ...string) string {
+	var b strings.Builder
+	for _, n := range names {
+		b.WriteString("/")
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(n, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
 }
 
 func contains(list []string, s string) bool {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"lookit.dev/platform/shared/config"
+)
+
+// .env.example documents every variable, and its values are the ones make run uses.
+func TestEnvExampleMatchesConfigAndLocalDefaults(t *testing.T) {
+	f, err := os.Open("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	documented := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		line = strings.TrimPrefix(line, "# ")
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " #") || strings.ToUpper(k) != k {
+			continue
+		}
+		documented[k] = v
+	}
+	ct := reflect.TypeOf(config.Config{})
+	for i := 0; i < ct.NumField(); i++ {
+		name := ct.Field(i).Tag.Get("env")
+		if _, ok := documented[name]; !ok {
+			t.Errorf(".env.example does not document %s", name)
+		}
+	}
+	for k, v := range localDefaults {
+		if documented[k] != v {
+			t.Errorf(".env.example has %s=%q, make run uses %q", k, documented[k], v)
+		}
+	}
+}
+
+func buildDevserver(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "devserver")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestBadConfigurationExitsNamingTheVariable(t *testing.T) {
+	bin := buildDevserver(t)
+	for _, c := range []struct{ env, name string }{
+		{"PORT=eighty", "PORT"},
+		{"BASE_URL=not a url", "BASE_URL"},
+		{"DB_MAX_CONNS=0", "DB_MAX_CONNS"},
+	} {
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), c.env}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errorsAs(err, &ee) || ee.ExitCode() == 0 {
+			t.Fatalf("%s: exit %v, want non-zero", c.env, err)
+		}
+		if !strings.Contains(string(out), c.name) {
+			t.Fatalf("%s: message %q does not name %s", c.env, out, c.name)
+		}
+	}
+}
+
+func errorsAs(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+// lockedBuffer collects the output of a running process while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// make run on a fresh checkout: no environment, a local PostgreSQL cluster under .local/, demo
+// data, health, the mail sink and Pub/Sub delivery; Ctrl-C stops everything it started.
+func TestMakeRunFromNothingAndCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	bin := buildDevserver(t)
+	work := t.TempDir()
+	if err := os.Chmod(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	var out lockedBuffer
+	cmd := exec.Command(bin)
+	cmd.Dir = work
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("PORT=%d", port), "HOME=" + work}
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("devserver output:\n%s", out.String())
+		}
+	}()
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/healthz not 200 within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The cluster lives under .local/ (or, as root under a private parent directory, in a
+	// per-checkout temp directory); the banner names it.
+	pidFile := filepath.Join(work, ".local/postgres/data/postmaster.pid")
+	if _, err := os.Stat(pidFile); err != nil {
+		matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "lookit-postgres-*", "data", "postmaster.pid"))
+		for _, m := range matches {
+			if strings.Contains(out.String(), filepath.Dir(filepath.Dir(m))) {
+				pidFile = m
+			}
+		}
+	}
+	if !strings.HasPrefix(pidFile, work) {
+		defer os.RemoveAll(filepath.Dir(filepath.Dir(pidFile)))
+	}
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no PostgreSQL cluster under .local/: %v", err)
+	}
+	pgPID := strings.SplitN(string(pid), "\n", 2)[0]
+
+	// An email published on the topic is delivered by SendEmail to the mail sink.
+	body := `{"id":"7d4c2f0e-0c1a-4d8e-8f3b-2a9d6e5c4b31","kind":"test","to":["parent@example.org"],"subject":"Local","text":"Hello"}`
+	resp, err := http.Post(base+"/_dev/publish/email-send", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("publish: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	for {
+		resp, err := http.Get(base + "/_dev/mail")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []struct{ Subject string }
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err := json.Unmarshal(b, &msgs); err != nil {
+			t.Fatalf("/_dev/mail: %v: %s", err, b)
+		}
+		if len(msgs) == 1 && msgs[0].Subject == "Local" {
+			break
+		}
+		if time.Now().After(deadline.Add(15 * time.Second)) {
+			t.Fatalf("mail sink has %s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("devserver exited with %v after Ctrl-C", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("devserver still running 30s after Ctrl-C")
+	}
+	var p int
+	fmt.Sscan(pgPID, &p)
+	if err := syscall.Kill(p, 0); err == nil {
+		t.Fatalf("PostgreSQL (pid %d) still running after Ctrl-C", p)
+	}
+	if _, err := os.Stat(pidFile); err == nil {
+		t.Fatal("PostgreSQL did not shut down cleanly (postmaster.pid left behind)")
+	}
+}
