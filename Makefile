@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 DEVSERVER := bin/devserver
 
-.PHONY: run test bench migrate lint build clean devserver
+.PHONY: run test bench migrate lint generate build clean devserver
 
 devserver:
 	@mkdir -p bin
@@ -28,11 +28,16 @@ bench: devserver
 migrate: devserver
 	$(DEVSERVER) migrate
 
-## lint: formatting, vet and staticcheck
+## lint: formatting, vet, staticcheck, and generated query code in step with the SQL
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GO) tool sqlc diff
+
+## generate: typed Go for shared/postgres/queries/*.sql (sqlc)
+generate:
+	$(GO) tool sqlc generate
 
 ## build: compile every package and the deploy unit
 build:

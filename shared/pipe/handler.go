@@ -14,6 +14,7 @@ import (
 
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/logging"
+	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/web"
 )
 
@@ -76,11 +77,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return apperr.Wrap(err, apperr.Unavailable, "database unavailable")
 	}
 	sum := sha256.Sum256([]byte(payload))
-	tag, err := pool.Exec(r.Context(), `
-		INSERT INTO pipe_webhook_events (payload_hash, payload, video_name, study_uuid, response_uuid, frame_id, is_consent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (payload_hash) DO NOTHING`,
-		sum[:], payload, ev.Data.VideoName, name.StudyID, name.ResponseID, name.FrameID, name.Consent)
+	n, err := db.New(pool).KeepPipeWebhookEvent(r.Context(), db.KeepPipeWebhookEventParams{
+		PayloadHash: sum[:], Payload: []byte(payload), VideoName: ev.Data.VideoName,
+		StudyUuid: name.StudyID, ResponseUuid: name.ResponseID, FrameID: name.FrameID, IsConsent: name.Consent,
+	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
 		// A data exception: valid JSON that jsonb cannot hold (\u0000, a lone surrogate). Retrying
@@ -91,7 +91,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("pipe: keep event: %w", err)
 	}
 	h.Log.InfoContext(r.Context(), "pipe webhook accepted", slog.String("video_name", ev.Data.VideoName),
-		slog.Bool("duplicate", tag.RowsAffected() == 0), slog.String("request_id", logging.RequestID(r.Context())))
+		slog.Bool("duplicate", n == 0), slog.String("request_id", logging.RequestID(r.Context())))
 	web.JSON(w, http.StatusAccepted, "", map[string]string{"status": "accepted", "video": ev.Data.VideoName})
 	return nil
 }

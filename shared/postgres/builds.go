@@ -2,13 +2,16 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/builds"
+	"lookit.dev/platform/shared/postgres/db"
 )
 
 // Builds keeps the builds table in step with the builder.
@@ -22,11 +25,12 @@ type Builds struct {
 func (b *Builds) Start(ctx context.Context, r builds.Request) (string, error) {
 	var id string
 	err := InTx(ctx, b.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO builds (request_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.RequestID, r.Subject); err != nil {
+		q := db.New(tx)
+		if err := q.StoreBuild(ctx, db.StoreBuildParams{RequestID: r.RequestID, Subject: r.Subject}); err != nil {
 			return fmt.Errorf("store build: %w", err)
 		}
-		var existing *string
-		if err := tx.QueryRow(ctx, `SELECT build_id FROM builds WHERE request_id = $1 FOR UPDATE`, r.RequestID).Scan(&existing); err != nil {
+		existing, err := q.LockBuildByRequest(ctx, r.RequestID)
+		if err != nil {
 			return fmt.Errorf("lock build: %w", err)
 		}
 		if existing != nil {
@@ -38,11 +42,7 @@ func (b *Builds) Start(ctx context.Context, r builds.Request) (string, error) {
 			return fmt.Errorf("start build: %w", err)
 		}
 		id = s.ID
-		_, err = tx.Exec(ctx, `
-			UPDATE builds SET build_id = $2, log_url = NULLIF($3, ''), updated_at = now(),
-			       status = CASE WHEN status = 'REQUESTED' THEN 'QUEUED' ELSE status END
-			WHERE request_id = $1`, r.RequestID, s.ID, s.LogURL)
-		return err
+		return q.SetBuildStarted(ctx, db.SetBuildStartedParams{RequestID: r.RequestID, BuildID: &s.ID, LogUrl: s.LogURL})
 	})
 	if err != nil {
 		return "", fmt.Errorf("postgres: %w", err)
@@ -65,9 +65,9 @@ type Status struct {
 func (b *Builds) RecordStatus(ctx context.Context, s Status) (bool, error) {
 	applied := false
 	err := InTx(ctx, b.Pool, func(tx pgx.Tx) error {
-		var old string
-		err := tx.QueryRow(ctx, `SELECT status FROM builds WHERE build_id = $1 FOR UPDATE`, s.BuildID).Scan(&old)
-		if err == pgx.ErrNoRows {
+		q := db.New(tx)
+		old, err := q.LockBuildStatus(ctx, &s.BuildID)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
@@ -76,18 +76,17 @@ func (b *Builds) RecordStatus(ctx context.Context, s Status) (bool, error) {
 		if !builds.Advances(old, s.Status) {
 			return nil
 		}
-		var finished *time.Time
+		var finished pgtype.Timestamptz
 		if builds.Terminal(s.Status) {
 			t := s.FinishedAt
 			if t.IsZero() {
 				t = time.Now()
 			}
-			finished = &t
+			finished = pgtype.Timestamptz{Time: t, Valid: true}
 		}
-		_, err = tx.Exec(ctx, `
-			UPDATE builds SET status = $2, detail = NULLIF($3, ''), log_url = COALESCE(NULLIF($4, ''), log_url),
-			       finished_at = $5, updated_at = now()
-			WHERE build_id = $1`, s.BuildID, s.Status, s.Detail, s.LogURL, finished)
+		err = q.SetBuildStatus(ctx, db.SetBuildStatusParams{
+			BuildID: &s.BuildID, Status: s.Status, FinishedAt: finished, Detail: s.Detail, LogUrl: s.LogURL,
+		})
 		applied = err == nil
 		return err
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/events"
+	"lookit.dev/platform/shared/postgres/db"
 )
 
 // FirstDelivery records that handler processed messageID, inside tx. It returns false when the
@@ -16,13 +17,11 @@ import (
 // must do nothing. Because the receipt commits with the effect, a crash between them leaves
 // neither, and the redelivery does the work once.
 func FirstDelivery(ctx context.Context, tx pgx.Tx, handler, messageID string) (bool, error) {
-	tag, err := tx.Exec(ctx,
-		`INSERT INTO event_receipts (handler, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-		handler, messageID)
+	n, err := db.New(tx).RecordReceipt(ctx, db.RecordReceiptParams{Handler: handler, MessageID: messageID})
 	if err != nil {
 		return false, fmt.Errorf("postgres: record receipt: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // Rejects keeps rejected messages in rejected_events.
@@ -45,11 +44,9 @@ func (r Rejects) Reject(ctx context.Context, handler string, m events.Message, r
 	if err != nil {
 		return fmt.Errorf("postgres: keep rejected message: %w", err)
 	}
-	_, err = pool.Exec(ctx, `
-		INSERT INTO rejected_events (handler, message_id, topic, attributes, data, reason)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (handler, message_id) DO NOTHING`,
-		handler, m.ID, m.Topic, attrs, m.Data, reason)
+	err = db.New(pool).KeepRejectedEvent(ctx, db.KeepRejectedEventParams{
+		Handler: handler, MessageID: m.ID, Topic: m.Topic, Attributes: attrs, Data: m.Data, Reason: reason,
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: keep rejected message: %w", err)
 	}

@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/jobs"
+	"lookit.dev/platform/shared/postgres/db"
 )
 
 // JobFunc does one scheduled job inside tx and returns a summary for job_runs.
@@ -28,7 +30,7 @@ func NewJobs(pool *pgxpool.Pool) *Jobs {
 }
 
 // ErrUnknownJob is returned for a job name no function handles.
-var ErrUnknownJob = fmt.Errorf("unknown job")
+var ErrUnknownJob = errors.New("unknown job")
 
 // Run does the job named in r for the firing messageID, in one transaction with its job_runs
 // row, so a redelivered firing finds the finished run and does nothing. It reports whether the
@@ -40,11 +42,9 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 	}
 	ran := false
 	err := InTx(ctx, j.Pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `
-			INSERT INTO job_runs (job, message_id) VALUES ($1, $2)
-			ON CONFLICT (message_id) DO NOTHING RETURNING id`, r.Job, messageID).Scan(&id)
-		if err == pgx.ErrNoRows {
+		q := db.New(tx)
+		id, err := q.StartJobRun(ctx, db.StartJobRunParams{Job: r.Job, MessageID: messageID})
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // this firing already ran and committed
 		}
 		if err != nil {
@@ -58,7 +58,7 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 		if err != nil {
 			return fmt.Errorf("job %s: encode outcome: %w", r.Job, err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE job_runs SET finished_at = now(), outcome = $2 WHERE id = $1`, id, b); err != nil {
+		if err := q.FinishJobRun(ctx, db.FinishJobRunParams{ID: id, Outcome: b}); err != nil {
 			return fmt.Errorf("finish run: %w", err)
 		}
 		ran = true
@@ -71,9 +71,9 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 }
 
 func pruneEventReceipts(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
-	tag, err := tx.Exec(ctx, `DELETE FROM event_receipts WHERE processed_at < now() - interval '8 days'`)
+	n, err := db.New(tx).PruneEventReceipts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"deleted": tag.RowsAffected()}, nil
+	return map[string]any{"deleted": n}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/mail"
+	"lookit.dev/platform/shared/postgres/db"
 )
 
 // Mailer delivers email requests exactly once per request id, as far as the provider allows:
@@ -37,46 +38,40 @@ func (s *Mailer) Deliver(ctx context.Context, r mail.Request) (Outcome, error) {
 	var out Outcome
 	var sendErr error
 	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (id) DO NOTHING`,
-			r.ID, r.Kind, s.From, r.To, r.Subject, r.Text, r.HTML); err != nil {
+		q := db.New(tx)
+		if err := q.StoreEmail(ctx, db.StoreEmailParams{
+			ID: r.ID, Kind: r.Kind, FromAddress: s.From, ToAddresses: r.To,
+			Subject: r.Subject, BodyText: r.Text, BodyHtml: r.HTML,
+		}); err != nil {
 			return fmt.Errorf("store email: %w", err)
 		}
 		// The stored row is the truth: a redelivered request sends what was first stored.
-		var o mail.Outgoing
-		var status string
-		if err := tx.QueryRow(ctx, `
-			SELECT id::text, kind, from_address, to_addresses, subject, body_text, body_html, status
-			FROM email_messages WHERE id = $1 FOR UPDATE`, r.ID).
-			Scan(&o.ID, &o.Kind, &o.From, &o.To, &o.Subject, &o.Text, &o.HTML, &status); err != nil {
+		row, err := q.LockEmail(ctx, r.ID)
+		if err != nil {
 			return fmt.Errorf("lock email: %w", err)
 		}
-		if status != "pending" {
+		switch row.Status {
+		case "sent":
 			out = AlreadySent
-			if status == "failed" {
-				out = Refused
-			}
+			return nil
+		case "failed":
+			out = Refused
 			return nil
 		}
-		providerID, err := s.Sender.Send(ctx, o)
+		providerID, err := s.Sender.Send(ctx, mail.Outgoing{
+			ID: row.ID, Kind: row.Kind, From: row.FromAddress, To: row.ToAddresses,
+			Subject: row.Subject, Text: row.BodyText, HTML: row.BodyHtml,
+		})
 		switch {
 		case err == nil:
 			out = Sent
-			_, err = tx.Exec(ctx, `
-				UPDATE email_messages SET status = 'sent', attempts = attempts + 1, sent_at = now(),
-				       provider_message_id = NULLIF($2, ''), last_error = NULL
-				WHERE id = $1`, r.ID, providerID)
-			return err
+			return q.MarkEmailSent(ctx, db.MarkEmailSentParams{ID: r.ID, ProviderMessageID: providerID})
 		case errors.Is(err, mail.ErrRejected):
 			out, sendErr = Refused, err
-			_, err = tx.Exec(ctx, `
-				UPDATE email_messages SET status = 'failed', attempts = attempts + 1, last_error = $2
-				WHERE id = $1`, r.ID, err.Error())
-			return err
+			msg := err.Error()
+			return q.MarkEmailRefused(ctx, db.MarkEmailRefusedParams{ID: r.ID, LastError: &msg})
 		default:
-			// Roll back nothing but the attempt count: the row stays pending for the redelivery.
+			// The row stays pending for the redelivery; the attempt is counted below.
 			sendErr = err
 			return nil
 		}
@@ -84,13 +79,11 @@ func (s *Mailer) Deliver(ctx context.Context, r mail.Request) (Outcome, error) {
 	if err != nil {
 		return "", fmt.Errorf("postgres: deliver email: %w", err)
 	}
-	if sendErr != nil {
-		if out == "" {
-			if _, err := s.Pool.Exec(ctx, `UPDATE email_messages SET attempts = attempts + 1, last_error = $2 WHERE id = $1 AND status = 'pending'`, r.ID, sendErr.Error()); err != nil {
-				return "", errors.Join(sendErr, err)
-			}
+	if sendErr != nil && out == "" {
+		msg := sendErr.Error()
+		if err := db.New(s.Pool).RecordEmailAttempt(ctx, db.RecordEmailAttemptParams{ID: r.ID, LastError: &msg}); err != nil {
+			return "", errors.Join(sendErr, err)
 		}
-		return out, sendErr
 	}
-	return out, nil
+	return out, sendErr
 }
