@@ -14,10 +14,14 @@ devserver:
 run: devserver
 	exec $(DEVSERVER) serve
 
+# Pub/Sub integration tests run verbosely so the log shows them talking to the emulator.
+INTEGRATION := lookit.dev/platform/shared/pubsub
+
 ## test: go vet, then every Go test with -race against real PostgreSQL and the Pub/Sub emulator
 test: devserver
 	$(GO) vet ./...
-	$(DEVSERVER) with-services -- $(GO) test -race -count=1 ./...
+	$(DEVSERVER) with-services -- bash -c '$(GO) test -race -count=1 $$($(GO) list ./... | grep -vx "$(INTEGRATION)") \
+		&& $(GO) test -race -count=1 -v $(INTEGRATION)'
 
 ## bench: benchmarks against the same services, as a table with each raw ceiling beside ours
 bench: devserver

@@ -115,6 +115,7 @@ func TestEmailThroughEmulator(t *testing.T) {
 	if status != "sent" || attempts != 1 {
 		t.Fatalf("email row status=%s attempts=%d, want sent after 1 attempt", status, attempts)
 	}
+	t.Logf("published twice through the emulator: email_messages row %s after %d attempt(s)", status, attempts)
 	msgs := sink.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("mail sink received %d messages, want exactly 1 for a request published twice", len(msgs))
