@@ -19,7 +19,10 @@ import (
 	"time"
 
 	"lookit.dev/platform/shared/config"
+	"lookit.dev/platform/shared/postgres/pgtest"
 )
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // .env.example documents every variable, and its values are the ones make run uses.
 func TestEnvExampleMatchesConfigAndLocalDefaults(t *testing.T) {
@@ -123,6 +126,26 @@ func TestMakeRunFromNothingAndCtrlC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster")
 	}
+	runPlatform(t, nil, true)
+}
+
+// The same platform with Google's Pub/Sub emulator and an existing database instead of the
+// embedded stand-ins, as the environment variables select.
+func TestMakeRunOnTheEmulatorAndAGivenDatabase(t *testing.T) {
+	host := os.Getenv("PUBSUB_EMULATOR_HOST")
+	if host == "" {
+		t.Fatal("PUBSUB_EMULATOR_HOST is not set: run the tests with `make test`")
+	}
+	out := runPlatform(t, []string{"PUBSUB_EMULATOR_HOST=" + host, "DATABASE_URL=" + pgtest.URL(t), "GOOGLE_CLOUD_PROJECT=devserver-test"}, false)
+	if !strings.Contains(out, "emulator at "+host) {
+		t.Fatalf("banner does not show the emulator:\n%s", out)
+	}
+}
+
+// runPlatform starts the dev server with env, checks health, demo data, mail delivery through
+// Pub/Sub and Ctrl-C, and returns its output. localCluster says whether it should have started its
+// own PostgreSQL.
+func runPlatform(t *testing.T, env []string, localCluster bool) string {
 	bin := buildDevserver(t)
 	work := t.TempDir()
 	if err := os.Chmod(work, 0o755); err != nil {
@@ -132,7 +155,7 @@ func TestMakeRunFromNothingAndCtrlC(t *testing.T) {
 	var out lockedBuffer
 	cmd := exec.Command(bin)
 	cmd.Dir = work
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("PORT=%d", port), "HOME=" + work}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), fmt.Sprintf("PORT=%d", port), "HOME=" + work}, env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -163,25 +186,13 @@ func TestMakeRunFromNothingAndCtrlC(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// The cluster lives under .local/ (or, as root under a private parent directory, in a
+	var pidFile, pgPID string
+	if localCluster {
+		pidFile, pgPID = findCluster(t, work, &out)
+	}
+
+	// An email published (or, as root under a private parent directory, in a
 	// per-checkout temp directory); the banner names it.
-	pidFile := filepath.Join(work, ".local/postgres/data/postmaster.pid")
-	if _, err := os.Stat(pidFile); err != nil {
-		matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "lookit-postgres-*", "data", "postmaster.pid"))
-		for _, m := range matches {
-			if strings.Contains(out.String(), filepath.Dir(filepath.Dir(m))) {
-				pidFile = m
-			}
-		}
-	}
-	if !strings.HasPrefix(pidFile, work) {
-		defer os.RemoveAll(filepath.Dir(filepath.Dir(pidFile)))
-	}
-	pid, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatalf("no PostgreSQL cluster under .local/: %v", err)
-	}
-	pgPID := strings.SplitN(string(pid), "\n", 2)[0]
 
 	// An email published on the topic is delivered by SendEmail to the mail sink.
 	body := `{"id":"7d4c2f0e-0c1a-4d8e-8f3b-2a9d6e5c4b31","kind":"test","to":["parent@example.org"],"subject":"Local","text":"Hello"}`
@@ -221,12 +232,38 @@ func TestMakeRunFromNothingAndCtrlC(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("devserver still running 30s after Ctrl-C")
 	}
-	var p int
-	fmt.Sscan(pgPID, &p)
-	if err := syscall.Kill(p, 0); err == nil {
-		t.Fatalf("PostgreSQL (pid %d) still running after Ctrl-C", p)
+	if localCluster {
+		var p int
+		fmt.Sscan(pgPID, &p)
+		if err := syscall.Kill(p, 0); err == nil {
+			t.Fatalf("PostgreSQL (pid %d) still running after Ctrl-C", p)
+		}
+		if _, err := os.Stat(pidFile); err == nil {
+			t.Fatal("PostgreSQL did not shut down cleanly (postmaster.pid left behind)")
+		}
 	}
-	if _, err := os.Stat(pidFile); err == nil {
-		t.Fatal("PostgreSQL did not shut down cleanly (postmaster.pid left behind)")
+	return out.String()
+}
+
+// findCluster returns the postmaster.pid file and pid of the cluster the dev server started.
+func findCluster(t *testing.T, work string, out *lockedBuffer) (string, string) {
+	t.Helper()
+	pidFile := filepath.Join(work, ".local/postgres/data/postmaster.pid")
+	if _, err := os.Stat(pidFile); err != nil {
+		matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "lookit-postgres-*", "data", "postmaster.pid"))
+		for _, m := range matches {
+			if strings.Contains(out.String(), filepath.Dir(filepath.Dir(m))) {
+				pidFile = m
+			}
+		}
 	}
+	if !strings.HasPrefix(pidFile, work) {
+		t.Cleanup(func() { os.RemoveAll(filepath.Dir(filepath.Dir(pidFile))) })
+	}
+	pid, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no PostgreSQL cluster under .local/: %v", err)
+	}
+	pgPID := strings.SplitN(string(pid), "\n", 2)[0]
+	return pidFile, pgPID
 }
