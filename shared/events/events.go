@@ -5,6 +5,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -149,7 +150,7 @@ func DecodeJSON(data []byte, v any) error {
 	if len(data) > 1<<20 {
 		return Permanentf("message data exceeds 1 MiB")
 	}
-	dec := json.NewDecoder(bytesReader(data))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return Permanentf("malformed message data: %v", err)

@@ -1,10 +1,8 @@
 package events
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -13,8 +11,6 @@ import (
 
 	"lookit.dev/platform/shared/logging"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // FromCloudEvent reads the Pub/Sub message out of an Eventarc CloudEvent.
 func FromCloudEvent(e event.Event) (Message, error) {

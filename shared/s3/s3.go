@@ -2,6 +2,7 @@
 package s3
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
@@ -64,7 +66,7 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, contentType s
 		return fmt.Errorf("s3: put %s: object over 64 MiB; use a signed PUT URL", key)
 	}
 	_, err = b.Client.PutObject(ctx, &awss3.PutObjectInput{
-		Bucket: &b.Name, Key: &key, Body: bytesReader(data), ContentType: &contentType,
+		Bucket: &b.Name, Key: &key, Body: bytes.NewReader(data), ContentType: &contentType,
 	})
 	if err != nil {
 		return fmt.Errorf("s3: put %s: %w", key, err)
@@ -94,7 +96,7 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 func (b *Bucket) SignedURL(ctx context.Context, key, method string, expiry time.Duration) (string, error) {
 	p := awss3.NewPresignClient(b.Client)
 	var (
-		req *v4Request
+		req *v4.PresignedHTTPRequest
 		err error
 	)
 	switch method {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"time"
 
 	"github.com/sendgrid/rest"
 	sg "github.com/sendgrid/sendgrid-go"
@@ -51,7 +52,7 @@ func (c *Client) Send(ctx context.Context, m pmail.Outgoing) (string, error) {
 	req.Body = sgmail.GetRequestBody(v3)
 	client := c.HTTP
 	if client == nil {
-		client = &rest.Client{HTTPClient: http.DefaultClient}
+		client = defaultClient
 	}
 	resp, err := client.SendWithContext(ctx, req)
 	if err != nil {
@@ -66,6 +67,9 @@ func (c *Client) Send(ctx context.Context, m pmail.Outgoing) (string, error) {
 		return "", fmt.Errorf("sendgrid: status %d", resp.StatusCode)
 	}
 }
+
+// defaultClient bounds each call: the mailer holds the email's row lock while SendGrid answers.
+var defaultClient = &rest.Client{HTTPClient: &http.Client{Timeout: 30 * time.Second}}
 
 func first(v []string) string {
 	if len(v) > 0 {
