@@ -1,0 +1,254 @@
+package authz
+
+import (
+	"lookit.dev/platform/shared/apperr"
+)
+
+// Scope limits what a request may do: a browser session may do anything its user may; an API
+// token may be read-only.
+type Scope string
+
+const (
+	ScopeSession   Scope = "session"
+	ScopeRead      Scope = "read"
+	ScopeReadWrite Scope = "read-write"
+)
+
+// Subject is who is asking, with every fact Authorize needs. The zero Subject is anonymous.
+type Subject struct {
+	UserID       int64
+	Researcher   bool
+	SiteAdmin    bool
+	SecondFactor bool // the session completed TOTP (API tokens can only be made after it)
+	Scope        Scope
+	Labs         map[int64]LabRole    // lab id → role
+	Studies      map[int64]StudyGroup // study id → group
+}
+
+// Anonymous reports whether no user is logged in.
+func (s Subject) Anonymous() bool { return s.UserID == 0 }
+
+// Object is what the action is on. Only the fields the action needs are read.
+type Object struct {
+	OwnerID int64 // the family that owns a child, demographics, response or account
+	StudyID int64
+	LabID   int64 // the study's lab, or the lab itself
+	Preview bool  // the response data is preview data
+}
+
+// Action names something a subject does to an object.
+type Action string
+
+// audience says who may take an action before permissions are consulted.
+type audience int
+
+const (
+	public        audience = iota // anyone, even anonymous
+	authenticated                 // any logged-in user
+	owner                         // the family that owns the object
+	researcher                    // a researcher who completed 2FA, with the permission below
+)
+
+type rule struct {
+	audience  audience
+	unsafe    bool    // changes state: refused to read-only tokens
+	study     Perm    // study permission required (researcher rules)
+	preview   Perm    // for preview objects, this permission instead of study
+	lab       LabPerm // lab permission required (researcher rules)
+	siteAdmin bool    // site admins only
+}
+
+// The actions. Every route of both APIs maps to exactly one of them.
+const (
+	// Anyone.
+	ListPublicStudies Action = "studies.list_public"
+	SignUp            Action = "account.sign_up"
+
+	// Any logged-in user, on their own account.
+	ReadSelf       Action = "account.read"
+	EditSelf       Action = "account.edit"
+	ManageSessions Action = "account.sessions"
+	ManageTokens   Action = "account.tokens"
+	ListLabs       Action = "labs.list_approved"
+
+	// The owning family.
+	ReadChild          Action = "child.read"
+	EditChild          Action = "child.edit"
+	ReadDemographics   Action = "demographics.read"
+	EditDemographics   Action = "demographics.edit"
+	CreateResponse     Action = "response.create"
+	EditOwnResponse    Action = "response.edit_own"
+	ReadOwnResponses   Action = "response.read_own"
+	ReadOwnFeedback    Action = "feedback.read_own"
+	AddChild           Action = "child.create"
+	AddDemographics    Action = "demographics.create"
+	EditEmailPrefs     Action = "account.email_preferences"
+	ReadOwnPastSession Action = "response.past_sessions"
+
+	// Researchers, by study permission.
+	ReadStudy           Action = "study.read"
+	EditStudy           Action = "study.edit"
+	ChangeStatus        Action = "study.change_status"
+	ManageResearchers   Action = "study.manage_researchers"
+	ReadResponses       Action = "study.read_responses" // preview objects need RP, real ones RR
+	CodeConsent         Action = "study.code_consent"   // preview objects need CP, real ones CC
+	ContactParticipants Action = "study.contact"
+	EditFeedback        Action = "study.edit_feedback"
+	MoveStudyLab        Action = "study.change_lab"
+	DeletePreviewData   Action = "study.delete_previews"
+	ApproveStudy        Action = "study.approve"
+
+	// Researchers, by lab permission.
+	CreateStudy      Action = "lab.create_study"
+	ReadLabMembers   Action = "lab.read_members"
+	EditLabMembers   Action = "lab.edit_members"
+	EditLab          Action = "lab.edit"
+	ApproveLabToTest Action = "lab.approve"
+	CreateLab        Action = "lab.create"
+	RequestToJoin    Action = "lab.request_join"
+)
+
+var rules = map[Action]rule{
+	ListPublicStudies: {audience: public},
+	SignUp:            {audience: public, unsafe: true},
+
+	ReadSelf:       {audience: authenticated},
+	EditSelf:       {audience: authenticated, unsafe: true},
+	ManageSessions: {audience: authenticated, unsafe: true},
+	ManageTokens:   {audience: authenticated, unsafe: true},
+	ListLabs:       {audience: authenticated},
+
+	ReadChild:          {audience: owner},
+	EditChild:          {audience: owner, unsafe: true},
+	AddChild:           {audience: owner, unsafe: true},
+	ReadDemographics:   {audience: owner},
+	EditDemographics:   {audience: owner, unsafe: true},
+	AddDemographics:    {audience: owner, unsafe: true},
+	CreateResponse:     {audience: owner, unsafe: true},
+	EditOwnResponse:    {audience: owner, unsafe: true},
+	ReadOwnResponses:   {audience: owner},
+	ReadOwnFeedback:    {audience: owner},
+	EditEmailPrefs:     {audience: owner, unsafe: true},
+	ReadOwnPastSession: {audience: owner},
+
+	ReadStudy:           {audience: researcher, study: ReadStudyDetails},
+	EditStudy:           {audience: researcher, unsafe: true, study: WriteStudyDetails},
+	ChangeStatus:        {audience: researcher, unsafe: true, study: ChangeStudyStatus},
+	ManageResearchers:   {audience: researcher, unsafe: true, study: ManageStudyResearchers},
+	ReadResponses:       {audience: researcher, study: ReadStudyResponseData, preview: ReadStudyPreviewData},
+	CodeConsent:         {audience: researcher, unsafe: true, study: CodeStudyConsent, preview: CodeStudyPreviewConsent},
+	ContactParticipants: {audience: researcher, unsafe: true, study: ContactStudyParticipant},
+	EditFeedback:        {audience: researcher, unsafe: true, study: EditStudyFeedback},
+	MoveStudyLab:        {audience: researcher, unsafe: true, study: ChangeStudyLab},
+	DeletePreviewData:   {audience: researcher, unsafe: true, study: DeleteAllPreviewData},
+	ApproveStudy:        {audience: researcher, unsafe: true, study: ApproveRejectStudy, siteAdmin: true},
+
+	CreateStudy:      {audience: researcher, unsafe: true, lab: PermCreateStudy},
+	ReadLabMembers:   {audience: researcher, lab: PermReadMembers},
+	EditLabMembers:   {audience: researcher, unsafe: true, lab: PermEditMembers},
+	EditLab:          {audience: researcher, unsafe: true, lab: PermEditLab},
+	ApproveLabToTest: {audience: researcher, unsafe: true, lab: PermApproveLab, siteAdmin: true},
+	CreateLab:        {audience: researcher, unsafe: true},
+	RequestToJoin:    {audience: researcher, unsafe: true},
+}
+
+// Actions lists every action, for tests that enumerate them.
+func Actions() []Action {
+	out := make([]Action, 0, len(rules))
+	for a := range rules {
+		out = append(out, a)
+	}
+	return out
+}
+
+// IsUnsafe reports whether a changes state.
+func IsUnsafe(a Action) bool { return rules[a].unsafe }
+
+// Authorize decides whether s may take action a on o. It returns nil, an Unauthenticated error
+// (log in first), or a Forbidden error whose message says what is missing. Unknown actions are
+// denied: deny by default.
+func Authorize(s Subject, a Action, o Object) error {
+	r, ok := rules[a]
+	if !ok {
+		return apperr.New(apperr.Forbidden, "unknown action %q", a)
+	}
+	if r.audience == public && !r.unsafe {
+		return nil
+	}
+	if s.Anonymous() {
+		if r.audience == public {
+			return nil
+		}
+		return apperr.New(apperr.Unauthenticated, "log in to do this")
+	}
+	if r.unsafe && s.Scope == ScopeRead {
+		return apperr.New(apperr.Forbidden, "this API token is read-only")
+	}
+	switch r.audience {
+	case public, authenticated:
+		return nil
+	case owner:
+		if o.OwnerID != 0 && o.OwnerID == s.UserID {
+			return nil
+		}
+		return apperr.New(apperr.Forbidden, "this belongs to another family")
+	}
+	// Researcher actions.
+	if !s.Researcher {
+		return apperr.New(apperr.Forbidden, "a researcher account is required")
+	}
+	if !s.SecondFactor {
+		return apperr.New(apperr.Forbidden, "two-factor authentication is required")
+	}
+	if r.siteAdmin && !s.SiteAdmin {
+		return apperr.New(apperr.Forbidden, "only site admins may do this")
+	}
+	if r.study != "" {
+		p := r.study
+		if o.Preview && r.preview != "" {
+			p = r.preview
+		}
+		if s.hasStudyPerm(p, o) {
+			return nil
+		}
+		return apperr.New(apperr.Forbidden, "you do not have permission %s on this study", p)
+	}
+	if r.lab != "" {
+		if s.hasLabPerm(r.lab, o) {
+			return nil
+		}
+		return apperr.New(apperr.Forbidden, "you do not have permission %s in this lab", r.lab)
+	}
+	return nil
+}
+
+// hasStudyPerm checks, as Lookit does, the site-level permission, then the study group, then the
+// lab umbrella.
+func (s Subject) hasStudyPerm(p Perm, o Object) bool {
+	if s.SiteAdmin && siteAdminStudyPerms[p] {
+		return true
+	}
+	if p == ApproveRejectStudy || o.StudyID == 0 {
+		return false
+	}
+	if g, ok := s.Studies[o.StudyID]; ok && GroupPerms[g][p] {
+		return true
+	}
+	if o.LabID != 0 {
+		if role, ok := s.Labs[o.LabID]; ok && LabUmbrella[role][p] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s Subject) hasLabPerm(p LabPerm, o Object) bool {
+	if s.SiteAdmin && siteAdminLabPerms[p] {
+		return true
+	}
+	if p == PermApproveLab || o.LabID == 0 {
+		return false
+	}
+	role, ok := s.Labs[o.LabID]
+	return ok && LabRolePerms[role][p]
+}
