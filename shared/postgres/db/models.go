@@ -8,6 +8,20 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ApiToken struct {
+	ID         int64
+	Uuid       string
+	UserID     int64
+	Name       string
+	Prefix     string
+	KeyHash    []byte
+	Scope      string
+	CreatedAt  pgtype.Timestamptz
+	ExpiresAt  pgtype.Timestamptz
+	LastUsedAt pgtype.Timestamptz
+	RevokedAt  pgtype.Timestamptz
+}
+
 type Build struct {
 	RequestID  string
 	Subject    string
@@ -77,6 +91,16 @@ type EmailMessage struct {
 	SentAt            pgtype.Timestamptz
 }
 
+type EmailToken struct {
+	TokenHash []byte
+	UserID    int64
+	Purpose   string
+	NewEmail  *string
+	CreatedAt pgtype.Timestamptz
+	ExpiresAt pgtype.Timestamptz
+	UsedAt    pgtype.Timestamptz
+}
+
 type EventReceipt struct {
 	Handler     string
 	MessageID   string
@@ -116,6 +140,13 @@ type LabMember struct {
 	UpdatedAt pgtype.Timestamptz
 }
 
+type LoginThrottle struct {
+	Key         string
+	Failures    int32
+	WindowStart pgtype.Timestamptz
+	LockedUntil pgtype.Timestamptz
+}
+
 type PipeWebhookEvent struct {
 	ID           int64
 	PayloadHash  []byte
@@ -129,6 +160,12 @@ type PipeWebhookEvent struct {
 	ProcessedAt  pgtype.Timestamptz
 }
 
+type RecoveryCode struct {
+	UserID   int64
+	CodeHash string
+	UsedAt   pgtype.Timestamptz
+}
+
 type RejectedEvent struct {
 	ID         int64
 	Handler    string
@@ -140,11 +177,23 @@ type RejectedEvent struct {
 	RejectedAt pgtype.Timestamptz
 }
 
-type TotpDevice struct {
+type Session struct {
+	IDHash      []byte
 	UserID      int64
-	Secret      string
-	ActivatedAt pgtype.Timestamptz
+	CsrfToken   string
+	TwoFactorAt pgtype.Timestamptz
 	CreatedAt   pgtype.Timestamptz
+	LastSeenAt  pgtype.Timestamptz
+	ExpiresAt   pgtype.Timestamptz
+	UserAgent   string
+}
+
+type TotpDevice struct {
+	UserID       int64
+	Secret       string
+	ActivatedAt  pgtype.Timestamptz
+	CreatedAt    pgtype.Timestamptz
+	LastUsedStep int64
 }
 
 type User struct {
