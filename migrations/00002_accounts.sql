@@ -71,7 +71,7 @@ CREATE TABLE children (
     birthday                 date        NOT NULL,
     gender                   text        NOT NULL CHECK (gender IN ('m', 'f', 'o', 'na')),
     gender_self_describe     text        NOT NULL DEFAULT '',
-    -- 0–17 mean "under 24 weeks", 24…39 weeks, 40 "40 or more"; NULL is no answer.
+    -- Lookit's 0–17 scale (see 00005 and shared/accounts); NULL is no answer.
     gestational_age_at_birth smallint    CHECK (gestational_age_at_birth BETWEEN 0 AND 40),
     additional_information   text        NOT NULL DEFAULT '',
     -- Lookit's BitFields, in Lookit's bit order (see shared/accounts when it lands).

@@ -69,7 +69,7 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, password, totpSecret string) 
 		if err := q.SeedLabMember(ctx, db.SeedLabMemberParams{LabID: labID, UserID: researcherID, Role: "admin"}); err != nil {
 			return fmt.Errorf("demo lab member: %w", err)
 		}
-		weeks := int16(39)
+		weeks := int16(16) // 39 weeks on Lookit's scale
 		if err := q.SeedChild(ctx, db.SeedChildParams{UserID: parentID, GivenName: "Sam", Birthday: birthday,
 			Gender: "f", GestationalAgeAtBirth: &weeks, LanguagesSpoken: 1}); err != nil {
 			return fmt.Errorf("demo child: %w", err)

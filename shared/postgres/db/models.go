@@ -35,13 +35,14 @@ type Build struct {
 }
 
 type Child struct {
-	ID                    int64
-	Uuid                  string
-	UserID                int64
-	GivenName             string
-	Birthday              pgtype.Date
-	Gender                string
-	GenderSelfDescribe    string
+	ID                 int64
+	Uuid               string
+	UserID             int64
+	GivenName          string
+	Birthday           pgtype.Date
+	Gender             string
+	GenderSelfDescribe string
+	// Lookit scale: 0 under 24 weeks; 1-16 = 24-39 weeks (value + 23); 17 = 40 or more; NULL no answer
 	GestationalAgeAtBirth *int16
 	AdditionalInformation string
 	ExistingConditions    int64
