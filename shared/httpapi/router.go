@@ -20,6 +20,7 @@ import (
 func New(in *instance.Instance) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", health(in))
+	newAppAPI(in, mux)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, in.Log, apperr.New(apperr.NotFound, "no route for %s %s", r.Method, r.URL.Path))
 	}))

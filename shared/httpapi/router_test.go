@@ -21,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func newInstance(t *testing.T, db instance.Provider[*pgxpool.Pool]) *instance.Instance {
+func newInstance(t testing.TB, db instance.Provider[*pgxpool.Pool]) *instance.Instance {
 	cfg, err := config.Load(func(k string) string { return map[string]string{"ENVIRONMENT": "local"}[k] })
 	if err != nil {
 		t.Fatal(err)

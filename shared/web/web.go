@@ -127,6 +127,10 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 	return nil
 }
 
+// DecodeError turns an encoding/json decoding error (possibly wrapped) into an Invalid or
+// TooLarge application error naming the offending field, for decoders this package does not run.
+func DecodeError(err error, limit int64) error { return decodeError(err, limit) }
+
 func decodeError(err error, limit int64) error {
 	var (
 		mbe *http.MaxBytesError

@@ -1,0 +1,357 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"lookit.dev/platform/shared/appapi"
+	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/auth"
+	"lookit.dev/platform/shared/authz"
+	"lookit.dev/platform/shared/instance"
+	"lookit.dev/platform/shared/postgres"
+	"lookit.dev/platform/shared/postgres/db"
+	"lookit.dev/platform/shared/web"
+)
+
+// appBodyLimit caps app API request bodies; none of its requests is larger.
+const appBodyLimit = 64 << 10
+
+// operationActions maps every app API operation to the one action Authorize decides. An
+// operation missing here is denied (and the route matrix test fails).
+var operationActions = map[string]authz.Action{
+	"Login":           authz.SignUp, // anyone may try to log in
+	"VerifyTwoFactor": authz.EditSelf,
+	"Logout":          authz.EditSelf,
+	"GetMe":           authz.ReadSelf,
+	"ListSessions":    authz.ReadSelf,
+	"RevokeSession":   authz.ManageSessions,
+	"ListTokens":      authz.ReadSelf,
+	"CreateToken":     authz.ManageTokens,
+	"RevokeToken":     authz.ManageTokens,
+}
+
+type httpKey struct{}
+
+type httpPair struct {
+	w http.ResponseWriter
+	r *http.Request
+}
+
+func httpFrom(ctx context.Context) (http.ResponseWriter, *http.Request) {
+	p := ctx.Value(httpKey{}).(httpPair)
+	return p.w, p.r
+}
+
+// authorize is the strict middleware every app API operation passes through: it asks
+// authz.Authorize about the operation's action, so no handler decides access itself.
+func authorize(f appapi.StrictHandlerFunc, operationID string) appapi.StrictHandlerFunc {
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+		action, ok := operationActions[operationID]
+		if !ok {
+			return nil, apperr.New(apperr.Forbidden, "operation %s is not authorized for anyone", operationID)
+		}
+		p := PrincipalFrom(ctx)
+		if err := authz.Authorize(p.Subject, action, authz.Object{OwnerID: p.Subject.UserID}); err != nil {
+			return nil, err
+		}
+		return f(context.WithValue(ctx, httpKey{}, httpPair{w, r}), w, r, request)
+	}
+}
+
+// appServer implements the app API.
+type appServer struct {
+	in *instance.Instance
+}
+
+var _ appapi.StrictServerInterface = (*appServer)(nil)
+
+func newAppAPI(in *instance.Instance, mux *http.ServeMux) {
+	errs := func(w http.ResponseWriter, r *http.Request, err error) { web.Error(w, r, in.Log, err) }
+	strict := appapi.NewStrictHandlerWithOptions(&appServer{in: in}, []appapi.StrictMiddlewareFunc{authorize},
+		appapi.StrictHTTPServerOptions{
+			RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+				errs(w, r, requestError(err))
+			},
+			ResponseErrorHandlerFunc: errs,
+		})
+	appapi.HandlerWithOptions(strict, appapi.StdHTTPServerOptions{
+		BaseRouter:       mux,
+		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs(w, r, requestError(err)) },
+		Middlewares: []appapi.MiddlewareFunc{func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.Body = http.MaxBytesReader(w, r.Body, appBodyLimit)
+				authenticate(in, next).ServeHTTP(w, r)
+			})
+		}},
+	})
+}
+
+// requestError turns a decoding or parameter error of the generated code into a 4xx.
+func requestError(err error) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if strings.HasPrefix(err.Error(), "can't decode JSON body") {
+		return web.DecodeError(err, appBodyLimit)
+	}
+	return apperr.Wrap(err, apperr.Invalid, "malformed request: "+firstLine(err.Error()))
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+func (s *appServer) auth(ctx context.Context) (*postgres.Auth, error) {
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	return &postgres.Auth{Pool: pool}, nil
+}
+
+func (s *appServer) setCookies(w http.ResponseWriter, key, csrf string, expires time.Time) {
+	secure := !s.in.Config.IsLocal()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: key, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	// The experiment runner reads csrftoken from document.cookie: it must not be HttpOnly.
+	http.SetCookie(w, &http.Cookie{Name: CSRFCookie, Value: csrf, Path: "/", Expires: expires,
+		Secure: secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *appServer) Login(ctx context.Context, req appapi.LoginRequestObject) (appapi.LoginResponseObject, error) {
+	if req.Body == nil {
+		return nil, apperr.New(apperr.Invalid, "request body is required")
+	}
+	email := strings.TrimSpace(req.Body.Email)
+	if email == "" || len(email) > 254 {
+		return nil, apperr.Field("/email", "email is required")
+	}
+	if req.Body.Password == "" || len(req.Body.Password) > 1024 {
+		return nil, apperr.Field("/password", "password is required")
+	}
+	a, err := s.auth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, r := httpFrom(ctx)
+	l, err := a.Login(ctx, email, req.Body.Password, clientAddr(r), r.UserAgent())
+	if err != nil {
+		return nil, err
+	}
+	// A log-in replaces the session the browser had.
+	if old := PrincipalFrom(ctx).SessionKey; old != "" {
+		_ = a.Logout(ctx, old)
+	}
+	s.setCookies(w, l.SessionKey, l.CSRFToken, l.Expires)
+	me, err := s.me(ctx, l.UserID, false)
+	if err != nil {
+		return nil, err
+	}
+	return appapi.Login200JSONResponse{User: me, TwoFactorRequired: l.NeedsTwoFactor, TotpSetupRequired: l.NeedsTOTPSetup}, nil
+}
+
+func (s *appServer) VerifyTwoFactor(ctx context.Context, req appapi.VerifyTwoFactorRequestObject) (appapi.VerifyTwoFactorResponseObject, error) {
+	p := PrincipalFrom(ctx)
+	if p.Session == nil {
+		return nil, apperr.New(apperr.Forbidden, "two-factor authentication completes a browser session")
+	}
+	if req.Body == nil || strings.TrimSpace(req.Body.Code) == "" {
+		return nil, apperr.Field("/code", "code is required")
+	}
+	a, err := s.auth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.VerifyTwoFactor(ctx, *p.Session, strings.TrimSpace(req.Body.Code)); err != nil {
+		return nil, err
+	}
+	return appapi.VerifyTwoFactor204Response{}, nil
+}
+
+func (s *appServer) Logout(ctx context.Context, _ appapi.LogoutRequestObject) (appapi.LogoutResponseObject, error) {
+	p := PrincipalFrom(ctx)
+	if p.Session == nil {
+		return nil, apperr.New(apperr.Forbidden, "log-out ends a browser session; revoke API tokens instead")
+	}
+	a, err := s.auth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Logout(ctx, p.SessionKey); err != nil {
+		return nil, err
+	}
+	w, _ := httpFrom(ctx)
+	for _, name := range []string{SessionCookie, CSRFCookie} {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: name == SessionCookie,
+			Secure: !s.in.Config.IsLocal(), SameSite: http.SameSiteLaxMode})
+	}
+	return appapi.Logout204Response{}, nil
+}
+
+func (s *appServer) me(ctx context.Context, userID int64, twoFactor bool) (appapi.Me, error) {
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return appapi.Me{}, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	u, err := db.New(pool).FindUserByID(ctx, userID)
+	if err != nil {
+		return appapi.Me{}, err
+	}
+	return appapi.Me{
+		Id: uuidOf(u.Uuid), Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName, Nickname: u.Nickname,
+		IsResearcher: u.IsResearcher, IsSiteAdmin: u.IsSiteAdmin, TwoFactor: twoFactor,
+		EmailPreferences: appapi.EmailPreferences{
+			EmailNextSession: u.EmailNextSession, EmailNewStudies: u.EmailNewStudies,
+			EmailStudyUpdates: u.EmailStudyUpdates, EmailResponseQuestions: u.EmailResponseQuestions,
+		},
+	}, nil
+}
+
+func (s *appServer) GetMe(ctx context.Context, _ appapi.GetMeRequestObject) (appapi.GetMeResponseObject, error) {
+	p := PrincipalFrom(ctx)
+	me, err := s.me(ctx, p.Subject.UserID, p.Subject.SecondFactor)
+	if err != nil {
+		return nil, err
+	}
+	return appapi.GetMe200JSONResponse(me), nil
+}
+
+func (s *appServer) ListSessions(ctx context.Context, _ appapi.ListSessionsRequestObject) (appapi.ListSessionsResponseObject, error) {
+	p := PrincipalFrom(ctx)
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	rows, err := db.New(pool).ListSessions(ctx, p.Subject.UserID)
+	if err != nil {
+		return nil, err
+	}
+	current := ""
+	if p.Session != nil {
+		current = hex.EncodeToString(auth.Hash(p.SessionKey))
+	}
+	out := appapi.ListSessions200JSONResponse{}
+	for _, r := range rows {
+		id := hex.EncodeToString(r.IDHash)
+		out = append(out, appapi.SessionInfo{Id: id, CreatedAt: r.CreatedAt.Time, LastSeenAt: r.LastSeenAt.Time,
+			ExpiresAt: r.ExpiresAt.Time, UserAgent: r.UserAgent, Current: id == current, TwoFactor: r.TwoFactorAt.Valid})
+	}
+	return out, nil
+}
+
+func (s *appServer) RevokeSession(ctx context.Context, req appapi.RevokeSessionRequestObject) (appapi.RevokeSessionResponseObject, error) {
+	h, err := hex.DecodeString(req.SessionId)
+	if err != nil || len(h) != 32 {
+		return nil, apperr.New(apperr.NotFound, "no such session")
+	}
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	n, err := db.New(pool).DeleteUserSession(ctx, db.DeleteUserSessionParams{UserID: PrincipalFrom(ctx).Subject.UserID, IDHash: h})
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, apperr.New(apperr.NotFound, "no such session")
+	}
+	return appapi.RevokeSession204Response{}, nil
+}
+
+func (s *appServer) ListTokens(ctx context.Context, _ appapi.ListTokensRequestObject) (appapi.ListTokensResponseObject, error) {
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	rows, err := db.New(pool).ListAPITokens(ctx, PrincipalFrom(ctx).Subject.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := appapi.ListTokens200JSONResponse{}
+	for _, r := range rows {
+		out = append(out, tokenInfo(r.Uuid, r.Name, r.Prefix, r.Scope, r.CreatedAt, r.ExpiresAt, r.LastUsedAt))
+	}
+	return out, nil
+}
+
+func tokenInfo(id, name, prefix, scope string, created, expires, used pgtype.Timestamptz) appapi.TokenInfo {
+	t := appapi.TokenInfo{Id: uuidOf(id), Name: name, Prefix: prefix, Scope: appapi.TokenInfoScope(scope),
+		CreatedAt: created.Time, ExpiresAt: expires.Time}
+	if used.Valid {
+		t.LastUsedAt = &used.Time
+	}
+	return t
+}
+
+func (s *appServer) CreateToken(ctx context.Context, req appapi.CreateTokenRequestObject) (appapi.CreateTokenResponseObject, error) {
+	p := PrincipalFrom(ctx)
+	if p.ViaToken {
+		return nil, apperr.New(apperr.Forbidden, "API tokens are created from a browser session")
+	}
+	if p.Subject.Researcher && !p.Subject.SecondFactor {
+		return nil, apperr.New(apperr.Forbidden, "two-factor authentication is required")
+	}
+	if req.Body == nil {
+		return nil, apperr.New(apperr.Invalid, "request body is required")
+	}
+	days := req.Body.ExpiresInDays
+	if days < 1 || days > 366 {
+		return nil, apperr.Field("/expires_in_days", "tokens last from 1 to 366 days")
+	}
+	a, err := s.auth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, id, err := a.CreateToken(ctx, p.Subject.UserID, req.Body.Name, authz.Scope(req.Body.Scope), time.Duration(days)*24*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.New(a.Pool).ListAPITokens(ctx, p.Subject.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if r.Uuid == id {
+			return appapi.CreateToken201JSONResponse{Key: key,
+				Token: tokenInfo(r.Uuid, r.Name, r.Prefix, r.Scope, r.CreatedAt, r.ExpiresAt, r.LastUsedAt)}, nil
+		}
+	}
+	return nil, errors.New("httpapi: created token not found")
+}
+
+func (s *appServer) RevokeToken(ctx context.Context, req appapi.RevokeTokenRequestObject) (appapi.RevokeTokenResponseObject, error) {
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	n, err := db.New(pool).RevokeAPIToken(ctx, db.RevokeAPITokenParams{UserID: PrincipalFrom(ctx).Subject.UserID, Uuid: req.TokenId.String()})
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, apperr.New(apperr.NotFound, "no such token")
+	}
+	return appapi.RevokeToken204Response{}, nil
+}
+
+// uuidOf converts a UUID the database produced; it cannot be malformed.
+func uuidOf(s string) openapi_types.UUID {
+	u, _ := uuid.Parse(s)
+	return u
+}

@@ -1,0 +1,208 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"lookit.dev/platform/shared/appapi"
+	"lookit.dev/platform/shared/auth"
+	"lookit.dev/platform/shared/authz"
+	"lookit.dev/platform/shared/httpapi"
+	"lookit.dev/platform/shared/instance"
+	"lookit.dev/platform/shared/postgres"
+	"lookit.dev/platform/shared/postgres/pgtest"
+)
+
+// role describes one kind of requester and how to make a fresh credential for it.
+type role struct {
+	name       string
+	researcher bool
+	siteAdmin  bool
+	twoFactor  bool
+	lab        authz.LabRole // "" for none
+	token      authz.Scope   // "" for a browser session
+	anonymous  bool
+}
+
+var roles = func() []role {
+	rs := []role{
+		{name: "anonymous", anonymous: true},
+		{name: "family"},
+		{name: "other-family"},
+		{name: "researcher-no2fa", researcher: true},
+		{name: "researcher", researcher: true, twoFactor: true},
+		{name: "site-admin", researcher: true, siteAdmin: true, twoFactor: true},
+		{name: "token-read", researcher: true, token: authz.ScopeRead},
+		{name: "token-read-write", researcher: true, token: authz.ScopeReadWrite},
+	}
+	for _, l := range authz.LabRoles {
+		rs = append(rs, role{name: "lab-" + string(l), researcher: true, twoFactor: true, lab: l})
+	}
+	return rs
+}()
+
+// credential makes a user of the role with a fresh session or token and returns a function that
+// adds it to a request.
+func credential(t *testing.T, pool *pgxpool.Pool, labID int64, r role) func(*http.Request) {
+	if r.anonymous {
+		return func(*http.Request) {}
+	}
+	ctx := context.Background()
+	var id int64
+	if err := pool.QueryRow(ctx, `INSERT INTO users (email, is_researcher, is_site_admin) VALUES ($1, $2, $3) RETURNING id`,
+		r.name+"-"+uuid.NewString()[:8]+"@example.org", r.researcher, r.siteAdmin).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if r.lab != "" {
+		if _, err := pool.Exec(ctx, `INSERT INTO lab_members (lab_id, user_id, role) VALUES ($1, $2, $3)`, labID, id, r.lab); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.token != "" {
+		key, _, err := (&postgres.Auth{Pool: pool}).CreateToken(ctx, id, "matrix", r.token, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return func(req *http.Request) { req.Header.Set("Authorization", "Token "+key) }
+	}
+	key, _ := auth.NewSecret()
+	csrf, _ := auth.NewSecret()
+	var twoFactor any
+	if r.twoFactor {
+		twoFactor = time.Now()
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO sessions (id_hash, user_id, csrf_token, expires_at, two_factor_at) VALUES ($1, $2, $3, now() + interval '1 day', $4)`,
+		auth.Hash(key), id, csrf, twoFactor); err != nil {
+		t.Fatal(err)
+	}
+	return func(req *http.Request) {
+		req.AddCookie(&http.Cookie{Name: httpapi.SessionCookie, Value: key})
+		req.AddCookie(&http.Cookie{Name: httpapi.CSRFCookie, Value: csrf})
+		req.Header.Set(httpapi.CSRFHeader, csrf)
+	}
+}
+
+// request is how the matrix calls each operation; bodies are valid so that only access decides.
+var requests = map[string]struct {
+	method, path, body string
+}{
+	"Login":           {"POST", "/api/auth/login", `{"email":"login-target@example.org","password":"login target password"}`},
+	"VerifyTwoFactor": {"POST", "/api/auth/2fa", `{"code":"123456"}`},
+	"Logout":          {"POST", "/api/auth/logout", ``},
+	"GetMe":           {"GET", "/api/me", ``},
+	"ListSessions":    {"GET", "/api/me/sessions", ``},
+	"RevokeSession":   {"DELETE", "/api/me/sessions/" + strings.Repeat("00", 32), ``},
+	"ListTokens":      {"GET", "/api/me/tokens", ``},
+	"CreateToken":     {"POST", "/api/me/tokens", `{"name":"NAME","scope":"read","expires_in_days":30}`},
+	"RevokeToken":     {"DELETE", "/api/me/tokens/" + uuid.NewString(), ``},
+}
+
+var loggedIn = []string{"family", "other-family", "researcher-no2fa", "researcher", "site-admin", "token-read", "token-read-write",
+	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"}
+
+func except(list []string, drop ...string) []string {
+	var out []string
+	for _, x := range list {
+		keep := true
+		for _, d := range drop {
+			keep = keep && x != d
+		}
+		if keep {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// allowed lists, for every operation, the roles that get through (any status but 401 and 403).
+var allowed = map[string][]string{
+	"Login":           except(append([]string{"anonymous"}, loggedIn...), "token-read"),
+	"VerifyTwoFactor": except(loggedIn, "token-read", "token-read-write"), // completes a browser session
+	"Logout":          except(loggedIn, "token-read", "token-read-write"),
+	"GetMe":           loggedIn,
+	"ListSessions":    loggedIn,
+	"RevokeSession":   except(loggedIn, "token-read"),
+	"ListTokens":      loggedIn,
+	// Tokens come from browser sessions, and researchers must have completed 2FA.
+	"CreateToken": except(loggedIn, "token-read", "token-read-write", "researcher-no2fa"),
+	"RevokeToken": except(loggedIn, "token-read"),
+}
+
+// Every route of the app API against every role. A route in openapi.yaml without a row here fails.
+func TestRouteMatrix(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Matrix Lab', true) RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := passwordHash(t)
+	if _, err := pool.Exec(ctx, `INSERT INTO users (email, password_hash) VALUES ('login-target@example.org', $1)`, h); err != nil {
+		t.Fatal(err)
+	}
+	handler := httpapi.New(newInstance(t, instance.Value(pool)))
+
+	spec, err := appapi.GetSwagger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			id := strings.ToUpper(op.OperationID[:1]) + op.OperationID[1:]
+			ops = append(ops, id)
+			rq, ok := requests[id]
+			if !ok || allowed[id] == nil {
+				t.Errorf("%s %s (%s) has no row in the route matrix", method, path, id)
+				continue
+			}
+			if rq.method != method {
+				t.Errorf("%s: matrix calls %s, spec says %s", id, rq.method, method)
+			}
+		}
+	}
+	sort.Strings(ops)
+	for _, id := range ops {
+		rq, ok := requests[id]
+		if !ok {
+			continue
+		}
+		for i, r := range roles {
+			body := strings.ReplaceAll(rq.body, "NAME", fmt.Sprintf("token-%d", i))
+			req := httptest.NewRequest(rq.method, rq.path, bytes.NewBufferString(body))
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			credential(t, pool, labID, r)(req)
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			denied := rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden
+			want := contains(allowed[id], r.name)
+			if denied == want {
+				t.Errorf("%s by %s: %d %s; want allowed=%v", id, r.name, rec.Code, strings.TrimSpace(rec.Body.String()), want)
+			}
+			if rec.Code >= 500 {
+				t.Errorf("%s by %s: %d %s", id, r.name, rec.Code, rec.Body.String())
+			}
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
