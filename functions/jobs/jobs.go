@@ -31,7 +31,7 @@ func New(in *instance.Instance) func(context.Context, event.Event) error {
 		if err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
-		ran, err := postgres.NewJobs(pool).Run(ctx, m.ID, req)
+		ran, err := postgres.NewJobs(pool, postgres.PublisherFunc(in.Publisher)).Run(ctx, m.ID, req)
 		if errors.Is(err, postgres.ErrUnknownJob) {
 			return events.Permanent(err)
 		}

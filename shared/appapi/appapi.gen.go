@@ -59,6 +59,18 @@ func (e TokenInfoScope) Valid() bool {
 	}
 }
 
+// ChangeEmailRequest defines model for ChangeEmailRequest.
+type ChangeEmailRequest struct {
+	NewEmail string `json:"new_email"`
+	Password string `json:"password"`
+}
+
+// ChangePasswordRequest defines model for ChangePasswordRequest.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 // CreateTokenRequest defines model for CreateTokenRequest.
 type CreateTokenRequest struct {
 	ExpiresInDays int                     `json:"expires_in_days"`
@@ -82,6 +94,11 @@ type EmailPreferences struct {
 	EmailNextSession       bool `json:"email_next_session"`
 	EmailResponseQuestions bool `json:"email_response_questions"`
 	EmailStudyUpdates      bool `json:"email_study_updates"`
+}
+
+// EmailRequest defines model for EmailRequest.
+type EmailRequest struct {
+	Email string `json:"email"`
 }
 
 // ErrorBody defines model for ErrorBody.
@@ -115,6 +132,7 @@ type LoginResponse struct {
 type Me struct {
 	Email            string             `json:"email"`
 	EmailPreferences EmailPreferences   `json:"email_preferences"`
+	EmailVerified    bool               `json:"email_verified"`
 	FamilyName       string             `json:"family_name"`
 	GivenName        string             `json:"given_name"`
 	Id               openapi_types.UUID `json:"id"`
@@ -124,6 +142,17 @@ type Me struct {
 
 	// TwoFactor The current session completed two-factor authentication.
 	TwoFactor bool `json:"two_factor"`
+}
+
+// RecoveryCodes defines model for RecoveryCodes.
+type RecoveryCodes struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// ResetPasswordRequest defines model for ResetPasswordRequest.
+type ResetPasswordRequest struct {
+	Password string `json:"password"`
+	Token    string `json:"token"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -137,6 +166,21 @@ type SessionInfo struct {
 	LastSeenAt time.Time `json:"last_seen_at"`
 	TwoFactor  bool      `json:"two_factor"`
 	UserAgent  string    `json:"user_agent"`
+}
+
+// SignUpRequest defines model for SignUpRequest.
+type SignUpRequest struct {
+	Email    string  `json:"email"`
+	Nickname *string `json:"nickname,omitempty"`
+	Password string  `json:"password"`
+
+	// Researcher Sign up as a researcher (stricter password rule
+	Researcher *bool `json:"researcher,omitempty"`
+}
+
+// Status defines model for Status.
+type Status struct {
+	Status string `json:"status"`
 }
 
 // TokenInfo defines model for TokenInfo.
@@ -153,10 +197,24 @@ type TokenInfo struct {
 // TokenInfoScope defines model for TokenInfo.Scope.
 type TokenInfoScope string
 
+// TokenRequest defines model for TokenRequest.
+type TokenRequest struct {
+	Token string `json:"token"`
+}
+
+// TotpEnrolment defines model for TotpEnrolment.
+type TotpEnrolment struct {
+	OtpauthUri string `json:"otpauth_uri"`
+	Secret     string `json:"secret"`
+}
+
 // TwoFactorRequest defines model for TwoFactorRequest.
 type TwoFactorRequest struct {
 	Code string `json:"code"`
 }
+
+// Accepted defines model for Accepted.
+type Accepted = Status
 
 // Error defines model for Error.
 type Error = ErrorBody
@@ -167,8 +225,29 @@ type VerifyTwoFactorJSONRequestBody = TwoFactorRequest
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
 
+// RequestPasswordResetJSONRequestBody defines body for RequestPasswordReset for application/json ContentType.
+type RequestPasswordResetJSONRequestBody = EmailRequest
+
+// ResetPasswordJSONRequestBody defines body for ResetPassword for application/json ContentType.
+type ResetPasswordJSONRequestBody = ResetPasswordRequest
+
+// SignUpJSONRequestBody defines body for SignUp for application/json ContentType.
+type SignUpJSONRequestBody = SignUpRequest
+
+// VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
+type VerifyEmailJSONRequestBody = TokenRequest
+
+// ChangeEmailJSONRequestBody defines body for ChangeEmail for application/json ContentType.
+type ChangeEmailJSONRequestBody = ChangeEmailRequest
+
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody = ChangePasswordRequest
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = CreateTokenRequest
+
+// ActivateTotpJSONRequestBody defines body for ActivateTotp for application/json ContentType.
+type ActivateTotpJSONRequestBody = TwoFactorRequest
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -181,9 +260,27 @@ type ServerInterface interface {
 	// Logout End the current session
 	// (POST /api/auth/logout)
 	Logout(w http.ResponseWriter, r *http.Request)
+	// RequestPasswordReset Email a single-use password reset link
+	// (POST /api/auth/password-reset)
+	RequestPasswordReset(w http.ResponseWriter, r *http.Request)
+	// ResetPassword Choose a new password with the emailed token; every session ends
+	// (POST /api/auth/password-reset/confirm)
+	ResetPassword(w http.ResponseWriter, r *http.Request)
+	// SignUp Create an account; a verification email follows
+	// (POST /api/auth/signup)
+	SignUp(w http.ResponseWriter, r *http.Request)
+	// VerifyEmail Confirm an email address (sign-up or email change) with the emailed token
+	// (POST /api/auth/verify-email)
+	VerifyEmail(w http.ResponseWriter, r *http.Request)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
+	// ChangeEmail Change the email address; the new address must confirm it
+	// (POST /api/me/email)
+	ChangeEmail(w http.ResponseWriter, r *http.Request)
+	// ChangePassword Change the password; every other session ends
+	// (POST /api/me/password)
+	ChangePassword(w http.ResponseWriter, r *http.Request)
 	// ListSessions The user's live sessions
 	// (GET /api/me/sessions)
 	ListSessions(w http.ResponseWriter, r *http.Request)
@@ -199,6 +296,12 @@ type ServerInterface interface {
 	// RevokeToken Revoke one of the user's API tokens
 	// (DELETE /api/me/tokens/{tokenId})
 	RevokeToken(w http.ResponseWriter, r *http.Request, tokenId openapi_types.UUID)
+	// StartTotp Start setting up an authenticator app
+	// (POST /api/me/totp)
+	StartTotp(w http.ResponseWriter, r *http.Request)
+	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
+	// (POST /api/me/totp/activate)
+	ActivateTotp(w http.ResponseWriter, r *http.Request)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -252,11 +355,95 @@ func (siw *ServerInterfaceWrapper) Logout(w http.ResponseWriter, r *http.Request
 	handler.ServeHTTP(w, r)
 }
 
+// RequestPasswordReset operation middleware
+func (siw *ServerInterfaceWrapper) RequestPasswordReset(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestPasswordReset(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ResetPassword operation middleware
+func (siw *ServerInterfaceWrapper) ResetPassword(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ResetPassword(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SignUp operation middleware
+func (siw *ServerInterfaceWrapper) SignUp(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SignUp(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// VerifyEmail operation middleware
+func (siw *ServerInterfaceWrapper) VerifyEmail(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.VerifyEmail(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetMe operation middleware
 func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetMe(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ChangeEmail operation middleware
+func (siw *ServerInterfaceWrapper) ChangeEmail(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ChangeEmail(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ChangePassword operation middleware
+func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ChangePassword(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -351,6 +538,34 @@ func (siw *ServerInterfaceWrapper) RevokeToken(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RevokeToken(w, r, tokenId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// StartTotp operation middleware
+func (siw *ServerInterfaceWrapper) StartTotp(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.StartTotp(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ActivateTotp operation middleware
+func (siw *ServerInterfaceWrapper) ActivateTotp(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ActivateTotp(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -489,9 +704,19 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/me/tokens", wrapper.ListTokens)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/tokens", wrapper.CreateToken)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/me/tokens/{tokenId}", wrapper.RevokeToken)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/auth/signup", wrapper.SignUp)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/auth/verify-email", wrapper.VerifyEmail)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/auth/password-reset", wrapper.RequestPasswordReset)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/auth/password-reset/confirm", wrapper.ResetPassword)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/password", wrapper.ChangePassword)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/email", wrapper.ChangeEmail)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/totp", wrapper.StartTotp)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/totp/activate", wrapper.ActivateTotp)
 
 	return m
 }
+
+type AcceptedJSONResponse Status
 
 type ErrorJSONResponse ErrorBody
 
@@ -688,6 +913,194 @@ func (response Logout403JSONResponse) VisitLogoutResponse(w http.ResponseWriter)
 	return err
 }
 
+type RequestPasswordResetRequestObject struct {
+	Body *RequestPasswordResetJSONRequestBody
+}
+
+type RequestPasswordResetResponseObject interface {
+	VisitRequestPasswordResetResponse(w http.ResponseWriter) error
+}
+
+type RequestPasswordReset202JSONResponse struct{ AcceptedJSONResponse }
+
+func (response RequestPasswordReset202JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RequestPasswordReset400JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestPasswordReset403JSONResponse ErrorBody
+
+func (response RequestPasswordReset403JSONResponse) VisitRequestPasswordResetResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPasswordRequestObject struct {
+	Body *ResetPasswordJSONRequestBody
+}
+
+type ResetPasswordResponseObject interface {
+	VisitResetPasswordResponse(w http.ResponseWriter) error
+}
+
+type ResetPassword204Response struct {
+}
+
+func (response ResetPassword204Response) VisitResetPasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ResetPassword400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ResetPassword400JSONResponse) VisitResetPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResetPassword403JSONResponse ErrorBody
+
+func (response ResetPassword403JSONResponse) VisitResetPasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignUpRequestObject struct {
+	Body *SignUpJSONRequestBody
+}
+
+type SignUpResponseObject interface {
+	VisitSignUpResponse(w http.ResponseWriter) error
+}
+
+type SignUp202JSONResponse struct{ AcceptedJSONResponse }
+
+func (response SignUp202JSONResponse) VisitSignUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignUp400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SignUp400JSONResponse) VisitSignUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SignUp403JSONResponse ErrorBody
+
+func (response SignUp403JSONResponse) VisitSignUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmailRequestObject struct {
+	Body *VerifyEmailJSONRequestBody
+}
+
+type VerifyEmailResponseObject interface {
+	VisitVerifyEmailResponse(w http.ResponseWriter) error
+}
+
+type VerifyEmail204Response struct {
+}
+
+func (response VerifyEmail204Response) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type VerifyEmail400JSONResponse struct{ ErrorJSONResponse }
+
+func (response VerifyEmail400JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type VerifyEmail403JSONResponse ErrorBody
+
+func (response VerifyEmail403JSONResponse) VisitVerifyEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -719,6 +1132,128 @@ func (response GetMe401JSONResponse) VisitGetMeResponse(w http.ResponseWriter) e
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeEmailRequestObject struct {
+	Body *ChangeEmailJSONRequestBody
+}
+
+type ChangeEmailResponseObject interface {
+	VisitChangeEmailResponse(w http.ResponseWriter) error
+}
+
+type ChangeEmail202JSONResponse struct{ AcceptedJSONResponse }
+
+func (response ChangeEmail202JSONResponse) VisitChangeEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeEmail400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ChangeEmail400JSONResponse) VisitChangeEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeEmail401JSONResponse ErrorBody
+
+func (response ChangeEmail401JSONResponse) VisitChangeEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangeEmail403JSONResponse ErrorBody
+
+func (response ChangeEmail403JSONResponse) VisitChangeEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePasswordRequestObject struct {
+	Body *ChangePasswordJSONRequestBody
+}
+
+type ChangePasswordResponseObject interface {
+	VisitChangePasswordResponse(w http.ResponseWriter) error
+}
+
+type ChangePassword204Response struct {
+}
+
+func (response ChangePassword204Response) VisitChangePasswordResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type ChangePassword400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ChangePassword400JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword401JSONResponse ErrorBody
+
+func (response ChangePassword401JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ChangePassword403JSONResponse ErrorBody
+
+func (response ChangePassword403JSONResponse) VisitChangePasswordResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -973,6 +1508,161 @@ func (response RevokeToken404JSONResponse) VisitRevokeTokenResponse(w http.Respo
 	return err
 }
 
+type StartTotpRequestObject struct {
+}
+
+type StartTotpResponseObject interface {
+	VisitStartTotpResponse(w http.ResponseWriter) error
+}
+
+type StartTotp200JSONResponse TotpEnrolment
+
+func (response StartTotp200JSONResponse) VisitStartTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotp401JSONResponse struct{ ErrorJSONResponse }
+
+func (response StartTotp401JSONResponse) VisitStartTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotp403JSONResponse ErrorBody
+
+func (response StartTotp403JSONResponse) VisitStartTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartTotp409JSONResponse ErrorBody
+
+func (response StartTotp409JSONResponse) VisitStartTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateTotpRequestObject struct {
+	Body *ActivateTotpJSONRequestBody
+}
+
+type ActivateTotpResponseObject interface {
+	VisitActivateTotpResponse(w http.ResponseWriter) error
+}
+
+type ActivateTotp200JSONResponse RecoveryCodes
+
+func (response ActivateTotp200JSONResponse) VisitActivateTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateTotp400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ActivateTotp400JSONResponse) VisitActivateTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateTotp401JSONResponse ErrorBody
+
+func (response ActivateTotp401JSONResponse) VisitActivateTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateTotp403JSONResponse ErrorBody
+
+func (response ActivateTotp403JSONResponse) VisitActivateTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateTotp409JSONResponse ErrorBody
+
+func (response ActivateTotp409JSONResponse) VisitActivateTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ActivateTotp429JSONResponse ErrorBody
+
+func (response ActivateTotp429JSONResponse) VisitActivateTotpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// VerifyTwoFactor Complete a researcher's log-in with a TOTP or recovery code
@@ -984,9 +1674,27 @@ type StrictServerInterface interface {
 	// Logout End the current session
 	// (POST /api/auth/logout)
 	Logout(ctx context.Context, request LogoutRequestObject) (LogoutResponseObject, error)
+	// RequestPasswordReset Email a single-use password reset link
+	// (POST /api/auth/password-reset)
+	RequestPasswordReset(ctx context.Context, request RequestPasswordResetRequestObject) (RequestPasswordResetResponseObject, error)
+	// ResetPassword Choose a new password with the emailed token; every session ends
+	// (POST /api/auth/password-reset/confirm)
+	ResetPassword(ctx context.Context, request ResetPasswordRequestObject) (ResetPasswordResponseObject, error)
+	// SignUp Create an account; a verification email follows
+	// (POST /api/auth/signup)
+	SignUp(ctx context.Context, request SignUpRequestObject) (SignUpResponseObject, error)
+	// VerifyEmail Confirm an email address (sign-up or email change) with the emailed token
+	// (POST /api/auth/verify-email)
+	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ChangeEmail Change the email address; the new address must confirm it
+	// (POST /api/me/email)
+	ChangeEmail(ctx context.Context, request ChangeEmailRequestObject) (ChangeEmailResponseObject, error)
+	// ChangePassword Change the password; every other session ends
+	// (POST /api/me/password)
+	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
 	// ListSessions The user's live sessions
 	// (GET /api/me/sessions)
 	ListSessions(ctx context.Context, request ListSessionsRequestObject) (ListSessionsResponseObject, error)
@@ -1002,6 +1710,12 @@ type StrictServerInterface interface {
 	// RevokeToken Revoke one of the user's API tokens
 	// (DELETE /api/me/tokens/{tokenId})
 	RevokeToken(ctx context.Context, request RevokeTokenRequestObject) (RevokeTokenResponseObject, error)
+	// StartTotp Start setting up an authenticator app
+	// (POST /api/me/totp)
+	StartTotp(ctx context.Context, request StartTotpRequestObject) (StartTotpResponseObject, error)
+	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
+	// (POST /api/me/totp/activate)
+	ActivateTotp(ctx context.Context, request ActivateTotpRequestObject) (ActivateTotpResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -1129,6 +1843,130 @@ func (sh *strictHandler) Logout(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// RequestPasswordReset operation middleware
+func (sh *strictHandler) RequestPasswordReset(w http.ResponseWriter, r *http.Request) {
+	var request RequestPasswordResetRequestObject
+
+	var body RequestPasswordResetJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestPasswordReset(ctx, request.(RequestPasswordResetRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestPasswordReset")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestPasswordResetResponseObject); ok {
+		if err := validResponse.VisitRequestPasswordResetResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ResetPassword operation middleware
+func (sh *strictHandler) ResetPassword(w http.ResponseWriter, r *http.Request) {
+	var request ResetPasswordRequestObject
+
+	var body ResetPasswordJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ResetPassword(ctx, request.(ResetPasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResetPassword")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ResetPasswordResponseObject); ok {
+		if err := validResponse.VisitResetPasswordResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SignUp operation middleware
+func (sh *strictHandler) SignUp(w http.ResponseWriter, r *http.Request) {
+	var request SignUpRequestObject
+
+	var body SignUpJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SignUp(ctx, request.(SignUpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SignUp")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SignUpResponseObject); ok {
+		if err := validResponse.VisitSignUpResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// VerifyEmail operation middleware
+func (sh *strictHandler) VerifyEmail(w http.ResponseWriter, r *http.Request) {
+	var request VerifyEmailRequestObject
+
+	var body VerifyEmailJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.VerifyEmail(ctx, request.(VerifyEmailRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "VerifyEmail")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(VerifyEmailResponseObject); ok {
+		if err := validResponse.VisitVerifyEmailResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 	var request GetMeRequestObject
@@ -1146,6 +1984,68 @@ func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		if err := validResponse.VisitGetMeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ChangeEmail operation middleware
+func (sh *strictHandler) ChangeEmail(w http.ResponseWriter, r *http.Request) {
+	var request ChangeEmailRequestObject
+
+	var body ChangeEmailJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangeEmail(ctx, request.(ChangeEmailRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangeEmail")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ChangeEmailResponseObject); ok {
+		if err := validResponse.VisitChangeEmailResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ChangePassword operation middleware
+func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) {
+	var request ChangePasswordRequestObject
+
+	var body ChangePasswordJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ChangePassword(ctx, request.(ChangePasswordRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ChangePassword")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ChangePasswordResponseObject); ok {
+		if err := validResponse.VisitChangePasswordResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -1284,43 +2184,111 @@ func (sh *strictHandler) RevokeToken(w http.ResponseWriter, r *http.Request, tok
 	}
 }
 
+// StartTotp operation middleware
+func (sh *strictHandler) StartTotp(w http.ResponseWriter, r *http.Request) {
+	var request StartTotpRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.StartTotp(ctx, request.(StartTotpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartTotp")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(StartTotpResponseObject); ok {
+		if err := validResponse.VisitStartTotpResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ActivateTotp operation middleware
+func (sh *strictHandler) ActivateTotp(w http.ResponseWriter, r *http.Request) {
+	var request ActivateTotpRequestObject
+
+	var body ActivateTotpJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ActivateTotp(ctx, request.(ActivateTotpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ActivateTotp")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ActivateTotpResponseObject); ok {
+		if err := validResponse.VisitActivateTotpResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zFltb+O4Ef4rBFvgEkCxnZcuUO2n3cXeNW1yG8RBUSAKbEYa2zxLpEJScVTD/70YUrIli3acu6S4T5ZF",
-	"cjjzzMwzQ2pJY5nlUoAwmoZLqkDnUmiwf74rJRU+xFIYEAYfWZ6nPGaGS9H/TUuB73Q8g4zh018VTGhI",
-	"/9LfSO27Ud230r7KpKSr1SqgCehY8RwF0ZB+EQRwPCBMk38Of/wafrm5dK+IfPwNYqN7FJdV0nCzbwqY",
-	"gTs5B3ELTwVoq2CuZA7KcGcCvORcgR5xMUpYaV9l7IVnRUbD80+fAppx4f6dBtSUOdCQcmFgCoquAipY",
-	"BtWaKxBTM6Ph6WCwnqmN4mJKrVoytzNBoLB7qoAlNLA/JwvFDdCHzrIVjj8VXEGCS+xmtaigo/pmvQME",
-	"t3UQJBaDrvFzKPGnjfTdDIiGWIEhcyg/Ez2TC0GkSEsi5KJHPcaZWvw+91odLsVEduxyywOrjs+I7xnj",
-	"6Y2CCSgQsVN9y4s4YyRgMdKmSKqXlZxHKVNgAgXV017MSIPW3EXnrnl1qI9s6HAp9krFjctRkSfM+Lff",
-	"MtqjS+Cxwy9+j4peANeZ1UUOh+wTN5B5oI1lAg1zNk5PwDCeeod44n2tZaFi6G6RS8wo5Vmz8hijDTOF",
-	"9m5guEnBL6YJfSUhcLbVy3zAVS+YUqzsetBB51t3Jad8D+dkFXAN1jj724UnsXKm9UKqpEMxZxevkYXb",
-	"pCFij54uiLqKGmnykQZT5KONaF8KmIUcTVhspHplYqGdn/cRxTV0jLHL/NsEXi19xl7DHld0oHcJlrdZ",
-	"Z2/52mapVUAnLONpOaqrRGeTKX8GsXvY5dFEqowZGtKi4ImPfrlGIgCm4lkrixq4cz3S3MCIJRnfQXqC",
-	"x/OdmmyQ9xeMuFAKhCEVlRHEJwUDCTELeeJWElaYGQhTdQeNSrKLI625dSA3sGoD21B9G4ttw1uG+Hzs",
-	"i5uhs8mWri49ugI7YqblKqTpE8OtSh0wK7B2VJOqqr9FoIuTTsMkc/ZUAOEJkRNibFl33jkS0hBuNBb4",
-	"Y29FT5nGugTiTXq0o8Sf/SM2bdu+g7+s7xvobunUAqoleYNvSyGfZzctybv49fe77tUUt7YXer9CokhT",
-	"9ogV0KgCPFJ2pjemAH/xF+13aFytTVWCVltt2tiWjxsQeh22kD9bd+6srXW70qiWn16tlXZRdz+0HuJC",
-	"cVMOkeTdDo3OEamUxlLOOdQGhvV4048s5/+CstUp26UzYIllqWrpl8LMpOL/tfzYXY4K8SpauxSM56Eq",
-	"zzcMSJhIiCNLsoBHwvK8Ry4N4doRAhfTFAge3xSLTUh+kUSDegZFcG8diSM9YwqSPstzlvNjKw9XDm++",
-	"/KTJXZnD0OpB4pRjAWAKyBQEKPQpmSiZETPjmkx4Cr1IROKrkgsNiijnQd2sCkAW3Mys/PEaxjFxCH8m",
-	"8AyqJIXQbAL1eqJlJJoiEpIV2pCYKVWS8X9Ovg1vf7Z5PibwVLCUGOk2iLWaGDfgNugRZ4omhYZIjFve",
-	"CIkVQqJiMDiP51DaBxgTqcj2zK/AFKjO1B6xfbi2GLWPsJGozrDkaLyMqs4youH9Mqq61YgGkY1T+2A7",
-	"VvvkunD76NrriIbLqG6pI7oKIsqTiK4eVuPjXiTW7W5Ir9BqgyGBsUMD+gzKRTYd9E57A4xXmYNgOach",
-	"Pe8Neue2nzQzmwd9lvM+It8/mzDXxruExHS0SFwmNKT/BsUn5Tpxqcs80KY+j7zL3UGHGFbtHEdCtC8a",
-	"txdng4tdp19XJrnGE++ODgaSHgJ0MRjs0m29mbvZcLNP3zT7/E2z//6W2WeHz0YeLLKMqZKG9FvV2RHW",
-	"oJmfNEnl9IQLl8CM3P24u8HUUBBLm7WWYlHSJmxSPHw0A6ftiSEY3aGCo38Yk/8QaemYqJvEukdu12pp",
-	"xwXos3VHGomdHSk5GreCenxMHmEiFRAmyhapxraBtdnUjnZ7oPqgGG8dKg+K78F7710dFD33c1dyOoWE",
-	"cPHxWfHGyK0qOA3vH5pxfCWnpI5Xew6wAbU+LXdCVRZmN8ldufFDCKYCShbms43uKmxtUYhTrBw1sXwU",
-	"VbTS+XtVz7cOcBv7Xcc4BY/Vv4C5BvqBUXftDTWkaOz33wxTy3CUklpfIG3ZC4aGzf0KB73T+CuuzbCe",
-	"9AcxWF+97QOjeQztXk11UPoVFtgeFRrIhCtt/jhaiBESPX9el0jtxay/rJ4uk5VLACTeLoS38CznMFzf",
-	"fuZMsQwMKI2dj2uRsd3o9NaXCd0mv6AB51bvn3GxvjjrngQeDkna7yL58LTE2Re/P4mlgLr9rxzl9ZEt",
-	"lvuj+s5N+X/EdOObwMER/b7RjC24w4QcCbAHnxlwReZQ6mN7NPYSfuPT0gdVe8/Hq4Nq/uk7a1B9O/L4",
-	"oxr/U7XB7VbVKkiY2Hj5c33thc19/WUrBk+K9Jf29yAKq+PgdQKrZO6lr1cugw5jLKfYn5iznIIe2tpk",
-	"pAu6RgPXuHy5f1gFy/o65f4BQXEXFw76QqU0pH089v4vAAD//w==",
+	"5FttT+M69v8qR/7/pQtSaTswd7RbXjGIe5dd5g4L3NVKFBVPctr6ktoZ26GTRf3uKz8kTRqnFGhnR7uv",
+	"JjTO8Xn8nQd7nkgkZqngyLUigyciUaWCK7R/nEQRphpj8xwJrpFr80jTNGER1Uzw3h9KcPObiqY4o+bp",
+	"/yWOyYD8X29JuOfeqt61pjpTZLFYdEiMKpIsNVTIoNzqGCgHnFGWwIzmMBZJIuZdsuiQMymF3BonltpH",
+	"EedBZjiged8BquCv159/G5xcnrufQHz5AyOtusR85qmZzU6nlE/wzHB+hV8zVJbBVIoUpWZOnxznIyub",
+	"+WNGv10gn+gpGRz+/L5DdJ4iGRClJeMTI3BKlZoLGa8sftc/bK5edIjErxmTxli3y087lT3vyq+cDGYP",
+	"x/WlX97KeJRJiVyPXsKS2/oNQjQ2XaEYlEci1XgjHpC3CoPfUiZRjRgfxTRXnjM2y2ZkcPThQ4fMGHd/",
+	"vSt3YFzjBKWVis6wIU0/IL6KRGpXIjfEbolEaoQw/xzMJdNYEaFFB3azglSnwXq7CmKrg6bwD5ibf+r+",
+	"fjNFUBhJ1PCA+TGoqZhzEDzJgZvoCwinC/LrgszycM7HoiGX+7xj2QkJYePoUuIYJfLIsb5iRbNiZBxC",
+	"6Sz2P3o6X4RIkHJDqFj2TY8UKsUcRrStK9BvZF2HCb6Wqtk4H2VpTHV4+xWhA7x0AnKEya9hsVWB7SGw",
+	"IQiFBAhvV8Jpcy/zyj4xjbOAJSMRY0V7Sx+LUXs2G69YHPxZiUxG2NwiFSaAZeCbRUAY5bJUaAPNdIJh",
+	"MlVFeQodJ1vxWUhx/gcqJc2b+naqC313ISaMv9m+b0oybpMKiTV8Op9tMqqFTkcKdZaOlqRDEafnYjSm",
+	"kRbymYWZcnZeh0ufsCGM/Sy8TSfIZUjYT7jGFA3Vu3hO6yC3tmZZBcWSyCNKNmZtKhnTGUvyUZG4GoxM",
+	"2CPy9tcu1sZCzqgmA5JlLA5lBKYMNiGV0bQWaRVGmBoppnFE4xlrwWHOoodWTpbWCecwXzGAR1cwOkxQ",
+	"Ywx6Lg7cl0AzPUWufdlYSW5tsG3FLZx9Rd815dU1XZFlVTmrmqhJFnKMkLNdYSQeUeanIg7lR+lfj6Li",
+	"fQm/Tb2uA6EVQmFWFOpni8iXFY9lgVFdevin50CpKCzWgtK18w9bmTTTkaufRlTX3N5k4QPNrDUbzHrH",
+	"aykWfNH2EoIu5hpdiUjp1wyBxSDGoG3V5jx9jwsNTCtTv+0HC7aEKlN2IH8RH/WIC6PtiE7qsreYxsZR",
+	"RbsrPNUUVaO81G+NoaBl2YT/nm4hL1ZxqLb45zcmUaOTKkrWbWz4hyw1fSeF5ULYM59HGiUUe4HMEnQK",
+	"CSPbfpcMeJYknY3K0mdDpqyJ6hptrZXCFVGI9LJL2Eosvj7cnk1x1l8ztZ4ho3P6xVSJWmYYcq229GYQ",
+	"n30LF7Zb6CWtTD4f+a2WnWUtLisqbDVYa4y9CbjD2+n0jEuRzDzM1PcTOjWOP8okC6vONrYbeKhb16kR",
+	"DPIzF7/YgGsfl/iOpqKBD8+PO8xHzf2cBJlkOr82daAPu2UvayopEgnxwLCw76B4X3VjmrK/YV5LrfbT",
+	"KdLY1iT+05NMT4Vk/7Ig0vzcMMR8sDYrsJPL8yI1VdCL8hhcaQRz/AI0TbtwroEpl8MYnyQIkeBa0kgP",
+	"4FcBCuUjSjB7qyHfU1MqMe7RNKUp27f0zJfXlyc/KbjJU7y2fECUMFP/UYkwQY7SuDSMpZiBnjIFY5Zg",
+	"d8iH/KMUc4USpLOgqkInwpzpqaV/X6rxHpyGjwFNLQQZV3SMxfegxJBXScQwy5SGiEqZw/0/D06vr36x",
+	"UXMP+DWjCWjhNoiUHGv3wm3QBSeKgkzhkN/XrDEASwSGWb9/FD1gbh/wHoSE1ZUfkUqUjaVdsK26sjqq",
+	"jzaH3M82Ye/+aeibzyEZ3D4NPXwPSWdo/dQ+2KbWPrlG3T66DnxIBk/DousekkVnSFg8JIu7xf1+d8jL",
+	"jnhALozU2riE8R3SIY8onWeTfvddt2/8VaTIacrIgBx1+90jm6r01MZBj6asZzTfOxxT1+m7gDThaDVx",
+	"HpMB+Yep1/MycImLPFS6GFlsZabcAIZFPcZNPnD5fzliP+y/b5vHucqOKeBi3tLAYGxH4+/7/Tbeys3c",
+	"xNutfvei1UcvWv3nl6w+3Hy1wcFsNqMyJwNy6hu7WpH0k4JETA4YdwFM4ebzzaUJjaKDAQuxhtLSbRIx",
+	"ca1o4Tgr9Rhq1YCCvb9onX7mSe6QqBnEqgtXJVvKYYGxWdmQDnlr2QZ79zWnvt+HLzgWEoHyvAaqke1f",
+	"bTTVvd3OXHbk47W500b+3d/23n6WFDi3uRCTCcbA+O6j4oWe6zM4GdzeVf34Qkyg8Fd36GUcqizEG64q",
+	"Mt0Ochfu/SYA4xUlMn1svdu7rU0KUWIyRwEsu4KKWjif+Xy+Mr9Zkb9Qy4EJAt0eswY9KVdzlGWFQWcI",
+	"8ylqEzdCgmmWze80jiUqBVPTbnGgUSQyrruNgPL+vpxwKNQ7iq/a3H6j+Dp8XuflOe4rouJoG35+5nzb",
+	"l3oHmcJKH2u0CQnjD2vt3YsEHzM5a/f/2hRqR+YJTrpem+YLOhDZU9jX5fKt2Od0KoQy2ZTjfGmZsg62",
+	"0IQx2CRXlMBFgYI8ViuWU2zCs3SbEUoT0+nmz0aqm//syPj14dJ/TXC6A+OKWo+Bgptw+5LEpSZ3F2PV",
+	"1nZhflBO1tYV4Gd+0rST4rs6lHhtRJ46jPmPhqJjYXkNpgiBPRNVB1lqwsO9cbCx3xKnSzu5cdMEA3b5",
+	"FfUnJDus2T4FCzUDAJlC+eIio1Y2GCqJrWRM0W9P8Coy955xycqFnR25ZOBK0I8AGt+lpHOyL72ycGNX",
+	"b5o0U/i1m5R4r2e6ZsLqYH2dFXec9cO3pF4NMm/I9t/bdoUBiqQvbIIOp/4Z9vwL1Yo3F0zp62LRG2Gn",
+	"PM9cm7MrR33Nk84GMP2Gc1TaYAmMmVT67QBlYOknBQl7LGc6YZ31nvzTebxwTpOgxlCZ+yge8Lq8QJRS",
+	"SWeoUSoyuPUz3ZTqaWMYfF6Ex9JfOxV1rgyrZ4yX0/vm6PpuE0c/4/HO+0iz+v3ru07BsZhXe0MFbWQT",
+	"6nqvvnFLvodPV67VbezR2/Xmk8tzV2Qo2ONoJ/VTZBIeMFf79igrDNbL25m7Qurm/c+NYPrdljnw1y8D",
+	"9vDvf2D0L9uB0srHxdUC064Vl0MjDIRI78n+uxGE3ZRXNZ4DME9zLXw9c3i7GWI5xn5gzHIMBmBrGZEr",
+	"VtFr+vAr1Jnkyvf9/gYw5bE1tz8Ghd+vzmFPIo9Nt67dzYS/X9lZ+n4XrjBNaMT4xPWP2qS5ykDbtPKI",
+	"sfmmMvH2GBto3zWV+sbwvMOWpH6e3NKdpMhjK1VVlu6PdHxS8wurOFCotWE6S601amagadrwjJ41GHUh",
+	"GobsE7+iNMqPcmzW3+JMr3qRLvh/U4xbd+HGnmpXzpLcwHz1tvz/5oGc69/szK7md/4szqjrGKQHHI28",
+	"OguuK9WZoDIfqVx3uL1bdMorJrd3BtXdVQGXOzKZkAHpkcXd4t8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -37,6 +37,15 @@ var operationActions = map[string]authz.Action{
 	"ListTokens":      authz.ReadSelf,
 	"CreateToken":     authz.ManageTokens,
 	"RevokeToken":     authz.ManageTokens,
+
+	"SignUp":               authz.SignUp,
+	"VerifyEmail":          authz.SignUp,
+	"RequestPasswordReset": authz.SignUp,
+	"ResetPassword":        authz.SignUp,
+	"ChangePassword":       authz.EditSelf,
+	"ChangeEmail":          authz.EditSelf,
+	"StartTotp":            authz.EditSelf,
+	"ActivateTotp":         authz.EditSelf,
 }
 
 type httpKey struct{}
@@ -214,7 +223,7 @@ func (s *appServer) me(ctx context.Context, userID int64, twoFactor bool) (appap
 		return appapi.Me{}, err
 	}
 	return appapi.Me{
-		Id: uuidOf(u.Uuid), Email: u.Email, GivenName: u.GivenName, FamilyName: u.FamilyName, Nickname: u.Nickname,
+		Id: uuidOf(u.Uuid), Email: u.Email, EmailVerified: u.EmailVerifiedAt.Valid, GivenName: u.GivenName, FamilyName: u.FamilyName, Nickname: u.Nickname,
 		IsResearcher: u.IsResearcher, IsSiteAdmin: u.IsSiteAdmin, TwoFactor: twoFactor,
 		EmailPreferences: appapi.EmailPreferences{
 			EmailNextSession: u.EmailNextSession, EmailNewStudies: u.EmailNewStudies,

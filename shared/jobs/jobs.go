@@ -12,9 +12,15 @@ const (
 	// PruneEventReceipts deletes idempotency receipts older than Pub/Sub's longest retention
 	// (7 days) plus a margin; a message that old can no longer be redelivered.
 	PruneEventReceipts = "prune-event-receipts"
+	// RetryUnsentEmails republishes outbox emails that were stored but never published.
+	RetryUnsentEmails = "retry-unsent-emails"
+	// PruneSessions deletes expired sessions.
+	PruneSessions = "prune-sessions"
 )
 
 // Schedule is each job's cron schedule (UTC), used by infra/ for Cloud Scheduler.
 var Schedule = map[string]string{
 	PruneEventReceipts: "30 2 * * *",
+	RetryUnsentEmails:  "*/15 * * * *",
+	PruneSessions:      "15 3 * * *",
 }

@@ -361,3 +361,89 @@ func (a *Auth) CreateToken(ctx context.Context, userID int64, name string, scope
 	}
 	return key, row.Uuid, nil
 }
+
+// Enrolment is a new, not yet activated TOTP device.
+type Enrolment struct {
+	Secret string
+	URI    string // otpauth:// URI for authenticator apps (the SPA draws its QR code)
+}
+
+// StartTOTP creates (or replaces a pending) TOTP secret. An activated device can only be
+// replaced from a two-factor session (replaceActive).
+func (a *Auth) StartTOTP(ctx context.Context, userID int64, issuer, account string, replaceActive bool) (Enrolment, error) {
+	secret, err := totp.GenerateSecret()
+	if err != nil {
+		return Enrolment{}, err
+	}
+	n, err := db.New(a.Pool).StartTOTPEnrolment(ctx, db.StartTOTPEnrolmentParams{UserID: userID, Secret: secret, ReplaceActive: replaceActive})
+	if err != nil {
+		return Enrolment{}, fmt.Errorf("postgres: start totp: %w", err)
+	}
+	if n == 0 {
+		return Enrolment{}, apperr.New(apperr.Conflict, "an authenticator is already set up; complete two-factor authentication to replace it")
+	}
+	return Enrolment{Secret: secret, URI: totp.URI(issuer, account, secret)}, nil
+}
+
+// ActivateTOTP confirms enrolment with a code from the new device, marks the session as
+// two-factor, and returns ten new single-use recovery codes (replacing any old ones).
+func (a *Auth) ActivateTOTP(ctx context.Context, s Session, code string) ([]string, error) {
+	key := fmt.Sprintf("2fa:%d", s.UserID)
+	q := db.New(a.Pool)
+	if l, err := locked(ctx, q, key); err != nil {
+		return nil, fmt.Errorf("postgres: throttle: %w", err)
+	} else if l {
+		return nil, errThrottled
+	}
+	codes, err := totp.NewRecoveryCodes(10)
+	if err != nil {
+		return nil, err
+	}
+	verified := false
+	err = InTx(ctx, a.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		dev, err := q.FindTOTP(ctx, s.UserID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.New(apperr.Conflict, "start setting up an authenticator first")
+		}
+		if err != nil {
+			return err
+		}
+		if dev.ActivatedAt.Valid {
+			return apperr.New(apperr.Conflict, "the authenticator is already active")
+		}
+		step, ok := totp.Verify(dev.Secret, code, time.Now(), dev.LastUsedStep)
+		if !ok {
+			return nil
+		}
+		verified = true
+		if err := q.ActivateTOTP(ctx, db.ActivateTOTPParams{UserID: s.UserID, LastUsedStep: step}); err != nil {
+			return err
+		}
+		if err := q.DeleteRecoveryCodes(ctx, s.UserID); err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if err := q.AddRecoveryCode(ctx, db.AddRecoveryCodeParams{UserID: s.UserID, CodeHash: totp.HashRecoveryCode(c)}); err != nil {
+				return err
+			}
+		}
+		return q.MarkSessionTwoFactor(ctx, s.hash)
+	})
+	if err != nil {
+		if apperr.CodeOf(err) != apperr.Internal {
+			return nil, err
+		}
+		return nil, fmt.Errorf("postgres: activate totp: %w", err)
+	}
+	if !verified {
+		if err := fail(ctx, q, key, maxTwoFactorFailure); err != nil {
+			return nil, fmt.Errorf("postgres: throttle: %w", err)
+		}
+		return nil, apperr.Field("/code", "the code is not valid")
+	}
+	return codes, nil
+}
+
+// Hash returns the stored hash of the session (to keep it when ending the others).
+func (s Session) Hash() []byte { return s.hash }

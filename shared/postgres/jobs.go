@@ -9,7 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"lookit.dev/platform/shared/events"
 	"lookit.dev/platform/shared/jobs"
+	"lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres/db"
 )
 
@@ -22,10 +24,17 @@ type Jobs struct {
 	Funcs map[string]JobFunc
 }
 
-// NewJobs returns the runner with every job the platform defines.
-func NewJobs(pool *pgxpool.Pool) *Jobs {
+// PublisherFunc returns the publisher on first need, so jobs that publish nothing never build
+// a Pub/Sub client.
+type PublisherFunc func(context.Context) (events.Publisher, error)
+
+// NewJobs returns the runner with every job the platform defines; pub gives the publisher for
+// jobs that publish (nil where none will run, as in some tests).
+func NewJobs(pool *pgxpool.Pool, pub PublisherFunc) *Jobs {
 	return &Jobs{Pool: pool, Funcs: map[string]JobFunc{
 		jobs.PruneEventReceipts: pruneEventReceipts,
+		jobs.RetryUnsentEmails:  retryUnsentEmails(pub),
+		jobs.PruneSessions:      pruneSessions,
 	}}
 }
 
@@ -72,6 +81,40 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 
 func pruneEventReceipts(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
 	n, err := db.New(tx).PruneEventReceipts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"deleted": n}, nil
+}
+
+// retryUnsentEmails republishes emails stored in the outbox whose publication was lost (the
+// process died between commit and publish, or Pub/Sub was briefly down). The mailer sends each
+// id once, so a duplicate publication is harmless.
+func retryUnsentEmails(publisher PublisherFunc) JobFunc {
+	return func(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
+		if publisher == nil {
+			return nil, errors.New("no publisher")
+		}
+		rows, err := db.New(tx).UnsentEmails(ctx)
+		if err != nil || len(rows) == 0 {
+			return map[string]any{"republished": 0}, err
+		}
+		pub, err := publisher(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			req := mail.Request{ID: r.ID, Kind: r.Kind, To: r.ToAddresses, Subject: r.Subject, Text: r.BodyText, HTML: r.BodyHtml}
+			if _, err := events.PublishJSON(ctx, pub, events.TopicEmail, req, nil); err != nil {
+				return nil, err
+			}
+		}
+		return map[string]any{"republished": len(rows)}, nil
+	}
+}
+
+func pruneSessions(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
+	n, err := db.New(tx).DeleteExpiredSessions(ctx)
 	if err != nil {
 		return nil, err
 	}

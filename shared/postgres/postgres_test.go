@@ -185,7 +185,7 @@ func TestJobsRunOncePerFiring(t *testing.T) {
 	pool := pgtest.Pool(t)
 	ctx := context.Background()
 	var runs atomic.Int32
-	j := postgres.NewJobs(pool)
+	j := postgres.NewJobs(pool, nil)
 	j.Funcs["count"] = func(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
 		runs.Add(1)
 		return map[string]any{"n": runs.Load()}, nil
@@ -226,7 +226,7 @@ func TestPruneEventReceiptsKeepsRecentOnes(t *testing.T) {
 		('prune-test', 'old', now() - interval '9 days'), ('prune-test', 'new', now() - interval '1 day')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := postgres.NewJobs(pool).Run(ctx, "prune-1", jobs.Request{Job: jobs.PruneEventReceipts}); err != nil {
+	if _, err := postgres.NewJobs(pool, nil).Run(ctx, "prune-1", jobs.Request{Job: jobs.PruneEventReceipts}); err != nil {
 		t.Fatal(err)
 	}
 	var left []string

@@ -11,6 +11,34 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const activateTOTP = `-- name: ActivateTOTP :exec
+UPDATE totp_devices SET activated_at = now(), last_used_step = $2 WHERE user_id = $1
+`
+
+type ActivateTOTPParams struct {
+	UserID       int64
+	LastUsedStep int64
+}
+
+func (q *Queries) ActivateTOTP(ctx context.Context, arg ActivateTOTPParams) error {
+	_, err := q.db.Exec(ctx, activateTOTP, arg.UserID, arg.LastUsedStep)
+	return err
+}
+
+const addRecoveryCode = `-- name: AddRecoveryCode :exec
+INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)
+`
+
+type AddRecoveryCodeParams struct {
+	UserID   int64
+	CodeHash string
+}
+
+func (q *Queries) AddRecoveryCode(ctx context.Context, arg AddRecoveryCodeParams) error {
+	_, err := q.db.Exec(ctx, addRecoveryCode, arg.UserID, arg.CodeHash)
+	return err
+}
+
 const clearThrottle = `-- name: ClearThrottle :exec
 DELETE FROM login_throttle WHERE key = $1
 `
@@ -90,6 +118,15 @@ func (q *Queries) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const deleteRecoveryCodes = `-- name: DeleteRecoveryCodes :exec
+DELETE FROM recovery_codes WHERE user_id = $1
+`
+
+func (q *Queries) DeleteRecoveryCodes(ctx context.Context, userID int64) error {
+	_, err := q.db.Exec(ctx, deleteRecoveryCodes, userID)
+	return err
 }
 
 const deleteSession = `-- name: DeleteSession :exec
@@ -460,6 +497,27 @@ type SetPasswordHashParams struct {
 func (q *Queries) SetPasswordHash(ctx context.Context, arg SetPasswordHashParams) error {
 	_, err := q.db.Exec(ctx, setPasswordHash, arg.ID, arg.PasswordHash)
 	return err
+}
+
+const startTOTPEnrolment = `-- name: StartTOTPEnrolment :execrows
+INSERT INTO totp_devices (user_id, secret) VALUES ($1, $2)
+ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, activated_at = NULL, last_used_step = 0, created_at = now()
+WHERE totp_devices.activated_at IS NULL OR $3::boolean
+`
+
+type StartTOTPEnrolmentParams struct {
+	UserID        int64
+	Secret        string
+	ReplaceActive bool
+}
+
+// A new secret replaces a pending one; an activated device is only replaced by re-enrolment.
+func (q *Queries) StartTOTPEnrolment(ctx context.Context, arg StartTOTPEnrolmentParams) (int64, error) {
+	result, err := q.db.Exec(ctx, startTOTPEnrolment, arg.UserID, arg.Secret, arg.ReplaceActive)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const throttleState = `-- name: ThrottleState :one

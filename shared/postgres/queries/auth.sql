@@ -101,3 +101,18 @@ ORDER BY created_at DESC;
 
 -- name: RevokeAPIToken :execrows
 UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1 AND uuid = $2 AND revoked_at IS NULL;
+
+-- name: StartTOTPEnrolment :execrows
+-- A new secret replaces a pending one; an activated device is only replaced by re-enrolment.
+INSERT INTO totp_devices (user_id, secret) VALUES ($1, $2)
+ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, activated_at = NULL, last_used_step = 0, created_at = now()
+WHERE totp_devices.activated_at IS NULL OR @replace_active::boolean;
+
+-- name: ActivateTOTP :exec
+UPDATE totp_devices SET activated_at = now(), last_used_step = $2 WHERE user_id = $1;
+
+-- name: DeleteRecoveryCodes :exec
+DELETE FROM recovery_codes WHERE user_id = $1;
+
+-- name: AddRecoveryCode :exec
+INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2);
