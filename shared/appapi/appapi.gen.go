@@ -71,6 +71,40 @@ type ChangePasswordRequest struct {
 	NewPassword     string `json:"new_password"`
 }
 
+// Child defines model for Child.
+type Child struct {
+	AdditionalInformation string             `json:"additional_information"`
+	AgeAtBirth            string             `json:"age_at_birth"`
+	Birthday              openapi_types.Date `json:"birthday"`
+	ConditionList         string             `json:"condition_list"`
+	ExistingConditions    []string           `json:"existing_conditions"`
+	Gender                string             `json:"gender"`
+	GenderSelfDescribe    string             `json:"gender_self_describe"`
+	GestationalAgeAtBirth *int               `json:"gestational_age_at_birth"`
+	GivenName             string             `json:"given_name"`
+	Id                    openapi_types.UUID `json:"id"`
+	LanguageList          string             `json:"language_list"`
+	LanguagesSpoken       []string           `json:"languages_spoken"`
+}
+
+// ChildInput defines model for ChildInput.
+type ChildInput struct {
+	AdditionalInformation *string `json:"additional_information,omitempty"`
+
+	// Birthday YYYY-MM-DD; required on creation
+	Birthday           *string   `json:"birthday,omitempty"`
+	ExistingConditions *[]string `json:"existing_conditions,omitempty"`
+
+	// Gender m, f, o or na
+	Gender             *string `json:"gender,omitempty"`
+	GenderSelfDescribe *string `json:"gender_self_describe,omitempty"`
+
+	// GestationalAgeAtBirth Lookit's scale: 0 under 24 weeks, 1-16 = 24-39 weeks, 17 = 40 or more; null = no answer
+	GestationalAgeAtBirth *int      `json:"gestational_age_at_birth,omitempty"`
+	GivenName             *string   `json:"given_name,omitempty"`
+	LanguagesSpoken       *[]string `json:"languages_spoken,omitempty"`
+}
+
 // CreateTokenRequest defines model for CreateTokenRequest.
 type CreateTokenRequest struct {
 	ExpiresInDays int                     `json:"expires_in_days"`
@@ -86,6 +120,50 @@ type CreatedToken struct {
 	// Key The secret key; shown only now.
 	Key   string    `json:"key"`
 	Token TokenInfo `json:"token"`
+}
+
+// Demographics defines model for Demographics.
+type Demographics struct {
+	AdditionalComments                    *string                 `json:"additional_comments,omitempty"`
+	Age                                   *string                 `json:"age,omitempty"`
+	AnnualIncome                          *string                 `json:"annual_income,omitempty"`
+	ChildBirthdays                        *[]string               `json:"child_birthdays,omitempty"`
+	Country                               *string                 `json:"country,omitempty"`
+	CreatedAt                             time.Time               `json:"created_at"`
+	Density                               *string                 `json:"density,omitempty"`
+	EducationLevel                        *string                 `json:"education_level,omitempty"`
+	Extra                                 *map[string]interface{} `json:"extra,omitempty"`
+	Gender                                *string                 `json:"gender,omitempty"`
+	GenderSelfDescribe                    *string                 `json:"gender_self_describe,omitempty"`
+	Id                                    openapi_types.UUID      `json:"id"`
+	LookitReferrer                        *string                 `json:"lookit_referrer,omitempty"`
+	NumberOfChildren                      *string                 `json:"number_of_children,omitempty"`
+	NumberOfGuardians                     *string                 `json:"number_of_guardians,omitempty"`
+	NumberOfGuardiansExplanation          *string                 `json:"number_of_guardians_explanation,omitempty"`
+	State                                 *string                 `json:"state,omitempty"`
+	UsRaceEthnicityIdentification         *[]string               `json:"us_race_ethnicity_identification,omitempty"`
+	UsRaceEthnicityIdentificationDescribe *string                 `json:"us_race_ethnicity_identification_describe,omitempty"`
+}
+
+// DemographicsInput defines model for DemographicsInput.
+type DemographicsInput struct {
+	AdditionalComments                    *string                 `json:"additional_comments,omitempty"`
+	Age                                   *string                 `json:"age,omitempty"`
+	AnnualIncome                          *string                 `json:"annual_income,omitempty"`
+	ChildBirthdays                        *[]string               `json:"child_birthdays,omitempty"`
+	Country                               *string                 `json:"country,omitempty"`
+	Density                               *string                 `json:"density,omitempty"`
+	EducationLevel                        *string                 `json:"education_level,omitempty"`
+	Extra                                 *map[string]interface{} `json:"extra,omitempty"`
+	Gender                                *string                 `json:"gender,omitempty"`
+	GenderSelfDescribe                    *string                 `json:"gender_self_describe,omitempty"`
+	LookitReferrer                        *string                 `json:"lookit_referrer,omitempty"`
+	NumberOfChildren                      *string                 `json:"number_of_children,omitempty"`
+	NumberOfGuardians                     *string                 `json:"number_of_guardians,omitempty"`
+	NumberOfGuardiansExplanation          *string                 `json:"number_of_guardians_explanation,omitempty"`
+	State                                 *string                 `json:"state,omitempty"`
+	UsRaceEthnicityIdentification         *[]string               `json:"us_race_ethnicity_identification,omitempty"`
+	UsRaceEthnicityIdentificationDescribe *string                 `json:"us_race_ethnicity_identification_describe,omitempty"`
 }
 
 // EmailPreferences defines model for EmailPreferences.
@@ -237,8 +315,20 @@ type SignUpJSONRequestBody = SignUpRequest
 // VerifyEmailJSONRequestBody defines body for VerifyEmail for application/json ContentType.
 type VerifyEmailJSONRequestBody = TokenRequest
 
+// CreateChildJSONRequestBody defines body for CreateChild for application/json ContentType.
+type CreateChildJSONRequestBody = ChildInput
+
+// UpdateChildJSONRequestBody defines body for UpdateChild for application/json ContentType.
+type UpdateChildJSONRequestBody = ChildInput
+
+// SaveDemographicsJSONRequestBody defines body for SaveDemographics for application/json ContentType.
+type SaveDemographicsJSONRequestBody = DemographicsInput
+
 // ChangeEmailJSONRequestBody defines body for ChangeEmail for application/json ContentType.
 type ChangeEmailJSONRequestBody = ChangeEmailRequest
+
+// SetEmailPreferencesJSONRequestBody defines body for SetEmailPreferences for application/json ContentType.
+type SetEmailPreferencesJSONRequestBody = EmailPreferences
 
 // ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
 type ChangePasswordJSONRequestBody = ChangePasswordRequest
@@ -272,12 +362,36 @@ type ServerInterface interface {
 	// VerifyEmail Confirm an email address (sign-up or email change) with the emailed token
 	// (POST /api/auth/verify-email)
 	VerifyEmail(w http.ResponseWriter, r *http.Request)
+	// ListChildren The family's children, youngest first
+	// (GET /api/children)
+	ListChildren(w http.ResponseWriter, r *http.Request)
+	// CreateChild Add a child
+	// (POST /api/children)
+	CreateChild(w http.ResponseWriter, r *http.Request)
+	// DeleteChild Remove a child from the family's list (past sessions are kept)
+	// (DELETE /api/children/{childId})
+	DeleteChild(w http.ResponseWriter, r *http.Request, childId string)
+	// GetChild One of the family's children
+	// (GET /api/children/{childId})
+	GetChild(w http.ResponseWriter, r *http.Request, childId string)
+	// UpdateChild Change a child (the birthday cannot change)
+	// (PUT /api/children/{childId})
+	UpdateChild(w http.ResponseWriter, r *http.Request, childId string)
+	// GetDemographics The family's latest demographic survey
+	// (GET /api/demographics)
+	GetDemographics(w http.ResponseWriter, r *http.Request)
+	// SaveDemographics Save the demographic survey (every save is a new version)
+	// (POST /api/demographics)
+	SaveDemographics(w http.ResponseWriter, r *http.Request)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
 	// ChangeEmail Change the email address; the new address must confirm it
 	// (POST /api/me/email)
 	ChangeEmail(w http.ResponseWriter, r *http.Request)
+	// SetEmailPreferences Choose which emails the family receives
+	// (PUT /api/me/email-preferences)
+	SetEmailPreferences(w http.ResponseWriter, r *http.Request)
 	// ChangePassword Change the password; every other session ends
 	// (POST /api/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
@@ -411,6 +525,140 @@ func (siw *ServerInterfaceWrapper) VerifyEmail(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListChildren operation middleware
+func (siw *ServerInterfaceWrapper) ListChildren(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListChildren(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateChild operation middleware
+func (siw *ServerInterfaceWrapper) CreateChild(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateChild(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteChild operation middleware
+func (siw *ServerInterfaceWrapper) DeleteChild(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "childId" -------------
+	var childId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "childId", r.PathValue("childId"), &childId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "childId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteChild(w, r, childId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetChild operation middleware
+func (siw *ServerInterfaceWrapper) GetChild(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "childId" -------------
+	var childId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "childId", r.PathValue("childId"), &childId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "childId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetChild(w, r, childId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateChild operation middleware
+func (siw *ServerInterfaceWrapper) UpdateChild(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "childId" -------------
+	var childId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "childId", r.PathValue("childId"), &childId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "childId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateChild(w, r, childId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetDemographics operation middleware
+func (siw *ServerInterfaceWrapper) GetDemographics(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetDemographics(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SaveDemographics operation middleware
+func (siw *ServerInterfaceWrapper) SaveDemographics(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SaveDemographics(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetMe operation middleware
 func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
 
@@ -430,6 +678,20 @@ func (siw *ServerInterfaceWrapper) ChangeEmail(w http.ResponseWriter, r *http.Re
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ChangeEmail(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetEmailPreferences operation middleware
+func (siw *ServerInterfaceWrapper) SetEmailPreferences(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetEmailPreferences(w, r)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -712,6 +974,14 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/email", wrapper.ChangeEmail)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/totp", wrapper.StartTotp)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/me/totp/activate", wrapper.ActivateTotp)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/children", wrapper.ListChildren)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/children", wrapper.CreateChild)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/children/{childId}", wrapper.DeleteChild)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/children/{childId}", wrapper.GetChild)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/children/{childId}", wrapper.UpdateChild)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/demographics", wrapper.GetDemographics)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/demographics", wrapper.SaveDemographics)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/me/email-preferences", wrapper.SetEmailPreferences)
 
 	return m
 }
@@ -1101,6 +1371,419 @@ func (response VerifyEmail403JSONResponse) VisitVerifyEmailResponse(w http.Respo
 	return err
 }
 
+type ListChildrenRequestObject struct {
+}
+
+type ListChildrenResponseObject interface {
+	VisitListChildrenResponse(w http.ResponseWriter) error
+}
+
+type ListChildren200JSONResponse []Child
+
+func (response ListChildren200JSONResponse) VisitListChildrenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListChildren401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListChildren401JSONResponse) VisitListChildrenResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChildRequestObject struct {
+	Body *CreateChildJSONRequestBody
+}
+
+type CreateChildResponseObject interface {
+	VisitCreateChildResponse(w http.ResponseWriter) error
+}
+
+type CreateChild201JSONResponse Child
+
+func (response CreateChild201JSONResponse) VisitCreateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChild400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateChild400JSONResponse) VisitCreateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChild401JSONResponse ErrorBody
+
+func (response CreateChild401JSONResponse) VisitCreateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateChild403JSONResponse ErrorBody
+
+func (response CreateChild403JSONResponse) VisitCreateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChildRequestObject struct {
+	ChildId string `json:"childId"`
+}
+
+type DeleteChildResponseObject interface {
+	VisitDeleteChildResponse(w http.ResponseWriter) error
+}
+
+type DeleteChild204Response struct {
+}
+
+func (response DeleteChild204Response) VisitDeleteChildResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteChild401JSONResponse struct{ ErrorJSONResponse }
+
+func (response DeleteChild401JSONResponse) VisitDeleteChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChild403JSONResponse ErrorBody
+
+func (response DeleteChild403JSONResponse) VisitDeleteChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteChild404JSONResponse ErrorBody
+
+func (response DeleteChild404JSONResponse) VisitDeleteChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChildRequestObject struct {
+	ChildId string `json:"childId"`
+}
+
+type GetChildResponseObject interface {
+	VisitGetChildResponse(w http.ResponseWriter) error
+}
+
+type GetChild200JSONResponse Child
+
+func (response GetChild200JSONResponse) VisitGetChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChild401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetChild401JSONResponse) VisitGetChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChild403JSONResponse ErrorBody
+
+func (response GetChild403JSONResponse) VisitGetChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetChild404JSONResponse ErrorBody
+
+func (response GetChild404JSONResponse) VisitGetChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChildRequestObject struct {
+	ChildId string `json:"childId"`
+	Body    *UpdateChildJSONRequestBody
+}
+
+type UpdateChildResponseObject interface {
+	VisitUpdateChildResponse(w http.ResponseWriter) error
+}
+
+type UpdateChild200JSONResponse Child
+
+func (response UpdateChild200JSONResponse) VisitUpdateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChild400JSONResponse struct{ ErrorJSONResponse }
+
+func (response UpdateChild400JSONResponse) VisitUpdateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChild401JSONResponse ErrorBody
+
+func (response UpdateChild401JSONResponse) VisitUpdateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChild403JSONResponse ErrorBody
+
+func (response UpdateChild403JSONResponse) VisitUpdateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateChild404JSONResponse ErrorBody
+
+func (response UpdateChild404JSONResponse) VisitUpdateChildResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDemographicsRequestObject struct {
+}
+
+type GetDemographicsResponseObject interface {
+	VisitGetDemographicsResponse(w http.ResponseWriter) error
+}
+
+type GetDemographics200JSONResponse Demographics
+
+func (response GetDemographics200JSONResponse) VisitGetDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDemographics401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetDemographics401JSONResponse) VisitGetDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDemographics404JSONResponse ErrorBody
+
+func (response GetDemographics404JSONResponse) VisitGetDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveDemographicsRequestObject struct {
+	Body *SaveDemographicsJSONRequestBody
+}
+
+type SaveDemographicsResponseObject interface {
+	VisitSaveDemographicsResponse(w http.ResponseWriter) error
+}
+
+type SaveDemographics201JSONResponse Demographics
+
+func (response SaveDemographics201JSONResponse) VisitSaveDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveDemographics400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SaveDemographics400JSONResponse) VisitSaveDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveDemographics401JSONResponse ErrorBody
+
+func (response SaveDemographics401JSONResponse) VisitSaveDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SaveDemographics403JSONResponse ErrorBody
+
+func (response SaveDemographics403JSONResponse) VisitSaveDemographicsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -1189,6 +1872,70 @@ func (response ChangeEmail401JSONResponse) VisitChangeEmailResponse(w http.Respo
 type ChangeEmail403JSONResponse ErrorBody
 
 func (response ChangeEmail403JSONResponse) VisitChangeEmailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEmailPreferencesRequestObject struct {
+	Body *SetEmailPreferencesJSONRequestBody
+}
+
+type SetEmailPreferencesResponseObject interface {
+	VisitSetEmailPreferencesResponse(w http.ResponseWriter) error
+}
+
+type SetEmailPreferences200JSONResponse EmailPreferences
+
+func (response SetEmailPreferences200JSONResponse) VisitSetEmailPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEmailPreferences400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SetEmailPreferences400JSONResponse) VisitSetEmailPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEmailPreferences401JSONResponse ErrorBody
+
+func (response SetEmailPreferences401JSONResponse) VisitSetEmailPreferencesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetEmailPreferences403JSONResponse ErrorBody
+
+func (response SetEmailPreferences403JSONResponse) VisitSetEmailPreferencesResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -1686,12 +2433,36 @@ type StrictServerInterface interface {
 	// VerifyEmail Confirm an email address (sign-up or email change) with the emailed token
 	// (POST /api/auth/verify-email)
 	VerifyEmail(ctx context.Context, request VerifyEmailRequestObject) (VerifyEmailResponseObject, error)
+	// ListChildren The family's children, youngest first
+	// (GET /api/children)
+	ListChildren(ctx context.Context, request ListChildrenRequestObject) (ListChildrenResponseObject, error)
+	// CreateChild Add a child
+	// (POST /api/children)
+	CreateChild(ctx context.Context, request CreateChildRequestObject) (CreateChildResponseObject, error)
+	// DeleteChild Remove a child from the family's list (past sessions are kept)
+	// (DELETE /api/children/{childId})
+	DeleteChild(ctx context.Context, request DeleteChildRequestObject) (DeleteChildResponseObject, error)
+	// GetChild One of the family's children
+	// (GET /api/children/{childId})
+	GetChild(ctx context.Context, request GetChildRequestObject) (GetChildResponseObject, error)
+	// UpdateChild Change a child (the birthday cannot change)
+	// (PUT /api/children/{childId})
+	UpdateChild(ctx context.Context, request UpdateChildRequestObject) (UpdateChildResponseObject, error)
+	// GetDemographics The family's latest demographic survey
+	// (GET /api/demographics)
+	GetDemographics(ctx context.Context, request GetDemographicsRequestObject) (GetDemographicsResponseObject, error)
+	// SaveDemographics Save the demographic survey (every save is a new version)
+	// (POST /api/demographics)
+	SaveDemographics(ctx context.Context, request SaveDemographicsRequestObject) (SaveDemographicsResponseObject, error)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
 	// ChangeEmail Change the email address; the new address must confirm it
 	// (POST /api/me/email)
 	ChangeEmail(ctx context.Context, request ChangeEmailRequestObject) (ChangeEmailResponseObject, error)
+	// SetEmailPreferences Choose which emails the family receives
+	// (PUT /api/me/email-preferences)
+	SetEmailPreferences(ctx context.Context, request SetEmailPreferencesRequestObject) (SetEmailPreferencesResponseObject, error)
 	// ChangePassword Change the password; every other session ends
 	// (POST /api/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
@@ -1967,6 +2738,201 @@ func (sh *strictHandler) VerifyEmail(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListChildren operation middleware
+func (sh *strictHandler) ListChildren(w http.ResponseWriter, r *http.Request) {
+	var request ListChildrenRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListChildren(ctx, request.(ListChildrenRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListChildren")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListChildrenResponseObject); ok {
+		if err := validResponse.VisitListChildrenResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateChild operation middleware
+func (sh *strictHandler) CreateChild(w http.ResponseWriter, r *http.Request) {
+	var request CreateChildRequestObject
+
+	var body CreateChildJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateChild(ctx, request.(CreateChildRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateChild")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateChildResponseObject); ok {
+		if err := validResponse.VisitCreateChildResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteChild operation middleware
+func (sh *strictHandler) DeleteChild(w http.ResponseWriter, r *http.Request, childId string) {
+	var request DeleteChildRequestObject
+
+	request.ChildId = childId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteChild(ctx, request.(DeleteChildRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteChild")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteChildResponseObject); ok {
+		if err := validResponse.VisitDeleteChildResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetChild operation middleware
+func (sh *strictHandler) GetChild(w http.ResponseWriter, r *http.Request, childId string) {
+	var request GetChildRequestObject
+
+	request.ChildId = childId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetChild(ctx, request.(GetChildRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetChild")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetChildResponseObject); ok {
+		if err := validResponse.VisitGetChildResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateChild operation middleware
+func (sh *strictHandler) UpdateChild(w http.ResponseWriter, r *http.Request, childId string) {
+	var request UpdateChildRequestObject
+
+	request.ChildId = childId
+
+	var body UpdateChildJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateChild(ctx, request.(UpdateChildRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateChild")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateChildResponseObject); ok {
+		if err := validResponse.VisitUpdateChildResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetDemographics operation middleware
+func (sh *strictHandler) GetDemographics(w http.ResponseWriter, r *http.Request) {
+	var request GetDemographicsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDemographics(ctx, request.(GetDemographicsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDemographics")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetDemographicsResponseObject); ok {
+		if err := validResponse.VisitGetDemographicsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SaveDemographics operation middleware
+func (sh *strictHandler) SaveDemographics(w http.ResponseWriter, r *http.Request) {
+	var request SaveDemographicsRequestObject
+
+	var body SaveDemographicsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SaveDemographics(ctx, request.(SaveDemographicsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SaveDemographics")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SaveDemographicsResponseObject); ok {
+		if err := validResponse.VisitSaveDemographicsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 	var request GetMeRequestObject
@@ -2015,6 +2981,37 @@ func (sh *strictHandler) ChangeEmail(w http.ResponseWriter, r *http.Request) {
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ChangeEmailResponseObject); ok {
 		if err := validResponse.VisitChangeEmailResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetEmailPreferences operation middleware
+func (sh *strictHandler) SetEmailPreferences(w http.ResponseWriter, r *http.Request) {
+	var request SetEmailPreferencesRequestObject
+
+	var body SetEmailPreferencesJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetEmailPreferences(ctx, request.(SetEmailPreferencesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetEmailPreferences")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetEmailPreferencesResponseObject); ok {
+		if err := validResponse.VisitSetEmailPreferencesResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -2244,51 +3241,65 @@ func (sh *strictHandler) ActivateTotp(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5FttT+M69v8qR/7/pQtSaTswd7RbXjGIe5dd5g4L3NVKFBVPctr6ktoZ26GTRf3uKz8kTRqnFGhnR7uv",
-	"JjTO8Xn8nQd7nkgkZqngyLUigyciUaWCK7R/nEQRphpj8xwJrpFr80jTNGER1Uzw3h9KcPObiqY4o+bp",
-	"/yWOyYD8X29JuOfeqt61pjpTZLFYdEiMKpIsNVTIoNzqGCgHnFGWwIzmMBZJIuZdsuiQMymF3BonltpH",
-	"EedBZjiged8BquCv159/G5xcnrufQHz5AyOtusR85qmZzU6nlE/wzHB+hV8zVJbBVIoUpWZOnxznIyub",
-	"+WNGv10gn+gpGRz+/L5DdJ4iGRClJeMTI3BKlZoLGa8sftc/bK5edIjErxmTxli3y087lT3vyq+cDGYP",
-	"x/WlX97KeJRJiVyPXsKS2/oNQjQ2XaEYlEci1XgjHpC3CoPfUiZRjRgfxTRXnjM2y2ZkcPThQ4fMGHd/",
-	"vSt3YFzjBKWVis6wIU0/IL6KRGpXIjfEbolEaoQw/xzMJdNYEaFFB3azglSnwXq7CmKrg6bwD5ibf+r+",
-	"fjNFUBhJ1PCA+TGoqZhzEDzJgZvoCwinC/LrgszycM7HoiGX+7xj2QkJYePoUuIYJfLIsb5iRbNiZBxC",
-	"6Sz2P3o6X4RIkHJDqFj2TY8UKsUcRrStK9BvZF2HCb6Wqtk4H2VpTHV4+xWhA7x0AnKEya9hsVWB7SGw",
-	"IQiFBAhvV8Jpcy/zyj4xjbOAJSMRY0V7Sx+LUXs2G69YHPxZiUxG2NwiFSaAZeCbRUAY5bJUaAPNdIJh",
-	"MlVFeQodJ1vxWUhx/gcqJc2b+naqC313ISaMv9m+b0oybpMKiTV8Op9tMqqFTkcKdZaOlqRDEafnYjSm",
-	"kRbymYWZcnZeh0ufsCGM/Sy8TSfIZUjYT7jGFA3Vu3hO6yC3tmZZBcWSyCNKNmZtKhnTGUvyUZG4GoxM",
-	"2CPy9tcu1sZCzqgmA5JlLA5lBKYMNiGV0bQWaRVGmBoppnFE4xlrwWHOoodWTpbWCecwXzGAR1cwOkxQ",
-	"Ywx6Lg7cl0AzPUWufdlYSW5tsG3FLZx9Rd815dU1XZFlVTmrmqhJFnKMkLNdYSQeUeanIg7lR+lfj6Li",
-	"fQm/Tb2uA6EVQmFWFOpni8iXFY9lgVFdevin50CpKCzWgtK18w9bmTTTkaufRlTX3N5k4QPNrDUbzHrH",
-	"aykWfNH2EoIu5hpdiUjp1wyBxSDGoG3V5jx9jwsNTCtTv+0HC7aEKlN2IH8RH/WIC6PtiE7qsreYxsZR",
-	"RbsrPNUUVaO81G+NoaBl2YT/nm4hL1ZxqLb45zcmUaOTKkrWbWz4hyw1fSeF5ULYM59HGiUUe4HMEnQK",
-	"CSPbfpcMeJYknY3K0mdDpqyJ6hptrZXCFVGI9LJL2Eosvj7cnk1x1l8ztZ4ho3P6xVSJWmYYcq229GYQ",
-	"n30LF7Zb6CWtTD4f+a2WnWUtLisqbDVYa4y9CbjD2+n0jEuRzDzM1PcTOjWOP8okC6vONrYbeKhb16kR",
-	"DPIzF7/YgGsfl/iOpqKBD8+PO8xHzf2cBJlkOr82daAPu2UvayopEgnxwLCw76B4X3VjmrK/YV5LrfbT",
-	"KdLY1iT+05NMT4Vk/7Ig0vzcMMR8sDYrsJPL8yI1VdCL8hhcaQRz/AI0TbtwroEpl8MYnyQIkeBa0kgP",
-	"4FcBCuUjSjB7qyHfU1MqMe7RNKUp27f0zJfXlyc/KbjJU7y2fECUMFP/UYkwQY7SuDSMpZiBnjIFY5Zg",
-	"d8iH/KMUc4USpLOgqkInwpzpqaV/X6rxHpyGjwFNLQQZV3SMxfegxJBXScQwy5SGiEqZw/0/D06vr36x",
-	"UXMP+DWjCWjhNoiUHGv3wm3QBSeKgkzhkN/XrDEASwSGWb9/FD1gbh/wHoSE1ZUfkUqUjaVdsK26sjqq",
-	"jzaH3M82Ye/+aeibzyEZ3D4NPXwPSWdo/dQ+2KbWPrlG3T66DnxIBk/DousekkVnSFg8JIu7xf1+d8jL",
-	"jnhALozU2riE8R3SIY8onWeTfvddt2/8VaTIacrIgBx1+90jm6r01MZBj6asZzTfOxxT1+m7gDThaDVx",
-	"HpMB+Yep1/MycImLPFS6GFlsZabcAIZFPcZNPnD5fzliP+y/b5vHucqOKeBi3tLAYGxH4+/7/Tbeys3c",
-	"xNutfvei1UcvWv3nl6w+3Hy1wcFsNqMyJwNy6hu7WpH0k4JETA4YdwFM4ebzzaUJjaKDAQuxhtLSbRIx",
-	"ca1o4Tgr9Rhq1YCCvb9onX7mSe6QqBnEqgtXJVvKYYGxWdmQDnlr2QZ79zWnvt+HLzgWEoHyvAaqke1f",
-	"bTTVvd3OXHbk47W500b+3d/23n6WFDi3uRCTCcbA+O6j4oWe6zM4GdzeVf34Qkyg8Fd36GUcqizEG64q",
-	"Mt0Ochfu/SYA4xUlMn1svdu7rU0KUWIyRwEsu4KKWjif+Xy+Mr9Zkb9Qy4EJAt0eswY9KVdzlGWFQWcI",
-	"8ylqEzdCgmmWze80jiUqBVPTbnGgUSQyrruNgPL+vpxwKNQ7iq/a3H6j+Dp8XuflOe4rouJoG35+5nzb",
-	"l3oHmcJKH2u0CQnjD2vt3YsEHzM5a/f/2hRqR+YJTrpem+YLOhDZU9jX5fKt2Od0KoQy2ZTjfGmZsg62",
-	"0IQx2CRXlMBFgYI8ViuWU2zCs3SbEUoT0+nmz0aqm//syPj14dJ/TXC6A+OKWo+Bgptw+5LEpSZ3F2PV",
-	"1nZhflBO1tYV4Gd+0rST4rs6lHhtRJ46jPmPhqJjYXkNpgiBPRNVB1lqwsO9cbCx3xKnSzu5cdMEA3b5",
-	"FfUnJDus2T4FCzUDAJlC+eIio1Y2GCqJrWRM0W9P8Coy955xycqFnR25ZOBK0I8AGt+lpHOyL72ycGNX",
-	"b5o0U/i1m5R4r2e6ZsLqYH2dFXec9cO3pF4NMm/I9t/bdoUBiqQvbIIOp/4Z9vwL1Yo3F0zp62LRG2Gn",
-	"PM9cm7MrR33Nk84GMP2Gc1TaYAmMmVT67QBlYOknBQl7LGc6YZ31nvzTebxwTpOgxlCZ+yge8Lq8QJRS",
-	"SWeoUSoyuPUz3ZTqaWMYfF6Ex9JfOxV1rgyrZ4yX0/vm6PpuE0c/4/HO+0iz+v3ru07BsZhXe0MFbWQT",
-	"6nqvvnFLvodPV67VbezR2/Xmk8tzV2Qo2ONoJ/VTZBIeMFf79igrDNbL25m7Qurm/c+NYPrdljnw1y8D",
-	"9vDvf2D0L9uB0srHxdUC064Vl0MjDIRI78n+uxGE3ZRXNZ4DME9zLXw9c3i7GWI5xn5gzHIMBmBrGZEr",
-	"VtFr+vAr1Jnkyvf9/gYw5bE1tz8Ghd+vzmFPIo9Nt67dzYS/X9lZ+n4XrjBNaMT4xPWP2qS5ykDbtPKI",
-	"sfmmMvH2GBto3zWV+sbwvMOWpH6e3NKdpMhjK1VVlu6PdHxS8wurOFCotWE6S601amagadrwjJ41GHUh",
-	"GobsE7+iNMqPcmzW3+JMr3qRLvh/U4xbd+HGnmpXzpLcwHz1tvz/5oGc69/szK7md/4szqjrGKQHHI28",
-	"OguuK9WZoDIfqVx3uL1bdMorJrd3BtXdVQGXOzKZkAHpkcXd4t8BAAD//w==",
+	"5Fx7U9vIlv8qp7RbFajyK4TJ7piaPxjCzLKbTFhgtjYVU6KRju0epG6lu4XjpfjuW/2QLFkt24Cdy733",
+	"rwirH6fP+Z1nH+UhiHiacYZMyWD4EAiUGWcSzR/HUYSZwlg/R5wpZEo/kixLaEQU5az/l+RM/yajKaZE",
+	"P/2rwHEwDP6lv1i4b9/K/qUiKpfB4+NjJ4hRRoJmepVgWG51BIQBpoQmkJI5jHmS8FkveOwEp0JwsTVK",
+	"zGq/8njuJYYB6vcdIBL+8/LzH8Pj8zP7E/DbvzBSshfoaW41vdnJlLAJnmrKL/BbjtIQmAmeoVDU8pPh",
+	"LDRn03+k5PtHZBM1DYYHPx12AjXPMBgGUgnKJvrAGZFyxkW8NPjt4KA5+rETCPyWU6GF9XUxtVPZ87qc",
+	"Zc+g97BUn7vhrYRHuRDIVPgUkuzWLzhEY9OlFf3noUncpJ/EMdWyJUlI2ZiLlFhJPzSJJhMMiQpvqdB0",
+	"egaYNzGZ65d2qWAYxERh4GFBxJndOUyoZWxjCH6nUlE2CcuxhmSqMJXeCe4HIgSZ678nyGIU3qH2VSgx",
+	"GYcW4rfYMlAq4ji0zAGWJwm5TTAYKpFjuT9lCicozGx6jyxkJPUvTuMar/Kcxj5eJYRNcr15K6uKETKU",
+	"Gb9D9hQ+LYHLkFChuyLXkqMt/FvBrSX4dNqA55e654DLXGkgqlUJzliWqxdpQhXodfv45cuXL91Pn7of",
+	"PhxBwVTgDCKBxfnqq3WCnEXG1GggARkrFDMiYhkMNbq2qwV1WtMOjDvAgQtgxAe7rehIfc+PnN9R9UaC",
+	"jEiCQxhArveAg0OYId7JDrztvn0Pv8DBYffdz+Vv/wa/wOFAU5pygUegWQO/AONAmJwZQL5YF1+oQk2s",
+	"aZHjlV6q1Xvg94wKlCFlYUzm0rkCmuZpMHz3/n0nSCmzf731nag4S819DDySlBHPzEhkerGvgUCi1Vz/",
+	"050JqrCiLi1OxxkDu1SnQfp1Kwviq4Kd9cPfoUeBrqYIEiOBCu5wfgRyymcMOEvmwHS44zmcKpZfFdUY",
+	"Gs7YmDfOpZw50eT4DvEBUz4RJJvSyNqJJPk8DoZfV+9XnWUNzmOnETtY9oRENTxmV9HU6zY38hg+i17Z",
+	"rHnK66VzrjeREU/TIjL2RQr+3xnLjXmNeIsSRtpAh4V9faKhi3jOlJh7x8bIJFX+dxjnNlIOE7zHpCUW",
+	"UYLUeXBe4Y21OS02aIGlbQQkiTGhocAxCtGyGMvTWxQhH4eGoQLZmmGTnIiYEiY3HRfi9ywhrN1Hao/g",
+	"P0AuQ0EiDFFNGY2omoc0Rqbo2OUrTxP6utVWMdNntk2ecm64iyyyuF8y2npEqANuqfLY/ejWueU8QcIM",
+	"Ytyw7yqUKGWdT41xRXYZGk9ROPm20XrjeZhn2lR4By5ZAA8tHc85/MuvIPG6jYHtHm/DJM93AP92Zbra",
+	"3Eu/qtuQJQPMY2yxFsqR2WKAm3DnuYiwuUXGtb8WG4JP2iqAF/dUJS0YrjLKrdCxZyum+Ri3MglwrPPN",
+	"+8gnlL1Yvi9K4u0mlSVW0Gkx2yRUcZWFElWehYulfRqnZjwck0hxsWZgLq2cV4UFn7BxGDPNv03HS6Xv",
+	"sJ9whSiazszoc1Y3citrQstGsVzkHgUd0zaWjElKk3l7zL2d9JhKbZuQiGha07QKIVSGkioMSZzSFjvM",
+	"aHTXSslCOv6Q1VVkwFlX0DxMUGEMasa7diaQXE21a7KOqRLLtpltc9wC7Ev8XsrRq5yunGWZOcucqJ3M",
+	"Bwwf2C4w4vco5ic89vlH4V6HUfH+mZWIpYX8pEhUa4t0TyvOlflEdejBv68zSkUesdIoXVp8mERkuI18",
+	"wAGvJVhwOdrTE4xG1Zdn5FuOQGPgY1AmSbNI32NcAVVSp2v7PX/1SuqwA9mT6KhrnN/ahmRSP/uGCdAS",
+	"TTVG1VZe8LdGkFeydML+zLbgF6t2qDb4pxc6Uc2TqpWsy1jTD3kGRAKBxUDY09MjhQKKvUDkCVqG+C3b",
+	"fs8WrzobhaVrVaaMieocbY2V/BGRb+lFUWAruvh8ddugAixVmMvVBLWknxVotbk3bfHpd39gu4XSkTmT",
+	"80duq0UhqaaXFRa2CqxVx15kuP3bqeyUCZ6kzszU9+Mq08APc0H9rDN1rA0Qasd1agt66Znx34zCtV9H",
+	"uYymwoH366+T9KTmfvYEuaBqfqnjQKd2i1xWR1JBxPkdxUK+w+J9FcYko/+F85prNVOnSOxlgpt6nKsp",
+	"F/T/lirlxXRNEHXK2ozAjs/PCtdUsV6ExWBDI5jhLZAs68GZAiqtD6NskiBEnClBIjWE3zlIFPcoQO8t",
+	"R2xPTonAuE+yjGR036ynZ16eH7+RcDXP8NLQAVFCdfxHBMIEGQoNaRgLnoKaUgljmmBvxEbsV8FnEoW5",
+	"HECpZNV0Isyompr1b0o23oDl8BGgjoUgZ5KMsZgPko9YdYkY0lwqiIgQc7j53+7J5cVvRmtuAL/lJAHF",
+	"7QaRFGNlX9gNemCPIiGXOGI3NWkMwSwCo3wweBfd4dw84A1wAcsjf0UiUDSG9sCk6tLwqH51PGLu7hj2",
+	"bh5GLvkcBcOvDyNnvkdBZ2Rwah5MUmuebKJuHm0GPgqGD6Mi6x4Fj51RQONR8Hj9eLPfG7EyIy6uIjQk",
+	"NHaCTnCPwiI7GPTe9gYarzxDRjIaDIN3vUHvnXFVamr0oE8y2tec7x+Mic30rUJqdTScOIuDYfA/Ol6f",
+	"l4obWM1DqYqSxVbu7BuG4bGu49ofWP+/aGE4GBy2ld9tZEclMD5rSWAwNq0Hh4NBG23lZrajwI5++6TR",
+	"7540+uenjD7YfLS2g3maEjEPhsGJS+xqQdIbCQmfdCmzCkzg6vPVuVaNIoMBY2L1SgvYJHxiU9ECOEvx",
+	"GCrZMAV7/6FU9pklc2uJmkose3BRkiWtLdAyKxPSEWsN22Dvpgbqm324xTEXCITNa0Y1Mvmr0aY62k3N",
+	"ZUcYr9WdNsL3YNt7u1qSpy/mI59MMAbKdq8VT0Su8+DB8Ot1Fccf+QQKvNqmIg2oMhBvQJW7+yCvkfto",
+	"329iYByjeK6ODLodbI1TiBLtOQrDsitTUVPnU+fPl+o3S+cv2NLVSqDadVZbT3shXUYYJEWYTVFpveEC",
+	"dLKsfydxLFBKmOp0iwGJzN1Vr6FQDu+LCodEtSP9qtXtN9Kvg/U8L/vknqEV77aB81OLbRfqdXOJlTxW",
+	"cxMSyu5WyrsfcTamIm3Hf60KtSPxeCtdz3XzxTpgW0+e58u3Ip+TKedSe1OGs4VkyjjYmCaMwTi5IgQu",
+	"AhRksVySnKQTlmfb1FCS6Ex3vlZTbf1nR8KvF5f+YZTT9odU2HoEBGyF24Uk1jXZXtdlWZuB825ZWVsV",
+	"gJ+6StNOgu9qUeK5GnlibczfVBUtCYs240IF9rRWdfNMq4d9Y83GfoueLuRU7T6YoC9yoFKdFINeGMCV",
+	"twyrhGXbYJs3D42IztzqOMqeHJHUYgy9kq1BvJHlkh2Y85xNdAo/pkKa8o4fwFZJLN27AXClK3Ij+L7d",
+	"7s7ePvM4fmUZZk2kx3EMxMqyCfb+g3k6ix+tmuu0qynWD+b3hVjXGYgLTPn9zoNjPfrweTyxBBZsKWpf",
+	"FegnVCrYy4gsw2wb9t9hpvZtC5QH/r+jamHSYPcwLI3A62X7Z4ZF3bNhZOwNkSApKhTS9CyawmtGTAu2",
+	"K7s6tAbLit+pcG9NPfm6E7iGwbrw/jQtRK/Jdv0A0Jy8IKZ+hQCzxyn1ek8jrWjQhIgwHTC7eGBhC+Ol",
+	"ptk21a411+5QWLV9WhQ9IUq7Y1cGfpbGH24hQnBkVDgIMhf39gLFHyJckntscHL7uubpaf6x4cI6KWo+",
+	"vOKoQZNnDHVTtrDnUls9hEqXDzsoVvTK3t+2adMn3KUOfcI2zcklipfHyIkpDXYpM+tVz9xfk+NVvjDc",
+	"mZtpfMP4GrLwHwJb5wDKNK/IC20BV+O0SBTt1aNLI6lqirC71HPoDRouUTX6DXdY8qy1Nf7YEMK//9+V",
+	"TXP1u9mURu4iQVZiURAYIb1HWYNCtWlplULvuKLq/8L32QWcVxj1talxIYCioMpN8dNfVk2xX2RrK6s4",
+	"l8WgH1HFqbZRblDL+QNnOqTKJdpiy8t9lfZQJqW9L+/L/TzrP7inNeWAC7znd3hZfpyxPm0r131K4pZS",
+	"VnZGedO49UA/ZfFrLkOcshj4Iid2gvLKyBQrV6P6yg75EZiufKG4MaK3i+bj8zNbwJWwx9B0QU2RCrjD",
+	"udxfV6C8cu3PO7HUzU9pf3Shsvolqy/nt+9fsfUvr1pKKR8Vbds64Si+s43QoyL9B/PvRibsqmyDX2fA",
+	"3Jorzde6D12vNyudasJedelUE+gxWwuNXJKKWnHHeYEqF6zIId3H1ITFRtyuxRT+vDiDPWG+OQWqbNf3",
+	"f1+YPqX9HlxglpCIsom9m1PazVWahbgAhhjrOZVuImdjPVejigh1pWneYSxd79VtSVQzZLE5VfUsvdfU",
+	"mlYvGGjGgUSlNNF5ZqRREwPJsgYy+kZg7utbv8k+diNKobyWlsTBFvslqh8pef9fJQ3rHlyZjuFKn569",
+	"lVj+jwf+OZsdbSpv+iFquHN9jppdRyCcwVHIqn02daZaEVTuniut5F+vHztl+/7Xa23VbRu29R25SIJh",
+	"0A8erx//PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -25,27 +26,69 @@ import (
 // appBodyLimit caps app API request bodies; none of its requests is larger.
 const appBodyLimit = 64 << 10
 
-// operationActions maps every app API operation to the one action Authorize decides. An
-// operation missing here is denied (and the route matrix test fails).
-var operationActions = map[string]authz.Action{
-	"Login":           authz.SignUp, // anyone may try to log in
-	"VerifyTwoFactor": authz.EditSelf,
-	"Logout":          authz.EditSelf,
-	"GetMe":           authz.ReadSelf,
-	"ListSessions":    authz.ReadSelf,
-	"RevokeSession":   authz.ManageSessions,
-	"ListTokens":      authz.ReadSelf,
-	"CreateToken":     authz.ManageTokens,
-	"RevokeToken":     authz.ManageTokens,
+// operation is how one app API operation is authorized: the action Authorize decides and, for
+// operations on a particular object, how to load the facts about it. Without a loader the object
+// is the subject's own account.
+type operation struct {
+	action authz.Action
+	object func(ctx context.Context, s *appServer, request any) (authz.Object, error)
+}
 
-	"SignUp":               authz.SignUp,
-	"VerifyEmail":          authz.SignUp,
-	"RequestPasswordReset": authz.SignUp,
-	"ResetPassword":        authz.SignUp,
-	"ChangePassword":       authz.EditSelf,
-	"ChangeEmail":          authz.EditSelf,
-	"StartTotp":            authz.EditSelf,
-	"ActivateTotp":         authz.EditSelf,
+// operations lists every app API operation. One missing here is denied (and the route matrix
+// test fails).
+var operations = map[string]operation{
+	"Login":           {action: authz.SignUp}, // anyone may try to log in
+	"VerifyTwoFactor": {action: authz.EditSelf},
+	"Logout":          {action: authz.EditSelf},
+	"GetMe":           {action: authz.ReadSelf},
+	"ListSessions":    {action: authz.ReadSelf},
+	"RevokeSession":   {action: authz.ManageSessions},
+	"ListTokens":      {action: authz.ReadSelf},
+	"CreateToken":     {action: authz.ManageTokens},
+	"RevokeToken":     {action: authz.ManageTokens},
+
+	"SignUp":               {action: authz.SignUp},
+	"VerifyEmail":          {action: authz.SignUp},
+	"RequestPasswordReset": {action: authz.SignUp},
+	"ResetPassword":        {action: authz.SignUp},
+	"ChangePassword":       {action: authz.EditSelf},
+	"ChangeEmail":          {action: authz.EditSelf},
+	"StartTotp":            {action: authz.EditSelf},
+	"ActivateTotp":         {action: authz.EditSelf},
+
+	"ListChildren":        {action: authz.ReadChild},
+	"CreateChild":         {action: authz.AddChild},
+	"GetChild":            {action: authz.ReadChild, object: childObject},
+	"UpdateChild":         {action: authz.EditChild, object: childObject},
+	"DeleteChild":         {action: authz.EditChild, object: childObject},
+	"GetDemographics":     {action: authz.ReadDemographics},
+	"SaveDemographics":    {action: authz.AddDemographics},
+	"SetEmailPreferences": {action: authz.EditEmailPrefs},
+}
+
+// childObject loads the family a child belongs to. Lookit's child update view checked no
+// ownership at all (reference §10, gap 3); here every child route asks Authorize.
+func childObject(ctx context.Context, s *appServer, request any) (authz.Object, error) {
+	var id string
+	switch r := request.(type) {
+	case appapi.GetChildRequestObject:
+		id = r.ChildId
+	case appapi.UpdateChildRequestObject:
+		id = r.ChildId
+	case appapi.DeleteChildRequestObject:
+		id = r.ChildId
+	default:
+		return authz.Object{}, fmt.Errorf("httpapi: childObject: unexpected request %T", request)
+	}
+	f, err := s.families(ctx)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	owner, _, err := f.FindChild(ctx, id)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	return authz.Object{OwnerID: owner}, nil
 }
 
 type httpKey struct{}
@@ -61,15 +104,26 @@ func httpFrom(ctx context.Context) (http.ResponseWriter, *http.Request) {
 }
 
 // authorize is the strict middleware every app API operation passes through: it asks
-// authz.Authorize about the operation's action, so no handler decides access itself.
-func authorize(f appapi.StrictHandlerFunc, operationID string) appapi.StrictHandlerFunc {
+// authz.Authorize about the operation's action and object, so no handler decides access itself.
+func (s *appServer) authorize(f appapi.StrictHandlerFunc, operationID string) appapi.StrictHandlerFunc {
 	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
-		action, ok := operationActions[operationID]
+		op, ok := operations[operationID]
 		if !ok {
 			return nil, apperr.New(apperr.Forbidden, "operation %s is not authorized for anyone", operationID)
 		}
 		p := PrincipalFrom(ctx)
-		if err := authz.Authorize(p.Subject, action, authz.Object{OwnerID: p.Subject.UserID}); err != nil {
+		obj := authz.Object{OwnerID: p.Subject.UserID}
+		if op.object != nil {
+			// Anonymous callers learn nothing about objects: they are asked to log in first.
+			if p.Subject.Anonymous() {
+				return nil, authz.Authorize(p.Subject, op.action, authz.Object{})
+			}
+			var err error
+			if obj, err = op.object(ctx, s, request); err != nil {
+				return nil, err
+			}
+		}
+		if err := authz.Authorize(p.Subject, op.action, obj); err != nil {
 			return nil, err
 		}
 		return f(context.WithValue(ctx, httpKey{}, httpPair{w, r}), w, r, request)
@@ -85,7 +139,8 @@ var _ appapi.StrictServerInterface = (*appServer)(nil)
 
 func newAppAPI(in *instance.Instance, mux *http.ServeMux) {
 	errs := func(w http.ResponseWriter, r *http.Request, err error) { web.Error(w, r, in.Log, err) }
-	strict := appapi.NewStrictHandlerWithOptions(&appServer{in: in}, []appapi.StrictMiddlewareFunc{authorize},
+	srv := &appServer{in: in}
+	strict := appapi.NewStrictHandlerWithOptions(srv, []appapi.StrictMiddlewareFunc{srv.authorize},
 		appapi.StrictHTTPServerOptions{
 			RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 				errs(w, r, requestError(err))

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"lookit.dev/platform/shared/accounts"
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/auth"
 	"lookit.dev/platform/shared/authz"
@@ -51,12 +52,8 @@ var roles = func() []role {
 	return rs
 }()
 
-// credential makes a user of the role with a fresh session or token and returns a function that
-// adds it to a request.
-func credential(t *testing.T, pool *pgxpool.Pool, labID int64, r role) func(*http.Request) {
-	if r.anonymous {
-		return func(*http.Request) {}
-	}
+// newUser makes a user of the role.
+func newUser(t *testing.T, pool *pgxpool.Pool, labID int64, r role) int64 {
 	ctx := context.Background()
 	var id int64
 	if err := pool.QueryRow(ctx, `INSERT INTO users (email, is_researcher, is_site_admin) VALUES ($1, $2, $3) RETURNING id`,
@@ -68,8 +65,18 @@ func credential(t *testing.T, pool *pgxpool.Pool, labID int64, r role) func(*htt
 			t.Fatal(err)
 		}
 	}
+	return id
+}
+
+// credential gives user id of the role a fresh session or token and returns a function that adds
+// it to a request.
+func credential(t *testing.T, pool *pgxpool.Pool, id int64, r role) func(*http.Request) {
+	if r.anonymous {
+		return func(*http.Request) {}
+	}
+	ctx := context.Background()
 	if r.token != "" {
-		key, _, err := (&postgres.Auth{Pool: pool}).CreateToken(ctx, id, "matrix", r.token, time.Hour)
+		key, _, err := (&postgres.Auth{Pool: pool}).CreateToken(ctx, id, "matrix "+uuid.NewString(), r.token, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,6 +100,7 @@ func credential(t *testing.T, pool *pgxpool.Pool, labID int64, r role) func(*htt
 }
 
 // request is how the matrix calls each operation; bodies are valid so that only access decides.
+// CHILD in a path is a child of the user playing "family", made afresh for each request.
 var requests = map[string]struct {
 	method, path, body string
 }{
@@ -114,6 +122,15 @@ var requests = map[string]struct {
 	"ChangeEmail":          {"POST", "/api/me/email", `{"password":"wrong","new_email":"NAME@example.org"}`},
 	"StartTotp":            {"POST", "/api/me/totp", ``},
 	"ActivateTotp":         {"POST", "/api/me/totp/activate", `{"code":"123456"}`},
+
+	"ListChildren":        {"GET", "/api/children", ``},
+	"CreateChild":         {"POST", "/api/children", `{"given_name":"Ada","birthday":"2024-01-02","gender":"f"}`},
+	"GetChild":            {"GET", "/api/children/CHILD", ``},
+	"UpdateChild":         {"PUT", "/api/children/CHILD", `{"given_name":"Ada L.","gender":"f"}`},
+	"DeleteChild":         {"DELETE", "/api/children/CHILD", ``},
+	"GetDemographics":     {"GET", "/api/demographics", ``},
+	"SaveDemographics":    {"POST", "/api/demographics", `{"country":"US","number_of_children":"1"}`},
+	"SetEmailPreferences": {"PUT", "/api/me/email-preferences", `{"email_next_session":true,"email_new_studies":false,"email_study_updates":true,"email_response_questions":true}`},
 }
 
 var loggedIn = []string{"family", "other-family", "researcher-no2fa", "researcher", "site-admin", "token-read", "token-read-write",
@@ -155,6 +172,17 @@ var allowed = map[string][]string{
 	"ChangeEmail":    except(loggedIn, "token-read", "token-read-write"),
 	"StartTotp":      except(loggedIn, "token-read", "token-read-write"),
 	"ActivateTotp":   except(loggedIn, "token-read", "token-read-write"),
+
+	// Anyone logged in has a family side (researchers too take part with their children); a
+	// child is only ever reachable by its own family.
+	"ListChildren":        loggedIn,
+	"CreateChild":         except(loggedIn, "token-read"),
+	"GetChild":            {"family"},
+	"UpdateChild":         {"family"},
+	"DeleteChild":         {"family"},
+	"GetDemographics":     loggedIn,
+	"SaveDemographics":    except(loggedIn, "token-read"),
+	"SetEmailPreferences": except(loggedIn, "token-read"),
 }
 
 // Every route of the app API against every role. A route in openapi.yaml without a row here fails.
@@ -170,8 +198,15 @@ func TestRouteMatrix(t *testing.T) {
 		t.Fatal(err)
 	}
 	handler := httpapi.New(newInstance(t, instance.Value(pool)))
+	users := map[string]int64{}
+	for _, r := range roles {
+		if !r.anonymous {
+			users[r.name] = newUser(t, pool, labID, r)
+		}
+	}
+	families := &postgres.Families{Pool: pool}
 
-	spec, err := appapi.GetSwagger()
+	spec, err := appapi.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,11 +233,20 @@ func TestRouteMatrix(t *testing.T) {
 		}
 		for i, r := range roles {
 			body := strings.ReplaceAll(rq.body, "NAME", fmt.Sprintf("%s-%d", strings.ToLower(id), i))
-			req := httptest.NewRequest(rq.method, rq.path, bytes.NewBufferString(body))
+			path := rq.path
+			if strings.Contains(path, "CHILD") {
+				c, err := families.CreateChild(ctx, users["family"], accounts.ChildInput{GivenName: "Fixture",
+					Birthday: "2023-05-06", Gender: "m"}, postgres.Today())
+				if err != nil {
+					t.Fatal(err)
+				}
+				path = strings.ReplaceAll(path, "CHILD", c.UUID)
+			}
+			req := httptest.NewRequest(rq.method, path, bytes.NewBufferString(body))
 			if body != "" {
 				req.Header.Set("Content-Type", "application/json")
 			}
-			credential(t, pool, labID, r)(req)
+			credential(t, pool, users[r.name], r)(req)
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, req)
 			denied := rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden
