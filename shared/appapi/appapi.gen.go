@@ -297,6 +297,11 @@ type Accepted = Status
 // Error defines model for Error.
 type Error = ErrorBody
 
+// UnsubscribeFormdataBody defines parameters for Unsubscribe.
+type UnsubscribeFormdataBody struct {
+	ListUnsubscribe *string `form:"List-Unsubscribe,omitempty" json:"List-Unsubscribe,omitempty"`
+}
+
 // VerifyTwoFactorJSONRequestBody defines body for VerifyTwoFactor for application/json ContentType.
 type VerifyTwoFactorJSONRequestBody = TwoFactorRequest
 
@@ -338,6 +343,9 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // ActivateTotpJSONRequestBody defines body for ActivateTotp for application/json ContentType.
 type ActivateTotpJSONRequestBody = TwoFactorRequest
+
+// UnsubscribeFormdataRequestBody defines body for Unsubscribe for application/x-www-form-urlencoded ContentType.
+type UnsubscribeFormdataRequestBody UnsubscribeFormdataBody
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -416,6 +424,9 @@ type ServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(w http.ResponseWriter, r *http.Request)
+	// Unsubscribe One-click unsubscribe (RFC 8058) from every optional email
+	// (POST /api/unsubscribe/{token})
+	Unsubscribe(w http.ResponseWriter, r *http.Request, token string)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -837,6 +848,32 @@ func (siw *ServerInterfaceWrapper) ActivateTotp(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// Unsubscribe operation middleware
+func (siw *ServerInterfaceWrapper) Unsubscribe(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", r.PathValue("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "token", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.Unsubscribe(w, r, token)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -982,6 +1019,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/demographics", wrapper.GetDemographics)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/demographics", wrapper.SaveDemographics)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/me/email-preferences", wrapper.SetEmailPreferences)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/unsubscribe/{token}", wrapper.Unsubscribe)
 
 	return m
 }
@@ -2410,6 +2448,71 @@ func (response ActivateTotp429JSONResponse) VisitActivateTotpResponse(w http.Res
 	return err
 }
 
+type UnsubscribeRequestObject struct {
+	Token string `json:"token"`
+	Body  *UnsubscribeFormdataRequestBody
+}
+
+type UnsubscribeResponseObject interface {
+	VisitUnsubscribeResponse(w http.ResponseWriter) error
+}
+
+type Unsubscribe200JSONResponse Status
+
+func (response Unsubscribe200JSONResponse) VisitUnsubscribeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unsubscribe400JSONResponse struct{ ErrorJSONResponse }
+
+func (response Unsubscribe400JSONResponse) VisitUnsubscribeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unsubscribe403JSONResponse ErrorBody
+
+func (response Unsubscribe403JSONResponse) VisitUnsubscribeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type Unsubscribe503JSONResponse ErrorBody
+
+func (response Unsubscribe503JSONResponse) VisitUnsubscribeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// VerifyTwoFactor Complete a researcher's log-in with a TOTP or recovery code
@@ -2487,6 +2590,9 @@ type StrictServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(ctx context.Context, request ActivateTotpRequestObject) (ActivateTotpResponseObject, error)
+	// Unsubscribe One-click unsubscribe (RFC 8058) from every optional email
+	// (POST /api/unsubscribe/{token})
+	Unsubscribe(ctx context.Context, request UnsubscribeRequestObject) (UnsubscribeResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -3236,70 +3342,110 @@ func (sh *strictHandler) ActivateTotp(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Unsubscribe operation middleware
+func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, token string) {
+	var request UnsubscribeRequestObject
+
+	request.Token = token
+
+	if err := r.ParseForm(); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode formdata: %w", err))
+		return
+	}
+	var body UnsubscribeFormdataRequestBody
+	if err := runtime.BindForm(&body, r.Form, nil, nil); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't bind formdata: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.Unsubscribe(ctx, request.(UnsubscribeRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "Unsubscribe")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UnsubscribeResponseObject); ok {
+		if err := validResponse.VisitUnsubscribeResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5Fx7U9vIlv8qp7RbFajyK4TJ7piaPxjCzLKbTFhgtjYVU6KRju0epG6lu4XjpfjuW/2QLFkt24Cdy733",
-	"rwirH6fP+Z1nH+UhiHiacYZMyWD4EAiUGWcSzR/HUYSZwlg/R5wpZEo/kixLaEQU5az/l+RM/yajKaZE",
-	"P/2rwHEwDP6lv1i4b9/K/qUiKpfB4+NjJ4hRRoJmepVgWG51BIQBpoQmkJI5jHmS8FkveOwEp0JwsTVK",
-	"zGq/8njuJYYB6vcdIBL+8/LzH8Pj8zP7E/DbvzBSshfoaW41vdnJlLAJnmrKL/BbjtIQmAmeoVDU8pPh",
-	"LDRn03+k5PtHZBM1DYYHPx12AjXPMBgGUgnKJvrAGZFyxkW8NPjt4KA5+rETCPyWU6GF9XUxtVPZ87qc",
-	"Zc+g97BUn7vhrYRHuRDIVPgUkuzWLzhEY9OlFf3noUncpJ/EMdWyJUlI2ZiLlFhJPzSJJhMMiQpvqdB0",
-	"egaYNzGZ65d2qWAYxERh4GFBxJndOUyoZWxjCH6nUlE2CcuxhmSqMJXeCe4HIgSZ678nyGIU3qH2VSgx",
-	"GYcW4rfYMlAq4ji0zAGWJwm5TTAYKpFjuT9lCicozGx6jyxkJPUvTuMar/Kcxj5eJYRNcr15K6uKETKU",
-	"Gb9D9hQ+LYHLkFChuyLXkqMt/FvBrSX4dNqA55e654DLXGkgqlUJzliWqxdpQhXodfv45cuXL91Pn7of",
-	"PhxBwVTgDCKBxfnqq3WCnEXG1GggARkrFDMiYhkMNbq2qwV1WtMOjDvAgQtgxAe7rehIfc+PnN9R9UaC",
-	"jEiCQxhArveAg0OYId7JDrztvn0Pv8DBYffdz+Vv/wa/wOFAU5pygUegWQO/AONAmJwZQL5YF1+oQk2s",
-	"aZHjlV6q1Xvg94wKlCFlYUzm0rkCmuZpMHz3/n0nSCmzf731nag4S819DDySlBHPzEhkerGvgUCi1Vz/",
-	"050JqrCiLi1OxxkDu1SnQfp1Kwviq4Kd9cPfoUeBrqYIEiOBCu5wfgRyymcMOEvmwHS44zmcKpZfFdUY",
-	"Gs7YmDfOpZw50eT4DvEBUz4RJJvSyNqJJPk8DoZfV+9XnWUNzmOnETtY9oRENTxmV9HU6zY38hg+i17Z",
-	"rHnK66VzrjeREU/TIjL2RQr+3xnLjXmNeIsSRtpAh4V9faKhi3jOlJh7x8bIJFX+dxjnNlIOE7zHpCUW",
-	"UYLUeXBe4Y21OS02aIGlbQQkiTGhocAxCtGyGMvTWxQhH4eGoQLZmmGTnIiYEiY3HRfi9ywhrN1Hao/g",
-	"P0AuQ0EiDFFNGY2omoc0Rqbo2OUrTxP6utVWMdNntk2ecm64iyyyuF8y2npEqANuqfLY/ejWueU8QcIM",
-	"Ytyw7yqUKGWdT41xRXYZGk9ROPm20XrjeZhn2lR4By5ZAA8tHc85/MuvIPG6jYHtHm/DJM93AP92Zbra",
-	"3Eu/qtuQJQPMY2yxFsqR2WKAm3DnuYiwuUXGtb8WG4JP2iqAF/dUJS0YrjLKrdCxZyum+Ri3MglwrPPN",
-	"+8gnlL1Yvi9K4u0mlSVW0Gkx2yRUcZWFElWehYulfRqnZjwck0hxsWZgLq2cV4UFn7BxGDPNv03HS6Xv",
-	"sJ9whSiazszoc1Y3citrQstGsVzkHgUd0zaWjElKk3l7zL2d9JhKbZuQiGha07QKIVSGkioMSZzSFjvM",
-	"aHTXSslCOv6Q1VVkwFlX0DxMUGEMasa7diaQXE21a7KOqRLLtpltc9wC7Ev8XsrRq5yunGWZOcucqJ3M",
-	"Bwwf2C4w4vco5ic89vlH4V6HUfH+mZWIpYX8pEhUa4t0TyvOlflEdejBv68zSkUesdIoXVp8mERkuI18",
-	"wAGvJVhwOdrTE4xG1Zdn5FuOQGPgY1AmSbNI32NcAVVSp2v7PX/1SuqwA9mT6KhrnN/ahmRSP/uGCdAS",
-	"TTVG1VZe8LdGkFeydML+zLbgF6t2qDb4pxc6Uc2TqpWsy1jTD3kGRAKBxUDY09MjhQKKvUDkCVqG+C3b",
-	"fs8WrzobhaVrVaaMieocbY2V/BGRb+lFUWAruvh8ddugAixVmMvVBLWknxVotbk3bfHpd39gu4XSkTmT",
-	"80duq0UhqaaXFRa2CqxVx15kuP3bqeyUCZ6kzszU9+Mq08APc0H9rDN1rA0Qasd1agt66Znx34zCtV9H",
-	"uYymwoH366+T9KTmfvYEuaBqfqnjQKd2i1xWR1JBxPkdxUK+w+J9FcYko/+F85prNVOnSOxlgpt6nKsp",
-	"F/T/lirlxXRNEHXK2ozAjs/PCtdUsV6ExWBDI5jhLZAs68GZAiqtD6NskiBEnClBIjWE3zlIFPcoQO8t",
-	"R2xPTonAuE+yjGR036ynZ16eH7+RcDXP8NLQAVFCdfxHBMIEGQoNaRgLnoKaUgljmmBvxEbsV8FnEoW5",
-	"HECpZNV0Isyompr1b0o23oDl8BGgjoUgZ5KMsZgPko9YdYkY0lwqiIgQc7j53+7J5cVvRmtuAL/lJAHF",
-	"7QaRFGNlX9gNemCPIiGXOGI3NWkMwSwCo3wweBfd4dw84A1wAcsjf0UiUDSG9sCk6tLwqH51PGLu7hj2",
-	"bh5GLvkcBcOvDyNnvkdBZ2Rwah5MUmuebKJuHm0GPgqGD6Mi6x4Fj51RQONR8Hj9eLPfG7EyIy6uIjQk",
-	"NHaCTnCPwiI7GPTe9gYarzxDRjIaDIN3vUHvnXFVamr0oE8y2tec7x+Mic30rUJqdTScOIuDYfA/Ol6f",
-	"l4obWM1DqYqSxVbu7BuG4bGu49ofWP+/aGE4GBy2ld9tZEclMD5rSWAwNq0Hh4NBG23lZrajwI5++6TR",
-	"7540+uenjD7YfLS2g3maEjEPhsGJS+xqQdIbCQmfdCmzCkzg6vPVuVaNIoMBY2L1SgvYJHxiU9ECOEvx",
-	"GCrZMAV7/6FU9pklc2uJmkose3BRkiWtLdAyKxPSEWsN22Dvpgbqm324xTEXCITNa0Y1Mvmr0aY62k3N",
-	"ZUcYr9WdNsL3YNt7u1qSpy/mI59MMAbKdq8VT0Su8+DB8Ot1Fccf+QQKvNqmIg2oMhBvQJW7+yCvkfto",
-	"329iYByjeK6ODLodbI1TiBLtOQrDsitTUVPnU+fPl+o3S+cv2NLVSqDadVZbT3shXUYYJEWYTVFpveEC",
-	"dLKsfydxLFBKmOp0iwGJzN1Vr6FQDu+LCodEtSP9qtXtN9Kvg/U8L/vknqEV77aB81OLbRfqdXOJlTxW",
-	"cxMSyu5WyrsfcTamIm3Hf60KtSPxeCtdz3XzxTpgW0+e58u3Ip+TKedSe1OGs4VkyjjYmCaMwTi5IgQu",
-	"AhRksVySnKQTlmfb1FCS6Ex3vlZTbf1nR8KvF5f+YZTT9odU2HoEBGyF24Uk1jXZXtdlWZuB825ZWVsV",
-	"gJ+6StNOgu9qUeK5GnlibczfVBUtCYs240IF9rRWdfNMq4d9Y83GfoueLuRU7T6YoC9yoFKdFINeGMCV",
-	"twyrhGXbYJs3D42IztzqOMqeHJHUYgy9kq1BvJHlkh2Y85xNdAo/pkKa8o4fwFZJLN27AXClK3Ij+L7d",
-	"7s7ePvM4fmUZZk2kx3EMxMqyCfb+g3k6ix+tmuu0qynWD+b3hVjXGYgLTPn9zoNjPfrweTyxBBZsKWpf",
-	"FegnVCrYy4gsw2wb9t9hpvZtC5QH/r+jamHSYPcwLI3A62X7Z4ZF3bNhZOwNkSApKhTS9CyawmtGTAu2",
-	"K7s6tAbLit+pcG9NPfm6E7iGwbrw/jQtRK/Jdv0A0Jy8IKZ+hQCzxyn1ek8jrWjQhIgwHTC7eGBhC+Ol",
-	"ptk21a411+5QWLV9WhQ9IUq7Y1cGfpbGH24hQnBkVDgIMhf39gLFHyJckntscHL7uubpaf6x4cI6KWo+",
-	"vOKoQZNnDHVTtrDnUls9hEqXDzsoVvTK3t+2adMn3KUOfcI2zcklipfHyIkpDXYpM+tVz9xfk+NVvjDc",
-	"mZtpfMP4GrLwHwJb5wDKNK/IC20BV+O0SBTt1aNLI6lqirC71HPoDRouUTX6DXdY8qy1Nf7YEMK//9+V",
-	"TXP1u9mURu4iQVZiURAYIb1HWYNCtWlplULvuKLq/8L32QWcVxj1talxIYCioMpN8dNfVk2xX2RrK6s4",
-	"l8WgH1HFqbZRblDL+QNnOqTKJdpiy8t9lfZQJqW9L+/L/TzrP7inNeWAC7znd3hZfpyxPm0r131K4pZS",
-	"VnZGedO49UA/ZfFrLkOcshj4Iid2gvLKyBQrV6P6yg75EZiufKG4MaK3i+bj8zNbwJWwx9B0QU2RCrjD",
-	"udxfV6C8cu3PO7HUzU9pf3Shsvolqy/nt+9fsfUvr1pKKR8Vbds64Si+s43QoyL9B/PvRibsqmyDX2fA",
-	"3Jorzde6D12vNyudasJedelUE+gxWwuNXJKKWnHHeYEqF6zIId3H1ITFRtyuxRT+vDiDPWG+OQWqbNf3",
-	"f1+YPqX9HlxglpCIsom9m1PazVWahbgAhhjrOZVuImdjPVejigh1pWneYSxd79VtSVQzZLE5VfUsvdfU",
-	"mlYvGGjGgUSlNNF5ZqRREwPJsgYy+kZg7utbv8k+diNKobyWlsTBFvslqh8pef9fJQ3rHlyZjuFKn569",
-	"lVj+jwf+OZsdbSpv+iFquHN9jppdRyCcwVHIqn02daZaEVTuniut5F+vHztl+/7Xa23VbRu29R25SIJh",
-	"0A8erx//PwAA//8=",
+	"5Fx7c9u6cv8qO2xnjj2jVxwnPVee/OHj+Ny6TW5c2+k0E3lomFxJuCYBBgCtqB5/9w4epEgRlGRbSt3e",
+	"v0KLILDY/e0TizwEEU8zzpApGQwfAoEy40yi+eM4ijBTGOvniDOFTOlHkmUJjYiinPX/LjnTv8loiinR",
+	"T/8scBwMg3/qLybu27eyf6mIymXw+PjYCWKUkaCZniUYlksdAWGAKaEJpGQOY54kfNYLHjvBqRBcbI0S",
+	"M9sfPJ57iWGA+n0HiIR/u/zyt+Hx+Zn9Cfjt3zFSshfoz9xserGTKWETPNWUX+CPHKUhMBM8Q6Go5SfD",
+	"WWj2pv9Iyc9PyCZqGgwP3h12AjXPMBgGUgnKJnrDGZFyxkW8NPjN4KA5+rETCPyRU6GF9X3xaaey5nX5",
+	"ld2DXsNSfe6GtxIe5UIgU+FTSLJLv2ATjUWXZvTvhyZxk34Sx1TLliQhZWMuUmIl/dAkmkwwJCq8pULT",
+	"6Rlg3sRkrl/aqYJhEBOFgYcFEWd25TChlrGNIfiTSkXZJCzHGpKpwlR6P3A/ECHIXP89QRaj8A61r0KJ",
+	"yTi0EL/FloFSEcehZQ6wPEnIbYLBUIkcy/UpUzhBYb6m98hCRlL/5DSu8SrPaezjVULYJNeLt7KqGCFD",
+	"mfE7ZE/h0xK4DAkVuityLTnawr8V3FqCT6cNeH6peza4zJUGolqV4IxluXqRJlSBXreP3759+9b9/Ln7",
+	"8eMRFEwFziASWOyvPlsnyFlkTI0GEpCxQjEjIpbBUKNru1pQpzXtwLgDHLgARnyw24qO1Nf8xPkdVb9J",
+	"kBFJcAgDyPUacHAIM8Q72YE33Tfv4QMcHHbf/qX87V/gAxwONKUpF3gEmjXwARgHwuTMAPLFuvhCFWpi",
+	"TYscr/RUrd4Df2ZUoAwpC2Myl84V0DRPg+Hb9+87QUqZ/euNb0fFXmruY+CRpIx4ZkYi05N9DwQSreb6",
+	"n+5MUIUVdWlxOs4Y2Kk6DdKvW1kQXxXsrG/+Dj0KdDVFkBgJVHCH8yOQUz5jwFkyB6bDHc/mVDH9qqjG",
+	"0HDGxryxL+XMiSbHt4mPmPKJINmURtZOJMmXcTD8vnq96lfW4Dx2GrGDZU9IVMNjdhVNvW5zI4/hs+iV",
+	"xZq7vF7a53oTGfE0LSJjX6Tg/52x3JjXiLcoYaQNdFjY1ycauojnTIm5d2yMTFLlf4dxbiPlMMF7TFpi",
+	"ESVInQfnFd5Ym9NigxZY2kZAkhgTGgocoxAtk7E8vUUR8nFoGCqQrRk2yYmIKWFy03Eh/swSwtp9pPYI",
+	"/g3kMhQkwhDVlNGIqnlIY2SKjl2+8jShr5ttFTN9ZtvkKeeGu8gii/slo61HhDrgliqP3Y9unlvOEyTM",
+	"IMYN+6lCiVLW+dQYV2SXofEUhZNvG60Xnod5pk2Fd+CSBfDQ0vHswz/9ChKv2xjY7vE2TPJ8G/AvV6ar",
+	"zbX0q7oNWTLAPMYWa6EcmS0GuAl3nosIm0tkXPtrsSH4pK0CeHFPVdKC4Sqj3Awdu7fiMx/jViYBjnW+",
+	"7z7xCWUvlu+Lkni7SGWKFXRazDYJVVxloUSVZ+Fiap/GqRkPxyRSXKwZmEsr51VhwWdsbMZ85l+m46XS",
+	"t9nPuEIUTWdm9DmrG7mVNaFlo1hOco+CjmkbS8Ykpcm8PebeTnpMpbZNSEQ0rWlahRAqQ0kVhiROaYsd",
+	"ZjS6a6VkIR1/yOoqMuCsK2geJqgwBjXjXfslkFxNtWuyjqkSy7aZbbPdAuxL/F7K0aucruxlmTnLnKjt",
+	"zAcMH9guMOL3KOYnPPb5R+Feh1Hx/pmViKWJ/KRIVGuLdE8rzpX5RHXowe/rjFKRR6w0SpcWHyYRGW4j",
+	"H3DAawkWXI729ASjUfXlGfmRI9AY+BiUSdIs0vcYV0CV1Onafs9fvZI67ED2JDrqGue3tiGZ1Pe+YQK0",
+	"RFONUbWZF/ytEeSVLJ2wr9kW/GLVDtUGv3uhE9U8qVrJuow1/ZBnQCQQWAyEPf15pFBAsRaIPEHLEL9l",
+	"2+/Z4lVno7B0rcqUMVGdo62xkj8i8k29KApsRRefr24bVIClCnO5mqCW9LMCrTb3pi0+/ekPbLdQOjJ7",
+	"cv7ILbUoJNX0ssLCVoG16tiLDLd/OZWdMsGT1JmZ+npcZRr4YS6on3WmjrUBQu24Tm1CLz0z/qdRuPbj",
+	"KJfRVDjwfv1xkv6ouZ7dQS6oml/qONCp3SKX1ZFUEHF+R7GQ77B4X4Uxyei/47zmWs2nUyT2MMF9epyr",
+	"KRf0v5cq5cXnmiDqlLUZgR2fnxWuqWK9CIvBhkYww1sgWdaDMwVUWh9G2SRBiDhTgkRqCH/lIFHcowC9",
+	"thyxPTklAuM+yTKS0X0zn/7y8vz4NwlX8wwvDR0QJVTHf0QgTJCh0JCGseApqCmVMKYJ9kZsxP4QfCZR",
+	"mMMBlEpWTSfCjKqpmf+mZOMNWA4fAepYCHImyRiL70HyEatOEUOaSwUREWION//VPbm8+NNozQ3gj5wk",
+	"oLhdIJJirOwLu0AP7FYk5BJH7KYmjSGYSWCUDwZvozucmwe8AS5geeQfSASKxtAemFRdGh7Vj45HzJ0d",
+	"w97Nw8gln6Ng+P1h5Mz3KOiMDE7Ng0lqzZNN1M2jzcBHwfBhVGTdo+CxMwpoPAoerx9v9nsjVmbExVGE",
+	"hoTGTtAJ7lFYZAeD3pveQOOVZ8hIRoNh8LY36L01rkpNjR70SUb7mvP9gzGxmb5VSK2OhhNncTAM/lPH",
+	"6/NScQOreShVUbLYypl9wzA81nVc+wPr/xctDAeDw7byu43sqATGZy0JDMam9eBwMGijrVzMdhTY0W+e",
+	"NPrtk0b/5SmjDzYfre1gnqZEzINhcOISu1qQ9JuEhE+6lFkFJnD15epcq0aRwYAxsXqmBWwSPrGpaAGc",
+	"pXgMlWyYgr1/VSr7wpK5tURNJZY9uCjJktYWaJmVCemItYZtsHdTA/XNPtzimAsEwuY1oxqZ/NVoUx3t",
+	"puayI4zX6k4b4Xuw7bVdLcnTF/OJTyYYA2W714onItd58GD4/bqK4098AgVebVORBlQZiDegyt15kNfI",
+	"fbLvNzEwjlE8V0cG3Q62xilEifYchWHZlamoqfOp8+dL9Zul/Rds6WolUO06q62nPZAuIwySIsymqLTe",
+	"cAE6Wda/kzgWKCVMdbrFgETm7KrXUCiH90WFQ6LakX7V6vYb6dfBep6XfXLP0Iq328D5qcW2C/W6ucRK",
+	"Hqu5CQlldyvl3Y84G1ORtuO/VoXakXi8la7nuvliHrCtJ8/z5VuRz8mUc6m9KcPZQjJlHGxME8ZgnFwR",
+	"AhcBCrJYLklO0gnLs21qKEl0pjtfq6m2/rMj4deLS/9vlNP2h1TYegQEbIXbhSTWNdle12VZm4HzbllZ",
+	"WxWAn7pK006C72pR4rkaeWJtzP+qKloSFm3GhQrsaa3q5plWD/vGmo39Fj1dyKnafTBBX+RApTopBr0w",
+	"gCtPGVYJy7bBNk8eGhGdOdVxlD05IqnFGHomW4P4TZZTdmDOczbRKfyYCmnKO34AWyWxdO8GwJWuyI3g",
+	"+2a7K3v7zOP4lWWYNZEexzEQK8sm2PsP5uksfrRqrtOuplg/mt8XYl1nIC4w5fc7D4716MPn8cQSWLCl",
+	"qH1VoJ9QqWAvI7IMs23Yf4eZ2rctUB74/xVVC5MGu4dhaQReL9u/MCzqng0jY0+IBElRoZCmZ9EUXjNi",
+	"WrBd2dWhNVhW/E6Fe2vqydedwDUM1oX31bQQvSbb9QtAc/KCmPoVAsxup9TrPY20okETIsJ0wOzigYUt",
+	"jJeaZttUu9Zcu0Nh1dZpUfSEKO2OXRn4WRp/uIUIwZFR4SDIXNzbAxR/iHBJ7rHBye3rmqen+deGC+uk",
+	"qPnwiqMGTZ4x1E3Zwp5LbfUQKl0+7KBY0St7ftumTZ9xlzr0Gds0J5coXh4jJ6Y02KXMzFfdc39Njle5",
+	"YbgzN9O4w/gasvBfAlvnAMo0r8gLbQFX47RIFO3Ro0sjqWqKsLvUc+gNGi5RNfoNd1jyrLU1/toQwr/+",
+	"/ymb5up3symN3EGCrMSiIDBCeo+yBoVq09Iqhd5xRdV/w/fZBZxXGPW1qXEhgKKgyk3x019WTbFfZGsr",
+	"qziXxaBfUcWptlFuUMv5G850SJVLtMWWl/sq7aFMSntfnpf7edZ/cE9rygEXeM/v8LK8nLE+bSvnfUri",
+	"llJWdkZ507j1QD9l8WsuQ5yyGPgiJ3aC8srIFCtXo/rKDvkVmK7cUNwY0dtF8/H5mS3gSthjaLqgpkgF",
+	"3OFc7q8rUF659uedWOrmVdpfXais3mT15fz2/Su2/uVRSynlo6JtWyccxT3bCD0q0n8w/25kwq7KNvh1",
+	"BszNudJ8rbvoer1Z6VQT9qpLp5pAj9laaOSSVNSKM84LVLlgRQ7pLlMTFhtxuxZT+HpxBnvC3DkFqmzX",
+	"939cmD6l/R5cYJaQiLKJPZtT2s1VmoW4AIYY628q3UTOxnqORhUR6krTvMNYut6r25KoZshis6vqXnqv",
+	"qTWtXjDQjAOJSmmi88xIoyYGkmUNZPSNwNztW7/JPnYjSqG8lpbEwRb7JaqXlLz/r5KGdQ+uTMdwpU/P",
+	"nkos/8cD/5jNjjaVN/0QNdy5PkfNriMQzuAoZNU+mzpTFzDNmcxv7Z1s51ge7SWtjRzGS48pWttCFBET",
+	"VIUB1sFf9+uCUrDN6vq1TW211dNaaXLeHnw2x+KmCVzC+ZfLq8YMH74w7J4kNLoz3OO5Kprfjlwz+oQV",
+	"J+hQ3GHHajZtWtctq/nYHfnwvDiTr5RWjop+CtuvLgiTtmeTJMUBPmeKshybxrpC8caW4Wd3Npt1ta/u",
+	"5iJBpgUe11W1fk1hmTcbXY92BmRH9qL9P2Cr0BnDHkkkh9kUWdkZVMFzvL/j9o1O8G47zR4ajJEBY4V8",
+	"2Lv48wR+H7z7fd+e37ryQFbFjmVRZd7KnZDv14+d8h7O92utcPY+hdXpXCTBMOgHj9eP/xMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

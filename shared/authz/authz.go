@@ -63,6 +63,7 @@ const (
 	// Anyone.
 	ListPublicStudies Action = "studies.list_public"
 	SignUp            Action = "account.sign_up"
+	Unsubscribe       Action = "account.unsubscribe" // with a signed link, no session
 
 	// Any logged-in user, on their own account.
 	ReadSelf       Action = "account.read"
@@ -111,6 +112,7 @@ const (
 var rules = map[Action]rule{
 	ListPublicStudies: {audience: public},
 	SignUp:            {audience: public, unsafe: true},
+	Unsubscribe:       {audience: public, unsafe: true},
 
 	ReadSelf:       {audience: authenticated},
 	EditSelf:       {audience: authenticated, unsafe: true},

@@ -65,6 +65,7 @@ func without(list []string, drop ...string) []string {
 var expected = map[authz.Action][]string{
 	authz.ListPublicStudies: everyone,
 	authz.SignUp:            without(everyone, "read-token-study-admin"),
+	authz.Unsubscribe:       without(everyone, "read-token-study-admin"),
 	authz.ReadSelf:          loggedIn,
 	authz.ListLabs:          loggedIn,
 	authz.EditSelf:          loggedInWrite,

@@ -71,6 +71,9 @@ type Config struct {
 	// PipeWebhookKey authenticates the Pipe recording service's webhook (HMAC-SHA1 signature).
 	PipeWebhookKey string `env:"PIPE_WEBHOOK_KEY"`
 
+	// Signs links that act without a session (one-click unsubscribe).
+	SecretKey string `env:"SECRET_KEY"`
+
 	// Demo data for local mode only.
 	DemoPassword   string `env:"DEMO_PASSWORD"`
 	DemoTOTPSecret string `env:"DEMO_TOTP_SECRET"`
@@ -140,6 +143,15 @@ func Load(getenv func(string) string) (*Config, error) {
 
 	c.PipeWebhookKey = r.str("PIPE_WEBHOOK_KEY", "")
 
+	c.SecretKey = r.str("SECRET_KEY", ifLocal(local, LocalSecretKey))
+	switch {
+	case c.SecretKey == "":
+	case len(c.SecretKey) < 32:
+		r.fail("SECRET_KEY", "must be at least 32 characters (e.g. openssl rand -base64 48)")
+	case !local && c.SecretKey == LocalSecretKey:
+		r.fail("SECRET_KEY", "is the published local key; generate a new one outside local mode")
+	}
+
 	c.DemoPassword = r.str("DEMO_PASSWORD", "")
 	c.DemoTOTPSecret = r.str("DEMO_TOTP_SECRET", "")
 	if c.DemoTOTPSecret != "" {
@@ -163,7 +175,11 @@ const (
 	NeedMail
 	NeedBuilds
 	NeedPipe
+	NeedSecretKey
 )
+
+// LocalSecretKey is SECRET_KEY in local mode. It is public, so it is refused anywhere else.
+const LocalSecretKey = "local-only-secret-key-never-use-it-in-production"
 
 // Require reports every variable a needed part lacks.
 func (c *Config) Require(needs ...Need) error {
@@ -203,6 +219,10 @@ func (c *Config) Require(needs ...Need) error {
 		case NeedBuilds:
 			if c.BuilderImage == "" {
 				missing("BUILDER_IMAGE", "to build study runners")
+			}
+		case NeedSecretKey:
+			if c.SecretKey == "" {
+				missing("SECRET_KEY", "to sign unsubscribe links")
 			}
 		case NeedPipe:
 			if c.PipeWebhookKey == "" {

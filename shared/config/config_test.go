@@ -172,6 +172,8 @@ func TestEveryMalformedVariableIsNamed(t *testing.T) {
 		{"DB_MAX_CONN_IDLE", "-1m"},
 		{"S3_ENDPOINT", "localhost:9000"},
 		{"SENDGRID_HOST", "ftp://sendgrid"},
+		{"SECRET_KEY", "too short to sign with"},
+		{"SECRET_KEY", config.LocalSecretKey},
 		{"DEMO_TOTP_SECRET", "short"},
 		{"DEMO_TOTP_SECRET", "jbswy3dpehpk3pxp"},
 		{"DEMO_TOTP_SECRET", "JBSWY3DPEHPK3PX1"},
@@ -275,6 +277,8 @@ func TestRequire(t *testing.T) {
 		{"builds", map[string]string{"BUILDER_IMAGE": "img"}, config.NeedBuilds, nil},
 		{"pipe missing", nil, config.NeedPipe, []string{"PIPE_WEBHOOK_KEY"}},
 		{"pipe", map[string]string{"PIPE_WEBHOOK_KEY": "k"}, config.NeedPipe, nil},
+		{"secret key missing", nil, config.NeedSecretKey, []string{"SECRET_KEY"}},
+		{"secret key", map[string]string{"SECRET_KEY": strings.Repeat("k", 32)}, config.NeedSecretKey, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

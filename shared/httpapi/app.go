@@ -64,6 +64,7 @@ var operations = map[string]operation{
 	"GetDemographics":     {action: authz.ReadDemographics},
 	"SaveDemographics":    {action: authz.AddDemographics},
 	"SetEmailPreferences": {action: authz.EditEmailPrefs},
+	"Unsubscribe":         {action: authz.Unsubscribe},
 }
 
 // childObject loads the family a child belongs to. Lookit's child update view checked no

@@ -8,6 +8,7 @@ import (
 	"lookit.dev/platform/shared/accounts"
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/postgres"
 )
 
@@ -210,4 +211,30 @@ func (s *appServer) SetEmailPreferences(ctx context.Context, req appapi.SetEmail
 		return nil, err
 	}
 	return appapi.SetEmailPreferences200JSONResponse(*req.Body), nil
+}
+
+var errBadUnsubscribe = apperr.Field("/token", "this unsubscribe link is not valid; change your email preferences in your account instead")
+
+// Unsubscribe serves the List-Unsubscribe-Post target: the signed token alone identifies the
+// family, because mail clients post without cookies.
+func (s *appServer) Unsubscribe(ctx context.Context, req appapi.UnsubscribeRequestObject) (appapi.UnsubscribeResponseObject, error) {
+	if err := s.in.Config.Require(config.NeedSecretKey); err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "unsubscribe links are not configured")
+	}
+	id, err := accounts.ParseUnsubscribeToken([]byte(s.in.Config.SecretKey), req.Token)
+	if err != nil {
+		return nil, errBadUnsubscribe
+	}
+	f, err := s.families(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := f.UnsubscribeAll(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errBadUnsubscribe
+	}
+	return appapi.Unsubscribe200JSONResponse{Status: "unsubscribed"}, nil
 }

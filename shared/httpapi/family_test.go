@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"lookit.dev/platform/shared/accounts"
+	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/postgres/pgtest"
@@ -166,5 +169,46 @@ func TestDemographicsAreVersionedAndPreferencesStick(t *testing.T) {
 	prefs, _ := me["email_preferences"].(map[string]any)
 	if prefs["email_next_session"] != false || prefs["email_new_studies"] != true || prefs["email_study_updates"] != false {
 		t.Errorf("preferences after save: %v", me)
+	}
+}
+
+func TestOneClickUnsubscribeWorksWithoutASession(t *testing.T) {
+	pool := pgtest.Pool(t)
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	fam := familyClient(t, pool, h, "unsub-parent@example.org")
+	neighbour := familyClient(t, pool, h, "unsub-neighbour@example.org")
+	_, me := fam.do("GET", "/api/me", "")
+	id := uuid.MustParse(me["id"].(string))
+	key := []byte(config.LocalSecretKey)
+
+	post := func(token string) (int, map[string]any) {
+		// What a mail client sends (RFC 8058): a form, no cookies.
+		req := httptest.NewRequest("POST", "/api/unsubscribe/"+token, strings.NewReader("List-Unsubscribe=One-Click"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	for _, bad := range []string{"not-a-token", accounts.UnsubscribeToken([]byte("some other key of at least 32 chars"), id),
+		accounts.UnsubscribeToken(key, uuid.New())} {
+		if code, out := post(bad); code != http.StatusBadRequest || errorPointer(out) != "/token" {
+			t.Errorf("token %q: %d %v", bad, code, out)
+		}
+	}
+	for range 2 { // a second click changes nothing and still succeeds
+		if code, out := post(accounts.UnsubscribeToken(key, id)); code != 200 || out["status"] != "unsubscribed" {
+			t.Fatalf("unsubscribe: %d %v", code, out)
+		}
+	}
+	_, me = fam.do("GET", "/api/me", "")
+	if prefs := me["email_preferences"].(map[string]any); prefs["email_new_studies"] != false || prefs["email_next_session"] != false ||
+		prefs["email_study_updates"] != false || prefs["email_response_questions"] != false {
+		t.Errorf("after unsubscribe: %v", prefs)
+	}
+	_, other := neighbour.do("GET", "/api/me", "")
+	if prefs := other["email_preferences"].(map[string]any); prefs["email_new_studies"] != true {
+		t.Errorf("the neighbour was unsubscribed too: %v", prefs)
 	}
 }

@@ -131,6 +131,7 @@ var requests = map[string]struct {
 	"GetDemographics":     {"GET", "/api/demographics", ``},
 	"SaveDemographics":    {"POST", "/api/demographics", `{"country":"US","number_of_children":"1"}`},
 	"SetEmailPreferences": {"PUT", "/api/me/email-preferences", `{"email_next_session":true,"email_new_studies":false,"email_study_updates":true,"email_response_questions":true}`},
+	"Unsubscribe":         {"POST", "/api/unsubscribe/not-a-token", ``},
 }
 
 var loggedIn = []string{"family", "other-family", "researcher-no2fa", "researcher", "site-admin", "token-read", "token-read-write",
@@ -183,6 +184,8 @@ var allowed = map[string][]string{
 	"GetDemographics":     loggedIn,
 	"SaveDemographics":    except(loggedIn, "token-read"),
 	"SetEmailPreferences": except(loggedIn, "token-read"),
+	// The link works without a session; a browser that has one must still send its CSRF token.
+	"Unsubscribe": except(append([]string{"anonymous"}, loggedIn...), "token-read"),
 }
 
 // Every route of the app API against every role. A route in openapi.yaml without a row here fails.

@@ -188,5 +188,15 @@ func (f *Families) SetEmailPreferences(ctx context.Context, userID int64, p acco
 	return nil
 }
 
+// UnsubscribeAll turns off every optional email of the user with the given UUID; ok=false when
+// there is no such user.
+func (f *Families) UnsubscribeAll(ctx context.Context, userUUID uuid.UUID) (bool, error) {
+	n, err := db.New(f.Pool).UnsubscribeAll(ctx, userUUID.String())
+	if err != nil {
+		return false, fmt.Errorf("postgres: unsubscribe: %w", err)
+	}
+	return n > 0, nil
+}
+
 // Today is the civil date in UTC, the day Lookit's age rules count in.
 func Today() accounts.Date { return accounts.DateOf(time.Now().UTC()) }

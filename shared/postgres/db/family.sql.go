@@ -302,6 +302,21 @@ func (q *Queries) SetEmailPreferences(ctx context.Context, arg SetEmailPreferenc
 	return err
 }
 
+const unsubscribeAll = `-- name: UnsubscribeAll :execrows
+UPDATE users SET email_next_session = false, email_new_studies = false, email_study_updates = false,
+       email_response_questions = false
+WHERE uuid = $1
+`
+
+// One-click unsubscribe: every optional email off (account email continues).
+func (q *Queries) UnsubscribeAll(ctx context.Context, uuid string) (int64, error) {
+	result, err := q.db.Exec(ctx, unsubscribeAll, uuid)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const updateChild = `-- name: UpdateChild :execrows
 UPDATE children SET given_name = $1, gender = $2, gender_self_describe = $3,
        gestational_age_at_birth = $4, additional_information = $5,

@@ -46,3 +46,9 @@ RETURNING uuid::text AS uuid, created_at;
 -- name: SetEmailPreferences :exec
 UPDATE users SET email_next_session = $2, email_new_studies = $3, email_study_updates = $4, email_response_questions = $5
 WHERE id = $1;
+
+-- name: UnsubscribeAll :execrows
+-- One-click unsubscribe: every optional email off (account email continues).
+UPDATE users SET email_next_session = false, email_new_studies = false, email_study_updates = false,
+       email_response_questions = false
+WHERE uuid = $1;
