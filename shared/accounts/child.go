@@ -153,7 +153,7 @@ func (in ChildInput) validate(today Date) *apperr.Error {
 	if name == "" {
 		return apperr.Field("/given_name", "given_name is required")
 	}
-	if e := checkText("/given_name", "given_name", name, MaxNameRunes, false); e != nil {
+	if e := CheckText("/given_name", "given_name", name, MaxNameRunes, false); e != nil {
 		return e
 	}
 	if e := checkBirthday("/birthday", "birthday", in.Birthday, today, true); e != nil {
@@ -166,14 +166,14 @@ func (in ChildInput) validate(today Date) *apperr.Error {
 	default:
 		return apperr.Field("/gender", "gender must be one of m, f, o, na")
 	}
-	if e := checkText("/gender_self_describe", "gender_self_describe", clean(in.GenderSelfDescribe), MaxTextRunes, true); e != nil {
+	if e := CheckText("/gender_self_describe", "gender_self_describe", clean(in.GenderSelfDescribe), MaxTextRunes, true); e != nil {
 		return e
 	}
 	if ga := in.GestationalAgeAtBirth; ga != nil && (*ga < int(GestationalUnder24Weeks) || *ga > int(Gestational40OrMore)) {
 		return apperr.Field("/gestational_age_at_birth",
 			"gestational_age_at_birth must be null or 0–17 (0 under 24 weeks, 1–16 for 24–39 weeks, 17 for 40 or more)")
 	}
-	if e := checkText("/additional_information", "additional_information", clean(in.AdditionalInformation), MaxTextRunes, true); e != nil {
+	if e := CheckText("/additional_information", "additional_information", clean(in.AdditionalInformation), MaxTextRunes, true); e != nil {
 		return e
 	}
 	if e := checkCodes("/existing_conditions", "existing_conditions", in.ExistingConditions, func(c []string) error {

@@ -164,7 +164,7 @@ func (in DemographicsInput) validate(today Date) *apperr.Error {
 		return nil
 	}
 	text := func(field, v string) *apperr.Error {
-		return checkText("/"+field, field, clean(v), MaxTextRunes, true)
+		return CheckText("/"+field, field, clean(v), MaxTextRunes, true)
 	}
 
 	if e := choice("number_of_children", in.NumberOfChildren, numberOfChildrenChoices); e != nil {

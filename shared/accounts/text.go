@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -21,10 +22,10 @@ const (
 // Lookit's Django forms strip surrounding white space from every text field; so do we.
 func clean(s string) string { return strings.TrimSpace(s) }
 
-// checkText validates one free-text field already trimmed: valid UTF-8 (PostgreSQL text rejects
+// CheckText validates one free-text field already trimmed: valid UTF-8 (PostgreSQL text rejects
 // anything else), at most max runes, and no control characters except tab, line feed and carriage
 // return when multiline (PostgreSQL text cannot hold NUL at all).
-func checkText(pointer, name, s string, max int, multiline bool) *apperr.Error {
+func CheckText(pointer, name, s string, max int, multiline bool) *apperr.Error {
 	if !utf8.ValidString(s) {
 		return apperr.Field(pointer, "%s must be valid UTF-8 text", name)
 	}
@@ -85,4 +86,14 @@ func oneOf(v string, allowed []Choice) bool {
 type Choice struct {
 	Value string
 	Label string
+}
+
+// NormalizeEmail checks an address and returns it trimmed; field names it in errors.
+func NormalizeEmail(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" || len(s) > 254 {
+		return "", apperr.Field(field, "enter a valid email address")
+	}
+	return s, nil
 }

@@ -41,6 +41,63 @@ func (e CreateTokenRequestScope) Valid() bool {
 	}
 }
 
+// Defines values for LabMyRole.
+const (
+	LabMyRoleAdmin     LabMyRole = "admin"
+	LabMyRoleEmpty     LabMyRole = ""
+	LabMyRoleGuest     LabMyRole = "guest"
+	LabMyRoleMember    LabMyRole = "member"
+	LabMyRoleReadonly  LabMyRole = "readonly"
+	LabMyRoleRequested LabMyRole = "requested"
+)
+
+// Valid indicates whether the value is a known member of the LabMyRole enum.
+func (e LabMyRole) Valid() bool {
+	switch e {
+	case LabMyRoleAdmin:
+		return true
+	case LabMyRoleEmpty:
+		return true
+	case LabMyRoleGuest:
+		return true
+	case LabMyRoleMember:
+		return true
+	case LabMyRoleReadonly:
+		return true
+	case LabMyRoleRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LabMemberRole.
+const (
+	LabMemberRoleAdmin     LabMemberRole = "admin"
+	LabMemberRoleGuest     LabMemberRole = "guest"
+	LabMemberRoleMember    LabMemberRole = "member"
+	LabMemberRoleReadonly  LabMemberRole = "readonly"
+	LabMemberRoleRequested LabMemberRole = "requested"
+)
+
+// Valid indicates whether the value is a known member of the LabMemberRole enum.
+func (e LabMemberRole) Valid() bool {
+	switch e {
+	case LabMemberRoleAdmin:
+		return true
+	case LabMemberRoleGuest:
+		return true
+	case LabMemberRoleMember:
+		return true
+	case LabMemberRoleReadonly:
+		return true
+	case LabMemberRoleRequested:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenInfoScope.
 const (
 	TokenInfoScopeRead      TokenInfoScope = "read"
@@ -193,6 +250,74 @@ type ErrorBody struct {
 	} `json:"errors"`
 }
 
+// Lab defines model for Lab.
+type Lab struct {
+	ApprovedAt     *time.Time `json:"approved_at,omitempty"`
+	ApprovedToTest bool       `json:"approved_to_test"`
+
+	// ContactEmail Reply-To of the lab's email to families
+	ContactEmail   string             `json:"contact_email"`
+	ContactPhone   string             `json:"contact_phone"`
+	CreatedAt      time.Time          `json:"created_at"`
+	Description    string             `json:"description"`
+	Id             openapi_types.UUID `json:"id"`
+	Institution    string             `json:"institution"`
+	IrbContactInfo string             `json:"irb_contact_info"`
+	LabWebsite     string             `json:"lab_website"`
+	MemberCount    int                `json:"member_count"`
+
+	// MyRole The caller's role; empty when not a member
+	MyRole                    LabMyRole `json:"my_role"`
+	Name                      string    `json:"name"`
+	PrincipalInvestigatorName string    `json:"principal_investigator_name"`
+
+	// Slug Lower-case letters and digits joined by hyphens; the lab page's address
+	Slug string `json:"slug"`
+}
+
+// LabMyRole The caller's role; empty when not a member
+type LabMyRole string
+
+// LabApproval defines model for LabApproval.
+type LabApproval struct {
+	ApprovedToTest bool `json:"approved_to_test"`
+}
+
+// LabInput defines model for LabInput.
+type LabInput struct {
+	// ContactEmail Reply-To of the lab's email to families
+	ContactEmail              string  `json:"contact_email"`
+	ContactPhone              string  `json:"contact_phone"`
+	Description               string  `json:"description"`
+	Institution               string  `json:"institution"`
+	IrbContactInfo            string  `json:"irb_contact_info"`
+	LabWebsite                *string `json:"lab_website,omitempty"`
+	Name                      string  `json:"name"`
+	PrincipalInvestigatorName string  `json:"principal_investigator_name"`
+
+	// Slug Lower-case letters and digits joined by hyphens; the lab page's address
+	Slug *string `json:"slug,omitempty"`
+}
+
+// LabMember defines model for LabMember.
+type LabMember struct {
+	Email      string             `json:"email"`
+	FamilyName string             `json:"family_name"`
+	GivenName  string             `json:"given_name"`
+	Role       LabMemberRole      `json:"role"`
+	Since      time.Time          `json:"since"`
+	UserId     openapi_types.UUID `json:"user_id"`
+}
+
+// LabMemberRole defines model for LabMember.Role.
+type LabMemberRole string
+
+// LabRoleInput defines model for LabRoleInput.
+type LabRoleInput struct {
+	// Role guest, readonly, member or admin
+	Role string `json:"role"`
+}
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	Email    string `json:"email"`
@@ -329,6 +454,18 @@ type UpdateChildJSONRequestBody = ChildInput
 // SaveDemographicsJSONRequestBody defines body for SaveDemographics for application/json ContentType.
 type SaveDemographicsJSONRequestBody = DemographicsInput
 
+// CreateLabJSONRequestBody defines body for CreateLab for application/json ContentType.
+type CreateLabJSONRequestBody = LabInput
+
+// UpdateLabJSONRequestBody defines body for UpdateLab for application/json ContentType.
+type UpdateLabJSONRequestBody = LabInput
+
+// SetLabApprovalJSONRequestBody defines body for SetLabApproval for application/json ContentType.
+type SetLabApprovalJSONRequestBody = LabApproval
+
+// SetLabMemberRoleJSONRequestBody defines body for SetLabMemberRole for application/json ContentType.
+type SetLabMemberRoleJSONRequestBody = LabRoleInput
+
 // ChangeEmailJSONRequestBody defines body for ChangeEmail for application/json ContentType.
 type ChangeEmailJSONRequestBody = ChangeEmailRequest
 
@@ -391,6 +528,33 @@ type ServerInterface interface {
 	// SaveDemographics Save the demographic survey (every save is a new version)
 	// (POST /api/demographics)
 	SaveDemographics(w http.ResponseWriter, r *http.Request)
+	// ListLabs Labs with the caller's role in each (researchers see every lab, others the approved ones)
+	// (GET /api/labs)
+	ListLabs(w http.ResponseWriter, r *http.Request)
+	// CreateLab Create a lab (pending until a site admin approves it); the creator becomes its admin
+	// (POST /api/labs)
+	CreateLab(w http.ResponseWriter, r *http.Request)
+	// GetLab One lab
+	// (GET /api/labs/{labId})
+	GetLab(w http.ResponseWriter, r *http.Request, labId string)
+	// UpdateLab Change a lab's details (lab admins and site admins)
+	// (PUT /api/labs/{labId})
+	UpdateLab(w http.ResponseWriter, r *http.Request, labId string)
+	// SetLabApproval Approve a lab to test, or withdraw the approval (site admins); lab admins are emailed on approval
+	// (PUT /api/labs/{labId}/approval)
+	SetLabApproval(w http.ResponseWriter, r *http.Request, labId string)
+	// RequestToJoinLab Ask to join a lab; its admins are emailed (asking twice sends nothing more)
+	// (POST /api/labs/{labId}/join-requests)
+	RequestToJoinLab(w http.ResponseWriter, r *http.Request, labId string)
+	// ListLabMembers The lab's members and pending join requests (requests first)
+	// (GET /api/labs/{labId}/members)
+	ListLabMembers(w http.ResponseWriter, r *http.Request, labId string)
+	// RemoveLabMember Remove a member or decline a join request; the last admin cannot be removed
+	// (DELETE /api/labs/{labId}/members/{userId})
+	RemoveLabMember(w http.ResponseWriter, r *http.Request, labId string, userId string)
+	// SetLabMemberRole Give a member, or a researcher who asked to join, a role; the last admin cannot be demoted
+	// (PUT /api/labs/{labId}/members/{userId})
+	SetLabMemberRole(w http.ResponseWriter, r *http.Request, labId string, userId string)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
@@ -661,6 +825,234 @@ func (siw *ServerInterfaceWrapper) SaveDemographics(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SaveDemographics(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListLabs operation middleware
+func (siw *ServerInterfaceWrapper) ListLabs(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListLabs(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateLab operation middleware
+func (siw *ServerInterfaceWrapper) CreateLab(w http.ResponseWriter, r *http.Request) {
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateLab(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetLab operation middleware
+func (siw *ServerInterfaceWrapper) GetLab(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetLab(w, r, labId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateLab operation middleware
+func (siw *ServerInterfaceWrapper) UpdateLab(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateLab(w, r, labId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetLabApproval operation middleware
+func (siw *ServerInterfaceWrapper) SetLabApproval(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetLabApproval(w, r, labId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RequestToJoinLab operation middleware
+func (siw *ServerInterfaceWrapper) RequestToJoinLab(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RequestToJoinLab(w, r, labId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListLabMembers operation middleware
+func (siw *ServerInterfaceWrapper) ListLabMembers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListLabMembers(w, r, labId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveLabMember operation middleware
+func (siw *ServerInterfaceWrapper) RemoveLabMember(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveLabMember(w, r, labId, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetLabMemberRole operation middleware
+func (siw *ServerInterfaceWrapper) SetLabMemberRole(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetLabMemberRole(w, r, labId, userId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1020,6 +1412,15 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/demographics", wrapper.SaveDemographics)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/me/email-preferences", wrapper.SetEmailPreferences)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/unsubscribe/{token}", wrapper.Unsubscribe)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/labs", wrapper.ListLabs)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/labs", wrapper.CreateLab)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/labs/{labId}", wrapper.GetLab)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/labs/{labId}", wrapper.UpdateLab)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/labs/{labId}/approval", wrapper.SetLabApproval)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/labs/{labId}/join-requests", wrapper.RequestToJoinLab)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/labs/{labId}/members", wrapper.ListLabMembers)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/labs/{labId}/members/{userId}", wrapper.RemoveLabMember)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/labs/{labId}/members/{userId}", wrapper.SetLabMemberRole)
 
 	return m
 }
@@ -1822,6 +2223,658 @@ func (response SaveDemographics403JSONResponse) VisitSaveDemographicsResponse(w 
 	return err
 }
 
+type ListLabsRequestObject struct {
+}
+
+type ListLabsResponseObject interface {
+	VisitListLabsResponse(w http.ResponseWriter) error
+}
+
+type ListLabs200JSONResponse []Lab
+
+func (response ListLabs200JSONResponse) VisitListLabsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLabs401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListLabs401JSONResponse) VisitListLabsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLabRequestObject struct {
+	Body *CreateLabJSONRequestBody
+}
+
+type CreateLabResponseObject interface {
+	VisitCreateLabResponse(w http.ResponseWriter) error
+}
+
+type CreateLab201JSONResponse Lab
+
+func (response CreateLab201JSONResponse) VisitCreateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLab400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateLab400JSONResponse) VisitCreateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLab401JSONResponse ErrorBody
+
+func (response CreateLab401JSONResponse) VisitCreateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLab403JSONResponse ErrorBody
+
+func (response CreateLab403JSONResponse) VisitCreateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLab409JSONResponse ErrorBody
+
+func (response CreateLab409JSONResponse) VisitCreateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLabRequestObject struct {
+	LabId string `json:"labId"`
+}
+
+type GetLabResponseObject interface {
+	VisitGetLabResponse(w http.ResponseWriter) error
+}
+
+type GetLab200JSONResponse Lab
+
+func (response GetLab200JSONResponse) VisitGetLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLab401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetLab401JSONResponse) VisitGetLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLab403JSONResponse ErrorBody
+
+func (response GetLab403JSONResponse) VisitGetLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLab404JSONResponse ErrorBody
+
+func (response GetLab404JSONResponse) VisitGetLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLabRequestObject struct {
+	LabId string `json:"labId"`
+	Body  *UpdateLabJSONRequestBody
+}
+
+type UpdateLabResponseObject interface {
+	VisitUpdateLabResponse(w http.ResponseWriter) error
+}
+
+type UpdateLab200JSONResponse Lab
+
+func (response UpdateLab200JSONResponse) VisitUpdateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLab400JSONResponse struct{ ErrorJSONResponse }
+
+func (response UpdateLab400JSONResponse) VisitUpdateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLab401JSONResponse ErrorBody
+
+func (response UpdateLab401JSONResponse) VisitUpdateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLab403JSONResponse ErrorBody
+
+func (response UpdateLab403JSONResponse) VisitUpdateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLab404JSONResponse ErrorBody
+
+func (response UpdateLab404JSONResponse) VisitUpdateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLab409JSONResponse ErrorBody
+
+func (response UpdateLab409JSONResponse) VisitUpdateLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabApprovalRequestObject struct {
+	LabId string `json:"labId"`
+	Body  *SetLabApprovalJSONRequestBody
+}
+
+type SetLabApprovalResponseObject interface {
+	VisitSetLabApprovalResponse(w http.ResponseWriter) error
+}
+
+type SetLabApproval200JSONResponse Lab
+
+func (response SetLabApproval200JSONResponse) VisitSetLabApprovalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabApproval400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SetLabApproval400JSONResponse) VisitSetLabApprovalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabApproval401JSONResponse ErrorBody
+
+func (response SetLabApproval401JSONResponse) VisitSetLabApprovalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabApproval403JSONResponse ErrorBody
+
+func (response SetLabApproval403JSONResponse) VisitSetLabApprovalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabApproval404JSONResponse ErrorBody
+
+func (response SetLabApproval404JSONResponse) VisitSetLabApprovalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestToJoinLabRequestObject struct {
+	LabId string `json:"labId"`
+}
+
+type RequestToJoinLabResponseObject interface {
+	VisitRequestToJoinLabResponse(w http.ResponseWriter) error
+}
+
+type RequestToJoinLab202JSONResponse struct{ AcceptedJSONResponse }
+
+func (response RequestToJoinLab202JSONResponse) VisitRequestToJoinLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestToJoinLab401JSONResponse struct{ ErrorJSONResponse }
+
+func (response RequestToJoinLab401JSONResponse) VisitRequestToJoinLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestToJoinLab403JSONResponse ErrorBody
+
+func (response RequestToJoinLab403JSONResponse) VisitRequestToJoinLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestToJoinLab404JSONResponse ErrorBody
+
+func (response RequestToJoinLab404JSONResponse) VisitRequestToJoinLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RequestToJoinLab409JSONResponse ErrorBody
+
+func (response RequestToJoinLab409JSONResponse) VisitRequestToJoinLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLabMembersRequestObject struct {
+	LabId string `json:"labId"`
+}
+
+type ListLabMembersResponseObject interface {
+	VisitListLabMembersResponse(w http.ResponseWriter) error
+}
+
+type ListLabMembers200JSONResponse []LabMember
+
+func (response ListLabMembers200JSONResponse) VisitListLabMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLabMembers401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListLabMembers401JSONResponse) VisitListLabMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLabMembers403JSONResponse ErrorBody
+
+func (response ListLabMembers403JSONResponse) VisitListLabMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLabMembers404JSONResponse ErrorBody
+
+func (response ListLabMembers404JSONResponse) VisitListLabMembersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveLabMemberRequestObject struct {
+	LabId  string `json:"labId"`
+	UserId string `json:"userId"`
+}
+
+type RemoveLabMemberResponseObject interface {
+	VisitRemoveLabMemberResponse(w http.ResponseWriter) error
+}
+
+type RemoveLabMember204Response struct {
+}
+
+func (response RemoveLabMember204Response) VisitRemoveLabMemberResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveLabMember401JSONResponse struct{ ErrorJSONResponse }
+
+func (response RemoveLabMember401JSONResponse) VisitRemoveLabMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveLabMember403JSONResponse ErrorBody
+
+func (response RemoveLabMember403JSONResponse) VisitRemoveLabMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveLabMember404JSONResponse ErrorBody
+
+func (response RemoveLabMember404JSONResponse) VisitRemoveLabMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveLabMember409JSONResponse ErrorBody
+
+func (response RemoveLabMember409JSONResponse) VisitRemoveLabMemberResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabMemberRoleRequestObject struct {
+	LabId  string `json:"labId"`
+	UserId string `json:"userId"`
+	Body   *SetLabMemberRoleJSONRequestBody
+}
+
+type SetLabMemberRoleResponseObject interface {
+	VisitSetLabMemberRoleResponse(w http.ResponseWriter) error
+}
+
+type SetLabMemberRole204Response struct {
+}
+
+func (response SetLabMemberRole204Response) VisitSetLabMemberRoleResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SetLabMemberRole400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SetLabMemberRole400JSONResponse) VisitSetLabMemberRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabMemberRole401JSONResponse ErrorBody
+
+func (response SetLabMemberRole401JSONResponse) VisitSetLabMemberRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabMemberRole403JSONResponse ErrorBody
+
+func (response SetLabMemberRole403JSONResponse) VisitSetLabMemberRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabMemberRole404JSONResponse ErrorBody
+
+func (response SetLabMemberRole404JSONResponse) VisitSetLabMemberRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetLabMemberRole409JSONResponse ErrorBody
+
+func (response SetLabMemberRole409JSONResponse) VisitSetLabMemberRoleResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -2557,6 +3610,33 @@ type StrictServerInterface interface {
 	// SaveDemographics Save the demographic survey (every save is a new version)
 	// (POST /api/demographics)
 	SaveDemographics(ctx context.Context, request SaveDemographicsRequestObject) (SaveDemographicsResponseObject, error)
+	// ListLabs Labs with the caller's role in each (researchers see every lab, others the approved ones)
+	// (GET /api/labs)
+	ListLabs(ctx context.Context, request ListLabsRequestObject) (ListLabsResponseObject, error)
+	// CreateLab Create a lab (pending until a site admin approves it); the creator becomes its admin
+	// (POST /api/labs)
+	CreateLab(ctx context.Context, request CreateLabRequestObject) (CreateLabResponseObject, error)
+	// GetLab One lab
+	// (GET /api/labs/{labId})
+	GetLab(ctx context.Context, request GetLabRequestObject) (GetLabResponseObject, error)
+	// UpdateLab Change a lab's details (lab admins and site admins)
+	// (PUT /api/labs/{labId})
+	UpdateLab(ctx context.Context, request UpdateLabRequestObject) (UpdateLabResponseObject, error)
+	// SetLabApproval Approve a lab to test, or withdraw the approval (site admins); lab admins are emailed on approval
+	// (PUT /api/labs/{labId}/approval)
+	SetLabApproval(ctx context.Context, request SetLabApprovalRequestObject) (SetLabApprovalResponseObject, error)
+	// RequestToJoinLab Ask to join a lab; its admins are emailed (asking twice sends nothing more)
+	// (POST /api/labs/{labId}/join-requests)
+	RequestToJoinLab(ctx context.Context, request RequestToJoinLabRequestObject) (RequestToJoinLabResponseObject, error)
+	// ListLabMembers The lab's members and pending join requests (requests first)
+	// (GET /api/labs/{labId}/members)
+	ListLabMembers(ctx context.Context, request ListLabMembersRequestObject) (ListLabMembersResponseObject, error)
+	// RemoveLabMember Remove a member or decline a join request; the last admin cannot be removed
+	// (DELETE /api/labs/{labId}/members/{userId})
+	RemoveLabMember(ctx context.Context, request RemoveLabMemberRequestObject) (RemoveLabMemberResponseObject, error)
+	// SetLabMemberRole Give a member, or a researcher who asked to join, a role; the last admin cannot be demoted
+	// (PUT /api/labs/{labId}/members/{userId})
+	SetLabMemberRole(ctx context.Context, request SetLabMemberRoleRequestObject) (SetLabMemberRoleResponseObject, error)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -3039,6 +4119,266 @@ func (sh *strictHandler) SaveDemographics(w http.ResponseWriter, r *http.Request
 	}
 }
 
+// ListLabs operation middleware
+func (sh *strictHandler) ListLabs(w http.ResponseWriter, r *http.Request) {
+	var request ListLabsRequestObject
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLabs(ctx, request.(ListLabsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLabs")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListLabsResponseObject); ok {
+		if err := validResponse.VisitListLabsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateLab operation middleware
+func (sh *strictHandler) CreateLab(w http.ResponseWriter, r *http.Request) {
+	var request CreateLabRequestObject
+
+	var body CreateLabJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLab(ctx, request.(CreateLabRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLab")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateLabResponseObject); ok {
+		if err := validResponse.VisitCreateLabResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetLab operation middleware
+func (sh *strictHandler) GetLab(w http.ResponseWriter, r *http.Request, labId string) {
+	var request GetLabRequestObject
+
+	request.LabId = labId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLab(ctx, request.(GetLabRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLab")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetLabResponseObject); ok {
+		if err := validResponse.VisitGetLabResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateLab operation middleware
+func (sh *strictHandler) UpdateLab(w http.ResponseWriter, r *http.Request, labId string) {
+	var request UpdateLabRequestObject
+
+	request.LabId = labId
+
+	var body UpdateLabJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLab(ctx, request.(UpdateLabRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLab")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateLabResponseObject); ok {
+		if err := validResponse.VisitUpdateLabResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetLabApproval operation middleware
+func (sh *strictHandler) SetLabApproval(w http.ResponseWriter, r *http.Request, labId string) {
+	var request SetLabApprovalRequestObject
+
+	request.LabId = labId
+
+	var body SetLabApprovalJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetLabApproval(ctx, request.(SetLabApprovalRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetLabApproval")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetLabApprovalResponseObject); ok {
+		if err := validResponse.VisitSetLabApprovalResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RequestToJoinLab operation middleware
+func (sh *strictHandler) RequestToJoinLab(w http.ResponseWriter, r *http.Request, labId string) {
+	var request RequestToJoinLabRequestObject
+
+	request.LabId = labId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RequestToJoinLab(ctx, request.(RequestToJoinLabRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RequestToJoinLab")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RequestToJoinLabResponseObject); ok {
+		if err := validResponse.VisitRequestToJoinLabResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListLabMembers operation middleware
+func (sh *strictHandler) ListLabMembers(w http.ResponseWriter, r *http.Request, labId string) {
+	var request ListLabMembersRequestObject
+
+	request.LabId = labId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLabMembers(ctx, request.(ListLabMembersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLabMembers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListLabMembersResponseObject); ok {
+		if err := validResponse.VisitListLabMembersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveLabMember operation middleware
+func (sh *strictHandler) RemoveLabMember(w http.ResponseWriter, r *http.Request, labId string, userId string) {
+	var request RemoveLabMemberRequestObject
+
+	request.LabId = labId
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveLabMember(ctx, request.(RemoveLabMemberRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveLabMember")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveLabMemberResponseObject); ok {
+		if err := validResponse.VisitRemoveLabMemberResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetLabMemberRole operation middleware
+func (sh *strictHandler) SetLabMemberRole(w http.ResponseWriter, r *http.Request, labId string, userId string) {
+	var request SetLabMemberRoleRequestObject
+
+	request.LabId = labId
+	request.UserId = userId
+
+	var body SetLabMemberRoleJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetLabMemberRole(ctx, request.(SetLabMemberRoleRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetLabMemberRole")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetLabMemberRoleResponseObject); ok {
+		if err := validResponse.VisitSetLabMemberRoleResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 	var request GetMeRequestObject
@@ -3384,68 +4724,84 @@ func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, tok
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5Fx7c9u6cv8qO2xnjj2jVxwnPVee/OHj+Ny6TW5c2+k0E3lomFxJuCYBBgCtqB5/9w4epEgRlGRbSt3e",
-	"v0KLILDY/e0TizwEEU8zzpApGQwfAoEy40yi+eM4ijBTGOvniDOFTOlHkmUJjYiinPX/LjnTv8loiinR",
-	"T/8scBwMg3/qLybu27eyf6mIymXw+PjYCWKUkaCZniUYlksdAWGAKaEJpGQOY54kfNYLHjvBqRBcbI0S",
-	"M9sfPJ57iWGA+n0HiIR/u/zyt+Hx+Zn9Cfjt3zFSshfoz9xserGTKWETPNWUX+CPHKUhMBM8Q6Go5SfD",
-	"WWj2pv9Iyc9PyCZqGgwP3h12AjXPMBgGUgnKJnrDGZFyxkW8NPjN4KA5+rETCPyRU6GF9X3xaaey5nX5",
-	"ld2DXsNSfe6GtxIe5UIgU+FTSLJLv2ATjUWXZvTvhyZxk34Sx1TLliQhZWMuUmIl/dAkmkwwJCq8pULT",
-	"6Rlg3sRkrl/aqYJhEBOFgYcFEWd25TChlrGNIfiTSkXZJCzHGpKpwlR6P3A/ECHIXP89QRaj8A61r0KJ",
-	"yTi0EL/FloFSEcehZQ6wPEnIbYLBUIkcy/UpUzhBYb6m98hCRlL/5DSu8SrPaezjVULYJNeLt7KqGCFD",
-	"mfE7ZE/h0xK4DAkVuityLTnawr8V3FqCT6cNeH6peza4zJUGolqV4IxluXqRJlSBXreP3759+9b9/Ln7",
-	"8eMRFEwFziASWOyvPlsnyFlkTI0GEpCxQjEjIpbBUKNru1pQpzXtwLgDHLgARnyw24qO1Nf8xPkdVb9J",
-	"kBFJcAgDyPUacHAIM8Q72YE33Tfv4QMcHHbf/qX87V/gAxwONKUpF3gEmjXwARgHwuTMAPLFuvhCFWpi",
-	"TYscr/RUrd4Df2ZUoAwpC2Myl84V0DRPg+Hb9+87QUqZ/euNb0fFXmruY+CRpIx4ZkYi05N9DwQSreb6",
-	"n+5MUIUVdWlxOs4Y2Kk6DdKvW1kQXxXsrG/+Dj0KdDVFkBgJVHCH8yOQUz5jwFkyB6bDHc/mVDH9qqjG",
-	"0HDGxryxL+XMiSbHt4mPmPKJINmURtZOJMmXcTD8vnq96lfW4Dx2GrGDZU9IVMNjdhVNvW5zI4/hs+iV",
-	"xZq7vF7a53oTGfE0LSJjX6Tg/52x3JjXiLcoYaQNdFjY1ycauojnTIm5d2yMTFLlf4dxbiPlMMF7TFpi",
-	"ESVInQfnFd5Ym9NigxZY2kZAkhgTGgocoxAtk7E8vUUR8nFoGCqQrRk2yYmIKWFy03Eh/swSwtp9pPYI",
-	"/g3kMhQkwhDVlNGIqnlIY2SKjl2+8jShr5ttFTN9ZtvkKeeGu8gii/slo61HhDrgliqP3Y9unlvOEyTM",
-	"IMYN+6lCiVLW+dQYV2SXofEUhZNvG60Xnod5pk2Fd+CSBfDQ0vHswz/9ChKv2xjY7vE2TPJ8G/AvV6ar",
-	"zbX0q7oNWTLAPMYWa6EcmS0GuAl3nosIm0tkXPtrsSH4pK0CeHFPVdKC4Sqj3Awdu7fiMx/jViYBjnW+",
-	"7z7xCWUvlu+Lkni7SGWKFXRazDYJVVxloUSVZ+Fiap/GqRkPxyRSXKwZmEsr51VhwWdsbMZ85l+m46XS",
-	"t9nPuEIUTWdm9DmrG7mVNaFlo1hOco+CjmkbS8Ykpcm8PebeTnpMpbZNSEQ0rWlahRAqQ0kVhiROaYsd",
-	"ZjS6a6VkIR1/yOoqMuCsK2geJqgwBjXjXfslkFxNtWuyjqkSy7aZbbPdAuxL/F7K0aucruxlmTnLnKjt",
-	"zAcMH9guMOL3KOYnPPb5R+Feh1Hx/pmViKWJ/KRIVGuLdE8rzpX5RHXowe/rjFKRR6w0SpcWHyYRGW4j",
-	"H3DAawkWXI729ASjUfXlGfmRI9AY+BiUSdIs0vcYV0CV1Onafs9fvZI67ED2JDrqGue3tiGZ1Pe+YQK0",
-	"RFONUbWZF/ytEeSVLJ2wr9kW/GLVDtUGv3uhE9U8qVrJuow1/ZBnQCQQWAyEPf15pFBAsRaIPEHLEL9l",
-	"2+/Z4lVno7B0rcqUMVGdo62xkj8i8k29KApsRRefr24bVIClCnO5mqCW9LMCrTb3pi0+/ekPbLdQOjJ7",
-	"cv7ILbUoJNX0ssLCVoG16tiLDLd/OZWdMsGT1JmZ+npcZRr4YS6on3WmjrUBQu24Tm1CLz0z/qdRuPbj",
-	"KJfRVDjwfv1xkv6ouZ7dQS6oml/qONCp3SKX1ZFUEHF+R7GQ77B4X4Uxyei/47zmWs2nUyT2MMF9epyr",
-	"KRf0v5cq5cXnmiDqlLUZgR2fnxWuqWK9CIvBhkYww1sgWdaDMwVUWh9G2SRBiDhTgkRqCH/lIFHcowC9",
-	"thyxPTklAuM+yTKS0X0zn/7y8vz4NwlX8wwvDR0QJVTHf0QgTJCh0JCGseApqCmVMKYJ9kZsxP4QfCZR",
-	"mMMBlEpWTSfCjKqpmf+mZOMNWA4fAepYCHImyRiL70HyEatOEUOaSwUREWION//VPbm8+NNozQ3gj5wk",
-	"oLhdIJJirOwLu0AP7FYk5BJH7KYmjSGYSWCUDwZvozucmwe8AS5geeQfSASKxtAemFRdGh7Vj45HzJ0d",
-	"w97Nw8gln6Ng+P1h5Mz3KOiMDE7Ng0lqzZNN1M2jzcBHwfBhVGTdo+CxMwpoPAoerx9v9nsjVmbExVGE",
-	"hoTGTtAJ7lFYZAeD3pveQOOVZ8hIRoNh8LY36L01rkpNjR70SUb7mvP9gzGxmb5VSK2OhhNncTAM/lPH",
-	"6/NScQOreShVUbLYypl9wzA81nVc+wPr/xctDAeDw7byu43sqATGZy0JDMam9eBwMGijrVzMdhTY0W+e",
-	"NPrtk0b/5SmjDzYfre1gnqZEzINhcOISu1qQ9JuEhE+6lFkFJnD15epcq0aRwYAxsXqmBWwSPrGpaAGc",
-	"pXgMlWyYgr1/VSr7wpK5tURNJZY9uCjJktYWaJmVCemItYZtsHdTA/XNPtzimAsEwuY1oxqZ/NVoUx3t",
-	"puayI4zX6k4b4Xuw7bVdLcnTF/OJTyYYA2W714onItd58GD4/bqK4098AgVebVORBlQZiDegyt15kNfI",
-	"fbLvNzEwjlE8V0cG3Q62xilEifYchWHZlamoqfOp8+dL9Zul/Rds6WolUO06q62nPZAuIwySIsymqLTe",
-	"cAE6Wda/kzgWKCVMdbrFgETm7KrXUCiH90WFQ6LakX7V6vYb6dfBep6XfXLP0Iq328D5qcW2C/W6ucRK",
-	"Hqu5CQlldyvl3Y84G1ORtuO/VoXakXi8la7nuvliHrCtJ8/z5VuRz8mUc6m9KcPZQjJlHGxME8ZgnFwR",
-	"AhcBCrJYLklO0gnLs21qKEl0pjtfq6m2/rMj4deLS/9vlNP2h1TYegQEbIXbhSTWNdle12VZm4HzbllZ",
-	"WxWAn7pK006C72pR4rkaeWJtzP+qKloSFm3GhQrsaa3q5plWD/vGmo39Fj1dyKnafTBBX+RApTopBr0w",
-	"gCtPGVYJy7bBNk8eGhGdOdVxlD05IqnFGHomW4P4TZZTdmDOczbRKfyYCmnKO34AWyWxdO8GwJWuyI3g",
-	"+2a7K3v7zOP4lWWYNZEexzEQK8sm2PsP5uksfrRqrtOuplg/mt8XYl1nIC4w5fc7D4716MPn8cQSWLCl",
-	"qH1VoJ9QqWAvI7IMs23Yf4eZ2rctUB74/xVVC5MGu4dhaQReL9u/MCzqng0jY0+IBElRoZCmZ9EUXjNi",
-	"WrBd2dWhNVhW/E6Fe2vqydedwDUM1oX31bQQvSbb9QtAc/KCmPoVAsxup9TrPY20okETIsJ0wOzigYUt",
-	"jJeaZttUu9Zcu0Nh1dZpUfSEKO2OXRn4WRp/uIUIwZFR4SDIXNzbAxR/iHBJ7rHBye3rmqen+deGC+uk",
-	"qPnwiqMGTZ4x1E3Zwp5LbfUQKl0+7KBY0St7ftumTZ9xlzr0Gds0J5coXh4jJ6Y02KXMzFfdc39Njle5",
-	"YbgzN9O4w/gasvBfAlvnAMo0r8gLbQFX47RIFO3Ro0sjqWqKsLvUc+gNGi5RNfoNd1jyrLU1/toQwr/+",
-	"/ymb5up3symN3EGCrMSiIDBCeo+yBoVq09Iqhd5xRdV/w/fZBZxXGPW1qXEhgKKgyk3x019WTbFfZGsr",
-	"qziXxaBfUcWptlFuUMv5G850SJVLtMWWl/sq7aFMSntfnpf7edZ/cE9rygEXeM/v8LK8nLE+bSvnfUri",
-	"llJWdkZ507j1QD9l8WsuQ5yyGPgiJ3aC8srIFCtXo/rKDvkVmK7cUNwY0dtF8/H5mS3gSthjaLqgpkgF",
-	"3OFc7q8rUF659uedWOrmVdpfXais3mT15fz2/Su2/uVRSynlo6JtWyccxT3bCD0q0n8w/25kwq7KNvh1",
-	"BszNudJ8rbvoer1Z6VQT9qpLp5pAj9laaOSSVNSKM84LVLlgRQ7pLlMTFhtxuxZT+HpxBnvC3DkFqmzX",
-	"939cmD6l/R5cYJaQiLKJPZtT2s1VmoW4AIYY628q3UTOxnqORhUR6krTvMNYut6r25KoZshis6vqXnqv",
-	"qTWtXjDQjAOJSmmi88xIoyYGkmUNZPSNwNztW7/JPnYjSqG8lpbEwRb7JaqXlLz/r5KGdQ+uTMdwpU/P",
-	"nkos/8cD/5jNjjaVN/0QNdy5PkfNriMQzuAoZNU+mzpTFzDNmcxv7Z1s51ge7SWtjRzGS48pWttCFBET",
-	"VIUB1sFf9+uCUrDN6vq1TW211dNaaXLeHnw2x+KmCVzC+ZfLq8YMH74w7J4kNLoz3OO5Kprfjlwz+oQV",
-	"J+hQ3GHHajZtWtctq/nYHfnwvDiTr5RWjop+CtuvLgiTtmeTJMUBPmeKshybxrpC8caW4Wd3Npt1ta/u",
-	"5iJBpgUe11W1fk1hmTcbXY92BmRH9qL9P2Cr0BnDHkkkh9kUWdkZVMFzvL/j9o1O8G47zR4ajJEBY4V8",
-	"2Lv48wR+H7z7fd+e37ryQFbFjmVRZd7KnZDv14+d8h7O92utcPY+hdXpXCTBMOgHj9eP/xMAAP//",
+	"5D1rc+M2kn+li3dVI1fp4Xkkl5UrHxxnkvOeZ8dnO1eXGrloiGxJiEmAAUBrdC7/9ys8SJEiKMmW5fVs",
+	"Po1MgkCj393oxtwHEU8zzpApGQzvA4Ey40yi+eM4ijBTGOvfEWcKmdI/SZYlNCKKcjb4Q3Kmn8lohinR",
+	"v/5d4CQYBv82WE48sG/l4FIRlcvg4eGhG8QoI0EzPUswLJc6AsIAU0ITSMkCJjxJ+LwfPHSDj0Jw8WyQ",
+	"mNl+4vHCCwwD1O+7QCT8/fLzP4bH56f2EfDxHxgp2Q/0Z242vdjJjLApftSQX+CfOUoDYCZ4hkJRi0+G",
+	"89DsTf+Rkq9nyKZqFgzfffehG6hFhsEwkEpQNtUbzoiUcy7ilcFvD981Rz90A4F/5lRoYn1ZftqtrHld",
+	"fmX3oNewUJ+74a2AR7kQyFT4GJDs0jtsorHoyoz+/dAkbsJP4phq2pIkpGzCRUospe+bQJMphkSFYyo0",
+	"nJ4B5k1MFvqlnSoYBjFRGHhQEHFmVw4TahHbGIJfqVSUTcNyrAGZKkyl9wP3gAhBFvrvKbIYhXeofRVK",
+	"TCahZfExtgyUijgMrWKA5UlCxgkGQyVyLNenTOEUhfma3iELGUn9k9O4hqs8p7EPVwlh01wv3oqqYoQM",
+	"ZcZvkT0GTyvMZUCowF2ha4nRFvytwdYK+3TbGM9Pdc8GV7HS4KhWIThlWa52koQqo9f14++///5779On",
+	"3s8/H0GBVOAMIoHF/uqzdYOcRUbVaEYCMlEo5kTEMhhq7npeKajDmnZh0gUOXAAjPrZ7Fhmpr3nG+S1V",
+	"byTIiCQ4hEPI9Rrw7gPMEW9lF9723n4PP8K7D733fyuf/Qf8CB8ONaQpF3gEGjXwIzAOhMm5YcidZXFH",
+	"EWrymiY5XumpWq0Hfs2oQBlSFsZkIZ0poGmeBsP333/fDVLK7F9vfTsq9lIzH4ceSsqIZ2YkMj3Zl0Ag",
+	"0WKu/+nNBVVYEZcWo+OUgZ2q2wD9uhUF8VWBzvrmb9EjQFczBImRQAW3uDgCOeNzBpwlC2Da3fFsThXT",
+	"r/NqDAynbMIb+1JOnWhwfJv4GVM+FSSb0cjqiST5PAmGX9avV/3KKpyHbsN3sOgJiWpYzJ6iqddsbmUx",
+	"fBq9slhzl9cr+9ysIiOepoVn7PMU/M8Zy416jXiLEEZaQYeFfn2koot4zpRYeMfGyCRV/ncY59ZTDhO8",
+	"w6TFF1GC1HFwXsGN1TktOmjJS8/hkCRGhYYCJyhEy2QsT8coQj4JDUIFsg3DpjkRMSVMbjsuxK9ZQli7",
+	"jdQWwb+BXIaCRBiimjEaUbUIaYxM0YmLVx5H9E2zrUOmT22bOOXcYBdZZPl+RWnrEaF2uKXKY/fQzTPm",
+	"PEHCDMe4YV9VKFHKOp4a44roMjSWojDybaP1woswz7Sq8A5c0QAeWLqeffinXwPidRsC2y3elkGebwP+",
+	"5cpwtbmWflXXISsKmMfYoi2UA7NFATfZneciwuYSGdf2WmzJfNJmAbx8T1XSwsNVRLkZunZvxWc+xK0N",
+	"AhzqfN+dkfH2ZvCMjNusH8kywe/Wm78WhVqxKMUkiocKa8FRRWj2Zmi7QYpGNRrTU1m84qSli1BwS7qm",
+	"qxORJEHxRoIecgSYZmoB8xkyYFwBATu9FkHnuAWWTigVmjjNSJl15LSTFBQQmQgrpWyzX2f2JZN8akKq",
+	"cTjHsaQmZm8gt4bJ5c5WsOB3L87I+NjMRxKPY7EFGVfAbnzSwqstrkzEmSKRWiad6rS5wCxZ9K448Amo",
+	"GUJCxm+ky74pDhOS0sRqzI3JqmKlbMZZw1t/90PXp30qoNTGfzg89Pr3lElFVe75oiUBRcU4LADT0e6W",
+	"61T5o/GFL8/lC1C8AGWCsohmxju80+ZlShQX4fYTGA72xJtzFL2ISIQElUIhgbAYYjqlSsIfnDKMYbyA",
+	"2SKbIZNHBbEhI1N8I4HEsUC5Qmcf1fzBUpUu6/fYXeHIVb6pc4WHgC3s/8lqg3Y73ECk4e1Fe5y8IYwu",
+	"dN0y0txNW3UDSZm1rNsp7lyiCJ8SJhUfOn9nNQtWxYvbZgFbC+4veIIt6sdvEQx+ulCgp+vUP3ABFj2b",
+	"tmCm9ULDp5Tt7JTtlHkvkLo2S+3gtI5mE1DFVRZKVHkWLqf2WXw15+GERFq81g/URN+UO/iEXl4J/Mt0",
+	"vVD6NvsJHyOX1gnP6pHJ2oOc1UimnOQOBZ3QNpTsqAC2dJyo1AEFEhHNau5xBRAqQ21pQsv73iGMRret",
+	"kCyp0+J82WMUcCERaBwmqDAGNec9+yWQXM10PGmjyUoCqs0xqWmQFXyvVSnlXlaRs4qJ2s58jOFjtguM",
+	"+B2KxQmPfUGtcK/DqHj/xOODlYn8oEhUG0/WHneiViYBH2eni+TfWqV0afnj1PlJuyfxHOO1RPgusfr4",
+	"YKVxVMsz8meOQOPCjS04vaOjC+0B3eLioO8/cpIqlIjsUXDUJc6vbUMyre99y6zlCkw1RNVmXuK3BpCX",
+	"snTKfsuewS5W9VBt8Hc7GlGNk6qWrNNYww95BkQCgeVA6OjPI4UCirVA5MZhadVsB3174tTdKpe0UWTK",
+	"REYdo60JDn8awzf1MpP/LLL4dHHb4thWqjCXO6Y4Ws2b1vj0qz8b9QznPWZPzh65pZanPzW5rKCwlWCt",
+	"MraT4vYvp7KPTPAkdWqmvh5XmWb8MBfUjzpz+LQFh9px3dqEXnjm/BcjcO01JC4NWcHA95trQPRHzfXs",
+	"DnJB1eJS+4FO7JYJaO1JBRHntxQL+g6L91U2Jhn9L1zUTKv5dIbEVgC4T49zNeOC/t/K8Xbx+YPJTlhh",
+	"bXpgx+enhWmqaC8doVvXCOY4BpJlfThVQKW1YZRNEwQd/AoSqSH8ykGiuEMBem05Yh05IwLjAckyktED",
+	"M5/+8vL8+I2Eq0WGlwYOiBKq/T8iEKbIUGiWhongKagZlTChCfZHbMR+EnwuUYCLZWVVdSLMqZqZ+W9K",
+	"NN6AxfARoPaFIGeSTLD4HiQfseoUMaS5VBARIRZw87+9k8uLX4zU3AD+mROTcjILRFJMlH1hF+iD3YqE",
+	"XOKI3dSoMQQzCYzyw8P30S0uzA+80fHk6sifkAgUjaF9MPl1aXBUr/caMVfwBZ2b+5HLGI+C4Zf7kVPf",
+	"o6A7MnxqfphMtPlls+vmp02bj4Lh/ahIlY+Ch+4ooPEoeLh+uDnoj1iZxi7qBzRLaN4JusEdCsvZwWH/",
+	"bf9Q8yvPkJGMBsPgff+w/96YKjUzcjAgGR1ozA/eTYhNz1uB1OJoMHEaB8Pgf7S/vigFd5lzLc4ZnqXQ",
+	"rqEYHuoyru2Btf/LusN3hx/azsytZ0clMD5vCWAwNvWCHw4P22ArF7NlgHb020eNfv+o0X97zOh324/W",
+	"ejBPUyIWwTA4cYFdzUl6IyHh0x5lVoAJXH2+OteiUUQwYFSsnmnJNgmf2lC0YJwVfwyVbKiCzn8qlX1m",
+	"ycJqoqYQyz5clGBJqws0zcqAdMRa3Tbo3NSY+uYAxjjhAoGwRU2pRiZ+NdJU53aTc9kTj9fyTlvx9+Fz",
+	"r+1ySZ5i1jM+nWIMlO1fKh7Juc6CB8Mv11U+PuNTKPjVnkVohiod8Qarcpd69Cq5M/t+GwXjEMVzZRPk",
+	"jm2NUYgSbTkKxbIvVVET54/Onq/kb1b2X6Clp4VAtcus1p62iqz0MEiKMJ+hmtncqw6W9XN3GAAzHW4x",
+	"IJE57+o3BMrx+zLDIVHtSb5qh+1byde7zTgvi9ufIBXvn4PPP1redq5eL5dYiWM1NiGh7HYtvQcRZxMq",
+	"0nb+r2Wh9kQeb6brqWa+mAdsvejTbPmz0OdkxrnU1pThfEmZ0g82qgljMEaucIELBwVZLFcoJ+mU5dlz",
+	"SihJdKS72CipNv+zJ+LXk0v/MsJpizoraD0CAjbD7VwSa5psg8oqrc3ARa/MrK1zwD+6TNNenO9qUuKp",
+	"Enlidcw/VRQtCMveoEIEOlqqenmmxcO+sWrjoEVOl3SqlgxO0ec5UKlOikE7OnDlKcM6YtnelebJQ8Oj",
+	"M6c6DrJHeyQ1H0PPZHMQb2Q5ZRcWPGdTHcJPqJAmveNnYCskFu79MHCllWEr9n37vCt7m8Pi+JVFmDWS",
+	"HscxEEvLJrMP7s2v0/jBirkOu5pk/dk8X5J1k4K4wJTf7d051qM/PA0nFsACLUXuq8L6CZUKOhmRpZtt",
+	"3f5bzNSBrVv2sP+vqFqQdLh/NiyVwOtF+2eGRd6zoWTsCZEgKSoU0lRYmsRrRkzflEu7Om4NVgW/W8He",
+	"hnzydTdwtSl14v1m6n5fk+56AaY52cGnfoUMZrdTynVHc1rRVQERYdphdv7AUhfGK50ubaJd64jZI7Fq",
+	"67QIekKUNscuDfwkif/wDB6CA6OCQZC5uLMHKH4X4ZLcYQOTzy9rnkakl3UXNlFR4+EVew0aPKOom7SF",
+	"jgtt9RAqXTzsWLEiVwkZy7XO9Jke8BKO9BkZb+tGa6C7MF6ANji7+dJ6e8uoo1byDpQBkmgGHVHJgEtE",
+	"lzVIyLgLXJmnJsB3Vd/AGcqDTf633u6e8tplX8PLCpMhoMd62eP4b/h058GXYjCV2J0MWUzZFHKmXFZQ",
+	"v4tTygp2kEDVgUtN60+5gDFGPDUvpKudrYnj4D4hY+fst5m5gnv2dTzhJ6WTvdftuyZWj2x2Uw2W9+ek",
+	"vhYB3ztXfPvu6S7qoHBmbReOLR+Q0NHawci2bepY6gV54Jf2Aal2IP3zmPfSKJeyHWpvHFyu8DqY2Kk2",
+	"e8mF1daGsv8qQZdFd2G3FAdl2jm4MM5PLMi84sOQBDpVjj2CKjuLZXaWs/KLFq7+g1PWK2qTXpC1W47V",
+	"DBxX/O+cMq8JffQhxzevwI7lrWYHTSfLHEdLv6RO7A6Rt9rXUXMaIUhksQTG1Uw/S7nANsVmG4U2Rhmf",
+	"3LAXijVc89kWEYcD7PV6PVdlE6hDtS29cK6poWxZHdgpf5lTgoOXcpXWccbgPpcoNqS3bTZ4SbhvNcW9",
+	"g6iWCfFl612MUUKZflYlc9EqKpWLRVxWbYwgLEpeiOxd77SW2vtzXiyHXNguyD25L8v+yScf0Fq3GTpc",
+	"lDUBkh/8Nd3oX2mFsY1bUusZmc84EHlrzoMNp3f1e3MtQSunx5hyY6YL1WNbFdoi6k+4z4D6E7Y5nVoY",
+	"dj8OTkwVXI8yM191z4MN5QyVGzD3dqLSuGPzNRScvEiG1oWHZUVDUQJh+ZbhvKyJsFX2rmKCqiYJeyvt",
+	"tW0KsNFau8fqvloH78vGcf71v6n0vStVm89o5GpmZeXYFQRGSO9Q1lih2p+3TqD3XDzov4F2R1PY/xbE",
+	"uCBAUTtoDgBaKghTHBSFCWujn8ti0EvEPtWO4S2in3/gHKXSZsVGDLvbKm2hTPXGXdka4sfZ4N792hga",
+	"3PFbvCwvD9vs2JbzPsYJTSkrmwC9LulmRv/I4tdccfORmcOrovzDEcpLI1OXt56rr+yQl+Dpyg2aW3P0",
+	"83Lz8fmprVWU0GF4Z3OIVMAtLjafBV65Tv+9aOrmVa8vXZNXvWn1GzkgfPBXFZdUPipuKAAqy3tgI/SI",
+	"yODe/LuVCrsqb3zYpMDcnGvV16Ybhq63S6FowF51laAG0KO2lhK5QhW1ppz/AlUuWFEu4S77JSw25Hbd",
+	"1PDbxSl0hLkTFaiyFxz894VpyTvowwVmCYkom9oydGUi22VfHBfAEGP9TaVxzulYTxeAIkJdaZj36EvX",
+	"29JbAtUin1jbS//VntMbxIFEpcz5fGaoUSMDybIGZwwMwdztsH6VfexGlER5Ld23h8/YGlS9j8f7/35o",
+	"tu7DlWmOr7Sk2hOD1Yux/5p9vTaUN6dqNb5zLb0aXUcgnMJRyKotZXWkLtk0ZzIf2zuDnWF52O5QTVVc",
+	"jF0P1Zq6QRExRVUoYO389X5bQgr2Xgb92oa2WutpqTQxbx8+mQ4Qc9+BhPPPl1eNGX78zLB3ktDo1mCP",
+	"56ro8zxy9y5MWdEsAsUdy1iNps0tDRbVfOKqm3letJ9UUitHReuQvZpBECZtezJJil4VzhRlOTaVdQXi",
+	"rTXD1958Pu9pW93LRYJMEzyui2r9Ro5V3Gx1fa9TIHvSF+3/QVAFzhg6JJHc3iBbJLwr/Bwf7LlTqRt8",
+	"9zx9TZoZI8OMFfChc/HLCfxw+N0PB7ZVwaUHsirvWBRV5q1cf/Ll+qFbXjnz5VoLnL06xMp0LpJgGAyC",
+	"h+uH/w8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -106,6 +106,7 @@ const (
 	EditLab          Action = "lab.edit"
 	ApproveLabToTest Action = "lab.approve"
 	CreateLab        Action = "lab.create"
+	ReadLab          Action = "lab.read" // any researcher: to find a lab and ask to join
 	RequestToJoin    Action = "lab.request_join"
 )
 
@@ -151,6 +152,7 @@ var rules = map[Action]rule{
 	EditLab:          {audience: researcher, unsafe: true, lab: PermEditLab},
 	ApproveLabToTest: {audience: researcher, unsafe: true, lab: PermApproveLab, siteAdmin: true},
 	CreateLab:        {audience: researcher, unsafe: true},
+	ReadLab:          {audience: researcher},
 	RequestToJoin:    {audience: researcher, unsafe: true},
 }
 

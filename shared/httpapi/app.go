@@ -65,6 +65,48 @@ var operations = map[string]operation{
 	"SaveDemographics":    {action: authz.AddDemographics},
 	"SetEmailPreferences": {action: authz.EditEmailPrefs},
 	"Unsubscribe":         {action: authz.Unsubscribe},
+
+	"ListLabs":         {action: authz.ListLabs},
+	"CreateLab":        {action: authz.CreateLab},
+	"GetLab":           {action: authz.ReadLab, object: labObject},
+	"UpdateLab":        {action: authz.EditLab, object: labObject},
+	"SetLabApproval":   {action: authz.ApproveLabToTest, object: labObject},
+	"RequestToJoinLab": {action: authz.RequestToJoin, object: labObject},
+	"ListLabMembers":   {action: authz.ReadLabMembers, object: labObject},
+	"SetLabMemberRole": {action: authz.EditLabMembers, object: labObject},
+	"RemoveLabMember":  {action: authz.EditLabMembers, object: labObject},
+}
+
+// labObject loads the lab a request names.
+func labObject(ctx context.Context, s *appServer, request any) (authz.Object, error) {
+	var id string
+	switch r := request.(type) {
+	case appapi.GetLabRequestObject:
+		id = r.LabId
+	case appapi.UpdateLabRequestObject:
+		id = r.LabId
+	case appapi.SetLabApprovalRequestObject:
+		id = r.LabId
+	case appapi.RequestToJoinLabRequestObject:
+		id = r.LabId
+	case appapi.ListLabMembersRequestObject:
+		id = r.LabId
+	case appapi.SetLabMemberRoleRequestObject:
+		id = r.LabId
+	case appapi.RemoveLabMemberRequestObject:
+		id = r.LabId
+	default:
+		return authz.Object{}, fmt.Errorf("httpapi: labObject: unexpected request %T", request)
+	}
+	l, err := s.labs(ctx)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	labID, err := l.ID(ctx, id)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	return authz.Object{LabID: labID}, nil
 }
 
 // childObject loads the family a child belongs to. Lookit's child update view checked no
@@ -93,6 +135,14 @@ func childObject(ctx context.Context, s *appServer, request any) (authz.Object, 
 }
 
 type httpKey struct{}
+
+type objectKey struct{}
+
+// objectFrom returns the object the authorize middleware loaded and authorized.
+func objectFrom(ctx context.Context) authz.Object {
+	o, _ := ctx.Value(objectKey{}).(authz.Object)
+	return o
+}
 
 type httpPair struct {
 	w http.ResponseWriter
@@ -127,6 +177,7 @@ func (s *appServer) authorize(f appapi.StrictHandlerFunc, operationID string) ap
 		if err := authz.Authorize(p.Subject, op.action, obj); err != nil {
 			return nil, err
 		}
+		ctx = context.WithValue(ctx, objectKey{}, obj)
 		return f(context.WithValue(ctx, httpKey{}, httpPair{w, r}), w, r, request)
 	}
 }

@@ -100,7 +100,8 @@ func credential(t *testing.T, pool *pgxpool.Pool, id int64, r role) func(*http.R
 }
 
 // request is how the matrix calls each operation; bodies are valid so that only access decides.
-// CHILD in a path is a child of the user playing "family", made afresh for each request.
+// CHILD in a path is a child of the user playing "family", made afresh for each request; LAB is
+// the lab the lab-* roles belong to; MEMBER a researcher made a member of it for each request.
 var requests = map[string]struct {
 	method, path, body string
 }{
@@ -132,7 +133,20 @@ var requests = map[string]struct {
 	"SaveDemographics":    {"POST", "/api/demographics", `{"country":"US","number_of_children":"1"}`},
 	"SetEmailPreferences": {"PUT", "/api/me/email-preferences", `{"email_next_session":true,"email_new_studies":false,"email_study_updates":true,"email_response_questions":true}`},
 	"Unsubscribe":         {"POST", "/api/unsubscribe/not-a-token", ``},
+
+	"ListLabs":         {"GET", "/api/labs", ``},
+	"CreateLab":        {"POST", "/api/labs", labBody},
+	"GetLab":           {"GET", "/api/labs/LAB", ``},
+	"UpdateLab":        {"PUT", "/api/labs/LAB", labBody},
+	"SetLabApproval":   {"PUT", "/api/labs/LAB/approval", `{"approved_to_test":true}`},
+	"RequestToJoinLab": {"POST", "/api/labs/LAB/join-requests", ``},
+	"ListLabMembers":   {"GET", "/api/labs/LAB/members", ``},
+	"SetLabMemberRole": {"PUT", "/api/labs/LAB/members/MEMBER", `{"role":"readonly"}`},
+	"RemoveLabMember":  {"DELETE", "/api/labs/LAB/members/MEMBER", ``},
 }
+
+const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
+	"contact_phone":"+1 555 0100","description":"We study babies.","irb_contact_info":"irb@u.example.org"}`
 
 var loggedIn = []string{"family", "other-family", "researcher-no2fa", "researcher", "site-admin", "token-read", "token-read-write",
 	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"}
@@ -186,14 +200,31 @@ var allowed = map[string][]string{
 	"SetEmailPreferences": except(loggedIn, "token-read"),
 	// The link works without a session; a browser that has one must still send its CSRF token.
 	"Unsubscribe": except(append([]string{"anonymous"}, loggedIn...), "token-read"),
+
+	// Labs: researchers with two factors find labs and ask to join; lab admins and site admins
+	// manage them; only site admins approve.
+	"ListLabs":         loggedIn,
+	"CreateLab":        except(researchers, "token-read"),
+	"GetLab":           researchers,
+	"UpdateLab":        {"lab-admin", "site-admin"},
+	"SetLabApproval":   {"site-admin"},
+	"RequestToJoinLab": except(researchers, "token-read"),
+	"ListLabMembers":   {"lab-member", "lab-admin", "site-admin"},
+	"SetLabMemberRole": {"lab-admin", "site-admin"},
+	"RemoveLabMember":  {"lab-admin", "site-admin"},
 }
+
+// researchers are the roles with a researcher account and two factors (tokens carry them).
+var researchers = []string{"researcher", "site-admin", "token-read", "token-read-write",
+	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"}
 
 // Every route of the app API against every role. A route in openapi.yaml without a row here fails.
 func TestRouteMatrix(t *testing.T) {
 	pool := pgtest.Pool(t)
 	ctx := context.Background()
 	var labID int64
-	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Matrix Lab', true) RETURNING id`).Scan(&labID); err != nil {
+	var labUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Matrix Lab', true) RETURNING id, uuid::text`).Scan(&labID, &labUUID); err != nil {
 		t.Fatal(err)
 	}
 	h, _ := passwordHash(t)
@@ -244,6 +275,15 @@ func TestRouteMatrix(t *testing.T) {
 					t.Fatal(err)
 				}
 				path = strings.ReplaceAll(path, "CHILD", c.UUID)
+			}
+			path = strings.ReplaceAll(path, "LAB", labUUID)
+			if strings.Contains(path, "MEMBER") {
+				var member string
+				if err := pool.QueryRow(ctx, `SELECT uuid::text FROM users WHERE id = $1`,
+					newUser(t, pool, labID, role{name: "member", researcher: true, lab: authz.LabMember})).Scan(&member); err != nil {
+					t.Fatal(err)
+				}
+				path = strings.ReplaceAll(path, "MEMBER", member)
 			}
 			req := httptest.NewRequest(rq.method, path, bytes.NewBufferString(body))
 			if body != "" {

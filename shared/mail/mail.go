@@ -20,6 +20,8 @@ type Request struct {
 	Subject string   `json:"subject"`
 	Text    string   `json:"text"`
 	HTML    string   `json:"html,omitempty"`
+	// ReplyTo is where answers go, e.g. the lab's contact address for family-facing mail.
+	ReplyTo string `json:"reply_to,omitempty"`
 }
 
 // Limits keep a request within what SendGrid accepts and what the database stores.
@@ -52,6 +54,9 @@ func (r *Request) Validate() error {
 		}
 		seen[k] = true
 	}
+	if err := r.ValidReplyTo(); err != nil {
+		return err
+	}
 	if strings.TrimSpace(r.Subject) == "" || utf8.RuneCountInString(r.Subject) > MaxSubject || strings.ContainsAny(r.Subject, "\r\n") {
 		return fmt.Errorf("subject must be one line of 1 to %d characters", MaxSubject)
 	}
@@ -60,6 +65,16 @@ func (r *Request) Validate() error {
 	}
 	if len(r.HTML) > MaxBody {
 		return fmt.Errorf("html must be at most %d KiB", MaxBody>>10)
+	}
+	return nil
+}
+
+// ValidReplyTo reports whether ReplyTo is empty or a bare email address.
+func (r *Request) ValidReplyTo() error {
+	if r.ReplyTo != "" {
+		if addr, err := mail.ParseAddress(r.ReplyTo); err != nil || addr.Name != "" || addr.Address != r.ReplyTo {
+			return errors.New("reply_to is not a bare email address")
+		}
 	}
 	return nil
 }
@@ -93,6 +108,7 @@ type Outgoing struct {
 	Subject string
 	Text    string
 	HTML    string
+	ReplyTo string
 }
 
 // Sender hands an email to the mail provider and returns the provider's message id.

@@ -1,6 +1,10 @@
 package mail
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // Message kinds sent by accounts. Templates are plain text: links, no tracking, no personal data
 // beyond what the recipient already knows.
@@ -11,6 +15,13 @@ const (
 	KindChangeEmail     = "change_email"
 	KindEmailChanged    = "email_changed"
 	KindPasswordChanged = "password_changed"
+
+	KindLabSubmitted    = "lab_submitted"     // to site admins
+	KindLabApproved     = "lab_approved"      // to the lab's admins
+	KindLabJoinRequest  = "lab_join_request"  // to the lab's admins
+	KindLabRoleChanged  = "lab_role_changed"  // to the researcher
+	KindLabRemoved      = "lab_removed"       // to the researcher
+	KindLabJoinDeclined = "lab_join_declined" // to the researcher
 )
 
 // Content is the subject and body of one email.
@@ -53,4 +64,63 @@ func EmailChanged() Content {
 // PasswordChanged tells a user their password changed.
 func PasswordChanged() Content {
 	return Content{KindPasswordChanged, "Your Lookit password was changed", "The password of your Lookit account was just changed, and every other session was logged out.\n\nIf you did not do this, reset your password right away.\n"}
+}
+
+// subjectLine fits a subject around a name a user chose: one line, within MaxSubject.
+func subjectLine(format, name string) string {
+	name = strings.Join(strings.Fields(name), " ")
+	room := MaxSubject - utf8.RuneCountInString(format) + 2
+	if r := []rune(name); len(r) > room {
+		name = string(r[:room-1]) + "…"
+	}
+	return fmt.Sprintf(format, name)
+}
+
+// LabSubmitted tells site admins that a lab waits for approval.
+func LabSubmitted(lab, institution, creator, link string) Content {
+	return Content{KindLabSubmitted, subjectLine("Lab Submission Notification: %s", lab), fmt.Sprintf(
+		"%s created the lab %q (%s) and it is waiting for approval to test.\n\nReview it: %s\n", creator, lab, institution, link)}
+}
+
+// LabApproved tells a lab's admins that the lab may now run studies.
+func LabApproved(lab, link string) Content {
+	return Content{KindLabApproved, subjectLine("Lab Approval Notification: %s", lab), fmt.Sprintf(
+		"Your lab %q has been approved to test: its studies can now be submitted for review and, once approved, go live.\n\n%s\n", lab, link)}
+}
+
+// LabJoinRequest tells a lab's admins that a researcher asks to join.
+func LabJoinRequest(lab, researcher, link string) Content {
+	return Content{KindLabJoinRequest, subjectLine("Researcher "+strings.ReplaceAll(researcher, "%", "%%")+" has requested access to %s", lab), fmt.Sprintf(
+		"%s has asked to join %q. Lab admins can accept the request (and choose a role) or decline it on the lab's members page:\n\n%s\n", researcher, lab, link)}
+}
+
+// roleNames are Lookit's labels for the lab roles.
+var roleNames = map[string]string{"guest": "a guest", "readonly": "a view-only member", "member": "a member", "admin": "an admin"}
+
+// LabRoleChanged tells a researcher their role in a lab: joined (from "" or "requested"),
+// made an admin, or changed.
+func LabRoleChanged(lab, from, to, link string) Content {
+	var subject string
+	switch {
+	case from == "" || from == "requested":
+		subject = "You are now part of the %s lab"
+	case to == "admin":
+		subject = "You are now an admin of the %s lab"
+	default:
+		subject = "Your lab member permissions for %s have changed"
+	}
+	return Content{KindLabRoleChanged, subjectLine(subject, lab), fmt.Sprintf(
+		"You are now %s of the lab %q on Lookit.\n\n%s\n", roleNames[to], lab, link)}
+}
+
+// LabRemoved tells a researcher they are no longer in a lab.
+func LabRemoved(lab string) Content {
+	return Content{KindLabRemoved, subjectLine("You have been removed from the %s lab", lab), fmt.Sprintf(
+		"You are no longer a member of the lab %q on Lookit, and no longer have access to its studies.\n\nIf you think this is a mistake, reply to this email to reach the lab.\n", lab)}
+}
+
+// LabJoinDeclined tells a researcher their request to join was declined.
+func LabJoinDeclined(lab string) Content {
+	return Content{KindLabJoinDeclined, subjectLine("Your request to join %s", lab), fmt.Sprintf(
+		"Your request to join the lab %q on Lookit was declined. Reply to this email to reach the lab.\n", lab)}
 }

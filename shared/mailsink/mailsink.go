@@ -23,6 +23,7 @@ type Message struct {
 	Subject    string            `json:"subject"`
 	Text       string            `json:"text"`
 	HTML       string            `json:"html,omitempty"`
+	ReplyTo    string            `json:"reply_to,omitempty"`
 	Categories []string          `json:"categories,omitempty"`
 	CustomArgs map[string]string `json:"custom_args,omitempty"`
 }
@@ -47,6 +48,7 @@ type v3Address struct {
 
 type v3Mail struct {
 	From             *v3Address `json:"from"`
+	ReplyTo          *v3Address `json:"reply_to"`
 	Subject          string     `json:"subject"`
 	Personalizations []struct {
 		To         []v3Address       `json:"to"`
@@ -96,6 +98,10 @@ func (s *Sink) SendHandler() http.Handler {
 		if m.From.Name != "" {
 			from = m.From.Name + " <" + m.From.Email + ">"
 		}
+		replyTo := ""
+		if m.ReplyTo != nil {
+			replyTo = m.ReplyTo.Email
+		}
 		var text, html string
 		for _, c := range m.Content {
 			switch c.Type {
@@ -124,7 +130,7 @@ func (s *Sink) SendHandler() http.Handler {
 			}
 			s.messages = append(s.messages, Message{
 				ID: id + "." + strconv.Itoa(i), ReceivedAt: now, From: from, To: to, Subject: subject,
-				Text: text, HTML: html, Categories: m.Categories, CustomArgs: p.CustomArgs,
+				Text: text, HTML: html, ReplyTo: replyTo, Categories: m.Categories, CustomArgs: p.CustomArgs,
 			})
 		}
 		s.mu.Unlock()

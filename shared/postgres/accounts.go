@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"lookit.dev/platform/shared/accounts"
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/auth"
 	pmail "lookit.dev/platform/shared/mail"
@@ -36,10 +35,7 @@ type Accounts struct {
 }
 
 func (a *Accounts) queue(ctx context.Context, q *db.Queries, to string, c pmail.Content) (pmail.Request, error) {
-	r := pmail.Request{ID: uuid.NewString(), Kind: c.Kind, To: []string{to}, Subject: c.Subject, Text: c.Text}
-	err := q.QueueEmail(ctx, db.QueueEmailParams{ID: r.ID, Kind: r.Kind, FromAddress: a.From, ToAddresses: r.To,
-		Subject: r.Subject, BodyText: r.Text, BodyHtml: ""})
-	return r, err
+	return queueEmail(ctx, q, a.From, c, "", to)
 }
 
 func (a *Accounts) link(path, token string) string {
@@ -56,20 +52,10 @@ func (a *Accounts) newToken(ctx context.Context, q *db.Queries, userID int64, pu
 	return tok, err
 }
 
-// NormalizeEmail checks an address and returns it trimmed; field names it in errors.
-func NormalizeEmail(field, s string) (string, error) {
-	s = strings.TrimSpace(s)
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Address != s || addr.Name != "" || len(s) > 254 {
-		return "", apperr.Field(field, "enter a valid email address")
-	}
-	return s, nil
-}
-
 // SignUp creates an account and sends the verification email. The answer is the same whether or
 // not the address already has an account; its owner gets a note instead.
 func (a *Accounts) SignUp(ctx context.Context, email, password, nickname string, researcher bool) ([]pmail.Request, error) {
-	email, err := NormalizeEmail("/email", email)
+	email, err := accounts.NormalizeEmail("/email", email)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +81,11 @@ func (a *Accounts) SignUp(ctx context.Context, email, password, nickname string,
 		}
 		if err != nil {
 			return err
+		}
+		if researcher {
+			if err := autoJoin(ctx, q, id); err != nil {
+				return err
+			}
 		}
 		tok, err := a.newToken(ctx, q, id, "verify_email", nil, VerifyEmailTTL)
 		if err != nil {
@@ -155,7 +146,7 @@ func (a *Accounts) VerifyEmail(ctx context.Context, token string) ([]pmail.Reque
 // RequestPasswordReset emails a reset link if the address has an active account, and says
 // nothing either way.
 func (a *Accounts) RequestPasswordReset(ctx context.Context, email string) ([]pmail.Request, error) {
-	email, err := NormalizeEmail("/email", email)
+	email, err := accounts.NormalizeEmail("/email", email)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +278,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, userID int64, keepSession
 // RequestEmailChange sends a confirmation link to the new address; the address changes (and is
 // verified) when the link is followed.
 func (a *Accounts) RequestEmailChange(ctx context.Context, userID int64, password, newEmail string) ([]pmail.Request, error) {
-	newEmail, err := NormalizeEmail("/new_email", newEmail)
+	newEmail, err := accounts.NormalizeEmail("/new_email", newEmail)
 	if err != nil {
 		return nil, err
 	}

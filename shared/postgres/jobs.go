@@ -104,7 +104,7 @@ func retryUnsentEmails(publisher PublisherFunc) JobFunc {
 			return nil, err
 		}
 		for _, r := range rows {
-			req := mail.Request{ID: r.ID, Kind: r.Kind, To: r.ToAddresses, Subject: r.Subject, Text: r.BodyText, HTML: r.BodyHtml}
+			req := mail.Request{ID: r.ID, Kind: r.Kind, To: r.ToAddresses, Subject: r.Subject, Text: r.BodyText, HTML: r.BodyHtml, ReplyTo: r.ReplyTo}
 			if _, err := events.PublishJSON(ctx, pub, events.TopicEmail, req, nil); err != nil {
 				return nil, err
 			}

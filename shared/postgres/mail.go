@@ -41,7 +41,7 @@ func (s *Mailer) Deliver(ctx context.Context, r mail.Request) (Outcome, error) {
 		q := db.New(tx)
 		if err := q.StoreEmail(ctx, db.StoreEmailParams{
 			ID: r.ID, Kind: r.Kind, FromAddress: s.From, ToAddresses: r.To,
-			Subject: r.Subject, BodyText: r.Text, BodyHtml: r.HTML,
+			Subject: r.Subject, BodyText: r.Text, BodyHtml: r.HTML, ReplyTo: r.ReplyTo,
 		}); err != nil {
 			return fmt.Errorf("store email: %w", err)
 		}
@@ -60,7 +60,7 @@ func (s *Mailer) Deliver(ctx context.Context, r mail.Request) (Outcome, error) {
 		}
 		providerID, err := s.Sender.Send(ctx, mail.Outgoing{
 			ID: row.ID, Kind: row.Kind, From: row.FromAddress, To: row.ToAddresses,
-			Subject: row.Subject, Text: row.BodyText, HTML: row.BodyHtml,
+			Subject: row.Subject, Text: row.BodyText, HTML: row.BodyHtml, ReplyTo: row.ReplyTo,
 		})
 		switch {
 		case err == nil:

@@ -36,6 +36,9 @@ func (c *Client) Send(ctx context.Context, m pmail.Outgoing) (string, error) {
 	v3 := sgmail.NewV3Mail()
 	v3.SetFrom(sgmail.NewEmail(from.Name, from.Address))
 	v3.Subject = m.Subject
+	if m.ReplyTo != "" {
+		v3.SetReplyTo(sgmail.NewEmail("", m.ReplyTo))
+	}
 	for _, to := range m.To {
 		p := sgmail.NewPersonalization()
 		p.AddTos(sgmail.NewEmail("", to))

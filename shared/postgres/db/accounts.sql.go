@@ -156,8 +156,8 @@ func (q *Queries) PasswordHashOf(ctx context.Context, id int64) (PasswordHashOfR
 }
 
 const queueEmail = `-- name: QueueEmail :exec
-INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 `
 
 type QueueEmailParams struct {
@@ -168,6 +168,7 @@ type QueueEmailParams struct {
 	Subject     string
 	BodyText    string
 	BodyHtml    string
+	ReplyTo     string
 }
 
 // The outbox: an email is stored in the transaction of the change that causes it, then published;
@@ -181,12 +182,13 @@ func (q *Queries) QueueEmail(ctx context.Context, arg QueueEmailParams) error {
 		arg.Subject,
 		arg.BodyText,
 		arg.BodyHtml,
+		arg.ReplyTo,
 	)
 	return err
 }
 
 const unsentEmails = `-- name: UnsentEmails :many
-SELECT id::text AS id, kind, to_addresses, subject, body_text, body_html
+SELECT id::text AS id, kind, to_addresses, subject, body_text, body_html, reply_to
 FROM email_messages
 WHERE status = 'pending' AND created_at < now() - interval '10 minutes' AND created_at > now() - interval '3 days'
 ORDER BY created_at
@@ -200,6 +202,7 @@ type UnsentEmailsRow struct {
 	Subject     string
 	BodyText    string
 	BodyHtml    string
+	ReplyTo     string
 }
 
 func (q *Queries) UnsentEmails(ctx context.Context) ([]UnsentEmailsRow, error) {
@@ -218,6 +221,7 @@ func (q *Queries) UnsentEmails(ctx context.Context) ([]UnsentEmailsRow, error) {
 			&i.Subject,
 			&i.BodyText,
 			&i.BodyHtml,
+			&i.ReplyTo,
 		); err != nil {
 			return nil, err
 		}

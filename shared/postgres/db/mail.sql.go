@@ -10,7 +10,7 @@ import (
 )
 
 const lockEmail = `-- name: LockEmail :one
-SELECT id::text AS id, kind, from_address, to_addresses, subject, body_text, body_html, status
+SELECT id::text AS id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to, status
 FROM email_messages WHERE id = $1 FOR UPDATE
 `
 
@@ -22,6 +22,7 @@ type LockEmailRow struct {
 	Subject     string
 	BodyText    string
 	BodyHtml    string
+	ReplyTo     string
 	Status      string
 }
 
@@ -36,6 +37,7 @@ func (q *Queries) LockEmail(ctx context.Context, id string) (LockEmailRow, error
 		&i.Subject,
 		&i.BodyText,
 		&i.BodyHtml,
+		&i.ReplyTo,
 		&i.Status,
 	)
 	return i, err
@@ -87,8 +89,8 @@ func (q *Queries) RecordEmailAttempt(ctx context.Context, arg RecordEmailAttempt
 }
 
 const storeEmail = `-- name: StoreEmail :exec
-INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -100,6 +102,7 @@ type StoreEmailParams struct {
 	Subject     string
 	BodyText    string
 	BodyHtml    string
+	ReplyTo     string
 }
 
 func (q *Queries) StoreEmail(ctx context.Context, arg StoreEmailParams) error {
@@ -111,6 +114,7 @@ func (q *Queries) StoreEmail(ctx context.Context, arg StoreEmailParams) error {
 		arg.Subject,
 		arg.BodyText,
 		arg.BodyHtml,
+		arg.ReplyTo,
 	)
 	return err
 }

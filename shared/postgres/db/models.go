@@ -90,6 +90,7 @@ type EmailMessage struct {
 	LastError         *string
 	CreatedAt         pgtype.Timestamptz
 	SentAt            pgtype.Timestamptz
+	ReplyTo           string
 }
 
 type EmailToken struct {
@@ -131,6 +132,20 @@ type Lab struct {
 	IrbContactInfo            string
 	ApprovedToTest            bool
 	CreatedAt                 pgtype.Timestamptz
+	CreatedBy                 *int64
+	ApprovedAt                pgtype.Timestamptz
+	AutoJoinRole              *string
+}
+
+type LabLog struct {
+	ID        int64
+	LabID     int64
+	ActorID   *int64
+	UserID    *int64
+	Action    string
+	FromRole  *string
+	ToRole    *string
+	CreatedAt pgtype.Timestamptz
 }
 
 type LabMember struct {

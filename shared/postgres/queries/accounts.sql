@@ -1,11 +1,11 @@
 -- name: QueueEmail :exec
 -- The outbox: an email is stored in the transaction of the change that causes it, then published;
 -- the retry-unsent-emails job republishes what was stored but never sent.
-INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html)
-VALUES ($1, $2, $3, $4, $5, $6, $7);
+INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
 
 -- name: UnsentEmails :many
-SELECT id::text AS id, kind, to_addresses, subject, body_text, body_html
+SELECT id::text AS id, kind, to_addresses, subject, body_text, body_html, reply_to
 FROM email_messages
 WHERE status = 'pending' AND created_at < now() - interval '10 minutes' AND created_at > now() - interval '3 days'
 ORDER BY created_at

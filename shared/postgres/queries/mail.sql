@@ -1,10 +1,10 @@
 -- name: StoreEmail :exec
-INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (id) DO NOTHING;
 
 -- name: LockEmail :one
-SELECT id::text AS id, kind, from_address, to_addresses, subject, body_text, body_html, status
+SELECT id::text AS id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to, status
 FROM email_messages WHERE id = $1 FOR UPDATE;
 
 -- name: MarkEmailSent :exec
