@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 DEVSERVER := bin/devserver
 
-.PHONY: run test bench migrate lint generate build clean devserver
+.PHONY: run test bench fuzz migrate lint generate build clean devserver
 
 devserver:
 	@mkdir -p bin
@@ -27,6 +27,14 @@ test: devserver
 bench: devserver
 	@set -o pipefail; $(DEVSERVER) with-services -- $(GO) test -run '^$$' -bench . -benchmem -count=1 ./... \
 		| tee bin/bench.txt | $(GO) run ./functions/devserver/benchtable
+
+## fuzz: every Fuzz function for FUZZTIME each (default 10s), against the same services
+FUZZTIME ?= 10s
+fuzz: devserver
+	$(DEVSERVER) with-services -- bash -c 'set -e; for pkg in $$($(GO) list ./...); do \
+		for fn in $$($(GO) test -list "^Fuzz" $$pkg | grep "^Fuzz" || true); do \
+			echo "== $$pkg $$fn"; $(GO) test -run "^$$" -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; done'
 
 ## migrate: apply migrations to DATABASE_URL / INSTANCE_CONNECTION_NAME (or the .local cluster)
 migrate: devserver

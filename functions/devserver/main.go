@@ -7,6 +7,7 @@
 //	devserver migrate                 apply migrations to the configured database (make migrate)
 //	devserver with-services -- CMD…   run CMD with a throwaway PostgreSQL and the Pub/Sub
 //	                                  emulator (make test)
+//	devserver totp                    the demo researchers' current TOTP code (DEMO_TOTP_SECRET)
 package main
 
 import (
@@ -15,6 +16,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"lookit.dev/platform/shared/totp"
 )
 
 func main() {
@@ -33,9 +37,23 @@ func main() {
 		code = migrate(ctx, os.Getenv)
 	case "with-services":
 		code = withServices(ctx, args)
+	case "totp":
+		code = demoCode(localEnv(os.Getenv))
 	default:
-		fmt.Fprintf(os.Stderr, "devserver: unknown command %q (serve, migrate, with-services)\n", cmd)
+		fmt.Fprintf(os.Stderr, "devserver: unknown command %q (serve, migrate, with-services, totp)\n", cmd)
 		code = 2
 	}
 	os.Exit(code)
+}
+
+// demoCode prints the current code of the demo researchers' authenticator, for logging in to
+// make run from a terminal.
+func demoCode(getenv func(string) string) int {
+	code, err := totp.Code(getenv("DEMO_TOTP_SECRET"), time.Now())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devserver: DEMO_TOTP_SECRET:", err)
+		return 1
+	}
+	fmt.Println(code)
+	return 0
 }

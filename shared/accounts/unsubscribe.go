@@ -33,7 +33,8 @@ func ParseUnsubscribeToken(key []byte, token string) (uuid.UUID, error) {
 	if len(token) != 43 {
 		return uuid.Nil, ErrBadUnsubscribeToken
 	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	// Strict: the unused low bits of the last character must be zero, so one token has one spelling.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(b) != 32 {
 		return uuid.Nil, ErrBadUnsubscribeToken
 	}

@@ -11,6 +11,7 @@ import (
 	"lookit.dev/platform/shared/logging"
 	"lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres"
+	"lookit.dev/platform/shared/totp"
 )
 
 func (s *appServer) accounts(ctx context.Context) (*postgres.Accounts, error) {
@@ -191,7 +192,11 @@ func (s *appServer) StartTotp(ctx context.Context, _ appapi.StartTotpRequestObje
 	if err != nil {
 		return nil, err
 	}
-	return appapi.StartTotp200JSONResponse{Secret: e.Secret, OtpauthUri: e.URI}, nil
+	qr, err := totp.QRCode(e.URI)
+	if err != nil {
+		return nil, err
+	}
+	return appapi.StartTotp200JSONResponse{Secret: e.Secret, OtpauthUri: e.URI, QrCode: qr}, nil
 }
 
 func (s *appServer) ActivateTotp(ctx context.Context, req appapi.ActivateTotpRequestObject) (appapi.ActivateTotpResponseObject, error) {

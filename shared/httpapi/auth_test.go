@@ -138,26 +138,86 @@ func toJSON(v any) string {
 	return string(b)
 }
 
-// The generated request decoders and our checks never answer 5xx or panic, whatever the body.
+// The generated request decoders and our checks never answer 5xx or panic, whatever the body,
+// for an anonymous caller, a family and a researcher with two factors.
 func FuzzAppAPIRequests(f *testing.F) {
-	f.Add("/api/auth/login", `{"email":"a@example.org","password":"x"}`)
-	f.Add("/api/auth/2fa", `{"code":"123456"}`)
-	f.Add("/api/me/tokens", `{"name":"n","scope":"read","expires_in_days":3}`)
-	f.Add("/api/me/tokens", `{"name":"n","scope":"write","expires_in_days":-1}`)
-	f.Add("/api/auth/login", "\x00\xff")
+	f.Add(uint8(0), "POST", "/api/auth/login", `{"email":"a@example.org","password":"x"}`)
+	f.Add(uint8(0), "POST", "/api/auth/2fa", `{"code":"123456"}`)
+	f.Add(uint8(2), "POST", "/api/me/tokens", `{"name":"n","scope":"read","expires_in_days":3}`)
+	f.Add(uint8(2), "POST", "/api/me/tokens", `{"name":"n","scope":"write","expires_in_days":-1}`)
+	f.Add(uint8(0), "POST", "/api/auth/login", "\x00\xff")
+	f.Add(uint8(1), "POST", "/api/children", `{"given_name":"A","birthday":"2024-02-30","gender":"f","languages_spoken":["en","zz"]}`)
+	f.Add(uint8(1), "PUT", "/api/children/00000000-0000-0000-0000-000000000000", `{"given_name":"A","gestational_age_at_birth":-1}`)
+	f.Add(uint8(1), "POST", "/api/demographics", `{"child_birthdays":["2020-01-01"],"extra":{"a":[1,2]},"country":"US","state":"XX"}`)
+	f.Add(uint8(1), "PUT", "/api/me/email-preferences", `{"email_next_session":"yes"}`)
+	f.Add(uint8(2), "POST", "/api/labs", `{"name":"L","institution":"U","principal_investigator_name":"P","contact_email":"l@x.org","contact_phone":"1234","description":"d","irb_contact_info":"i","slug":"-a-"}`)
+	f.Add(uint8(2), "PUT", "/api/labs/00000000-0000-0000-0000-000000000000/members/x", `{"role":"admin"}`)
+	f.Add(uint8(0), "POST", "/api/unsubscribe/AAAA", "List-Unsubscribe=One-Click")
 	pool := pgtest.Pool(f)
 	h := httpapi.New(newInstance(f, instance.Value(pool)))
-	f.Fuzz(func(t *testing.T, path, body string) {
+	family := role{name: "fuzz-family"}
+	researcher := role{name: "fuzz-researcher", researcher: true, twoFactor: true}
+	creds := []func(*http.Request){func(*http.Request) {}}
+	for _, r := range []role{family, researcher} {
+		creds = append(creds, credential(f, pool, newUser(f, pool, 0, r), r))
+	}
+	f.Fuzz(func(t *testing.T, who uint8, method, path, body string) {
 		if !strings.HasPrefix(path, "/api/") {
 			path = "/api/auth/login"
 		}
-		req := httptest.NewRequest("POST", "/", bytes.NewBufferString(body))
+		if method != "PUT" && method != "DELETE" && method != "GET" {
+			method = "POST"
+		}
+		req := httptest.NewRequest(method, "/", bytes.NewBufferString(body))
 		req.URL.Path = path
 		req.Header.Set("Content-Type", "application/json")
+		creds[int(who)%len(creds)](req)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
-			t.Fatalf("POST %q %q: %d %s", path, body, rec.Code, rec.Body)
+			t.Fatalf("%s %q %q as %d: %d %s", method, path, body, who, rec.Code, rec.Body)
 		}
 	})
+}
+
+func TestResearcherEnrolsAnAuthenticatorAndRecoveryCodesWorkOnce(t *testing.T) {
+	pool := pgtest.Pool(t)
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	hash, _ := passwordHash(t)
+	if _, err := pool.Exec(context.Background(), `INSERT INTO users (email, password_hash, is_researcher) VALUES ('enrol@example.org', $1, true)`, hash); err != nil {
+		t.Fatal(err)
+	}
+	login := `{"email":"enrol@example.org","password":"login target password"}`
+	r := &client{t: t, h: h, cookies: map[string]string{}}
+	if code, body := r.do("POST", "/api/auth/login", login); code != 200 || body["totp_setup_required"] != true {
+		t.Fatalf("log-in: %d %v", code, body)
+	}
+	// Researcher actions wait for the second factor.
+	if code, _ := r.do("POST", "/api/labs", `{}`); code != http.StatusForbidden {
+		t.Errorf("lab creation before 2FA: %d", code)
+	}
+	code, enrol := r.do("POST", "/api/me/totp", "")
+	if code != 200 || !strings.HasPrefix(enrol["otpauth_uri"].(string), "otpauth://totp/") ||
+		!strings.HasPrefix(enrol["qr_code"].(string), "data:image/png;base64,") {
+		t.Fatalf("enrol: %d %v", code, enrol)
+	}
+	now, _ := totp.Code(enrol["secret"].(string), time.Now())
+	code, act := r.do("POST", "/api/me/totp/activate", `{"code":"`+now+`"}`)
+	codes, _ := act["recovery_codes"].([]any)
+	if code != 200 || len(codes) != 10 {
+		t.Fatalf("activate: %d %v", code, act)
+	}
+	if _, me := r.do("GET", "/api/me", ""); me["two_factor"] != true {
+		t.Errorf("session after activation: %v", me)
+	}
+	// A new browser logs in with a recovery code, which is then spent.
+	for i, want := range []int{http.StatusNoContent, http.StatusUnauthorized} {
+		b := &client{t: t, h: h, cookies: map[string]string{}}
+		if code, body := b.do("POST", "/api/auth/login", login); code != 200 || body["two_factor_required"] != true {
+			t.Fatalf("log-in %d: %d %v", i, code, body)
+		}
+		if code, body := b.do("POST", "/api/auth/2fa", `{"code":"`+codes[0].(string)+`"}`); code != want {
+			t.Errorf("recovery code use %d: %d %v, want %d", i+1, code, body, want)
+		}
+	}
 }

@@ -77,16 +77,23 @@ func TestFamilyManagesChildrenAndOnlyItsOwn(t *testing.T) {
 
 	// Bad input names the field, and nothing is stored.
 	for body, pointer := range map[string]string{
-		`{"given_name":"","birthday":"2024-01-02","gender":"f"}`:                                "/given_name",
-		`{"given_name":"B","birthday":"2999-01-02","gender":"f"}`:                               "/birthday",
-		`{"given_name":"B","birthday":"2024-01-02","gender":"x"}`:                               "/gender",
-		`{"given_name":"B","birthday":"2024-01-02","gender":"f","languages_spoken":["xx"]}`:     "/languages_spoken",
-		`{"given_name":"B","birthday":"2024-01-02","gender":"f","gestational_age_at_birth":18}`: "/gestational_age_at_birth",
+		`{"given_name":"","birthday":"2024-01-02","gender":"f"}`:                                 "/given_name",
+		`{"given_name":"B","birthday":"2999-01-02","gender":"f"}`:                                "/birthday",
+		`{"given_name":"B","birthday":"2024-01-02","gender":"x"}`:                                "/gender",
+		`{"given_name":"B","birthday":"2024-01-02","gender":"f","languages_spoken":["xx"]}`:      "/languages_spoken",
+		`{"given_name":"B","birthday":"2024-01-02","gender":"f","gestational_age_at_birth":18}`:  "/gestational_age_at_birth",
+		`{"given_name":"` + strings.Repeat("n", 256) + `","birthday":"2024-01-02","gender":"f"}`: "/given_name",
+		`{"given_name":"B","birthday":"2024-13-02","gender":"f"}`:                                "/birthday",
+		`{"given_name":"B","birthday":20240102,"gender":"f"}`:                                    "/birthday",
 	} {
 		code, out := fam.do("POST", "/api/children", body)
 		if code != http.StatusBadRequest || !strings.HasPrefix(errorPointer(out), pointer) {
 			t.Errorf("%s: %d %v; want 400 at %s", body, code, out, pointer)
 		}
+	}
+	// A megabyte name is refused before it is read (the app API caps bodies at 64 KiB).
+	if code, out := fam.do("POST", "/api/children", `{"given_name":"`+strings.Repeat("n", 1<<20)+`","birthday":"2024-01-02","gender":"f"}`); code != http.StatusRequestEntityTooLarge || out["errors"] == nil {
+		t.Errorf("1 MB name: %d %v", code, out)
 	}
 	if got := fam.list("/api/children"); len(got) != 1 {
 		t.Fatalf("children after bad input: %v", got)

@@ -53,7 +53,7 @@ var roles = func() []role {
 }()
 
 // newUser makes a user of the role.
-func newUser(t *testing.T, pool *pgxpool.Pool, labID int64, r role) int64 {
+func newUser(t testing.TB, pool *pgxpool.Pool, labID int64, r role) int64 {
 	ctx := context.Background()
 	var id int64
 	if err := pool.QueryRow(ctx, `INSERT INTO users (email, is_researcher, is_site_admin) VALUES ($1, $2, $3) RETURNING id`,
@@ -70,7 +70,7 @@ func newUser(t *testing.T, pool *pgxpool.Pool, labID int64, r role) int64 {
 
 // credential gives user id of the role a fresh session or token and returns a function that adds
 // it to a request.
-func credential(t *testing.T, pool *pgxpool.Pool, id int64, r role) func(*http.Request) {
+func credential(t testing.TB, pool *pgxpool.Pool, id int64, r role) func(*http.Request) {
 	if r.anonymous {
 		return func(*http.Request) {}
 	}

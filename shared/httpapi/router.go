@@ -1,6 +1,6 @@
-// Package httpapi assembles the API function's routes. Today it serves health; the
-// Lookit-compatible JSON:API under /api/v1/, the app API and experiment serving mount here as
-// they land. Every route goes through the
+// Package httpapi assembles the API function's routes: health, the app API (shared/appapi's
+// OpenAPI document, every operation authorized by authz.Authorize), and, as they land, the
+// Lookit-compatible JSON:API under /api/v1/ and experiment serving. Every route goes through the
 // same middleware: request id and trace, panic recovery, JSON errors.
 package httpapi
 
@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/logging"
@@ -20,11 +21,26 @@ import (
 func New(in *instance.Instance) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", health(in))
+	mux.Handle("GET /api/openapi.json", openAPIDocument(in))
 	newAppAPI(in, mux)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, in.Log, apperr.New(apperr.NotFound, "no route for %s %s", r.Method, r.URL.Path))
 	}))
 	return logging.Middleware(web.Recover(in.Log, mux))
+}
+
+// openAPIDocument serves the app API's contract, the document the SPA's client is generated from.
+func openAPIDocument(in *instance.Instance) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := appapi.GetSpecJSON()
+		if err != nil {
+			web.Error(w, r, in.Log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(b)
+	})
 }
 
 // health answers 200 only while the database answers a query within two seconds; load balancer

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -67,5 +68,21 @@ func TestUnknownRoutesAreJSONNotFound(t *testing.T) {
 		if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/json" || len(body.Errors) != 1 || body.Errors[0].Code != "not_found" {
 			t.Fatalf("GET %s: %d %s %+v", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
+	}
+}
+
+func TestTheAppAPIServesItsContract(t *testing.T) {
+	h := httpapi.New(newInstance(t, instance.Value(pgtest.Pool(t))))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/openapi.json", nil))
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); rec.Code != 200 || err != nil {
+		t.Fatalf("%d %v", rec.Code, err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/api/auth/login"]["post"] == nil || doc.Paths["/api/labs"]["post"] == nil {
+		t.Errorf("document: openapi %q, %d paths", doc.OpenAPI, len(doc.Paths))
 	}
 }

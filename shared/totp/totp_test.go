@@ -1,9 +1,12 @@
 package totp
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
+	"image/png"
 	"math"
 	"net/url"
 	"regexp"
@@ -527,4 +530,29 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("genuine code accepted although lastUsedStep %d covers the window", last)
 		}
 	})
+}
+
+func TestQRCodeIsAPNGDataURI(t *testing.T) {
+	uri := URI("Lookit", "researcher@example.org", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+	got, err := QRCode(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64, ok := strings.CutPrefix(got, "data:image/png;base64,")
+	if !ok {
+		t.Fatalf("not a PNG data URI: %.40s", got)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A URI of this length needs a version 5+ code (37+ modules): at scale 6 with the quiet zone
+	// the image is well over 200 pixels wide and square.
+	if b := img.Bounds(); b.Dx() < 200 || b.Dx() != b.Dy() {
+		t.Errorf("image %v", b)
+	}
 }
