@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -92,6 +93,27 @@ func (e LabMemberRole) Valid() bool {
 	case LabMemberRoleReadonly:
 		return true
 	case LabMemberRoleRequested:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewStudyStudyType.
+const (
+	External    NewStudyStudyType = "external"
+	Frameplayer NewStudyStudyType = "frameplayer"
+	Jspsych     NewStudyStudyType = "jspsych"
+)
+
+// Valid indicates whether the value is a known member of the NewStudyStudyType enum.
+func (e NewStudyStudyType) Valid() bool {
+	switch e {
+	case External:
+		return true
+	case Frameplayer:
+		return true
+	case Jspsych:
 		return true
 	default:
 		return false
@@ -347,6 +369,39 @@ type Me struct {
 	TwoFactor bool `json:"two_factor"`
 }
 
+// NewStudy defines model for NewStudy.
+type NewStudy struct {
+	CompensationDescription *string                 `json:"compensation_description,omitempty"`
+	ContactInfo             *string                 `json:"contact_info,omitempty"`
+	Criteria                *string                 `json:"criteria,omitempty"`
+	CriteriaExpression      *string                 `json:"criteria_expression,omitempty"`
+	DisplayFullScreen       *bool                   `json:"display_full_screen,omitempty"`
+	Duration                *string                 `json:"duration,omitempty"`
+	ExitUrl                 *string                 `json:"exit_url,omitempty"`
+	Generator               *string                 `json:"generator,omitempty"`
+	MaxAgeDays              *int                    `json:"max_age_days,omitempty"`
+	MaxAgeMonths            *int                    `json:"max_age_months,omitempty"`
+	MaxAgeYears             *int                    `json:"max_age_years,omitempty"`
+	MaxResponses            *int                    `json:"max_responses,omitempty"`
+	Metadata                *map[string]interface{} `json:"metadata,omitempty"`
+	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
+	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
+	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+	Name                    *string                 `json:"name,omitempty"`
+	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
+	Priority                *int                    `json:"priority,omitempty"`
+	Public                  *bool                   `json:"public,omitempty"`
+	Purpose                 *string                 `json:"purpose,omitempty"`
+	SharedPreview           *bool                   `json:"shared_preview,omitempty"`
+	ShortDescription        *string                 `json:"short_description,omitempty"`
+	Structure               *map[string]interface{} `json:"structure,omitempty"`
+	StudyType               NewStudyStudyType       `json:"study_type"`
+	UseGenerator            *bool                   `json:"use_generator,omitempty"`
+}
+
+// NewStudyStudyType defines model for NewStudy.StudyType.
+type NewStudyStudyType string
+
 // RecoveryCodes defines model for RecoveryCodes.
 type RecoveryCodes struct {
 	RecoveryCodes []string `json:"recovery_codes"`
@@ -386,6 +441,126 @@ type Status struct {
 	Status string `json:"status"`
 }
 
+// Study defines model for Study.
+type Study struct {
+	Built                   bool                    `json:"built"`
+	Comments                string                  `json:"comments"`
+	CompensationDescription *string                 `json:"compensation_description,omitempty"`
+	ContactInfo             *string                 `json:"contact_info,omitempty"`
+	CreatedAt               time.Time               `json:"created_at"`
+	Criteria                *string                 `json:"criteria,omitempty"`
+	CriteriaExpression      *string                 `json:"criteria_expression,omitempty"`
+	DisplayFullScreen       *bool                   `json:"display_full_screen,omitempty"`
+	Duration                *string                 `json:"duration,omitempty"`
+	ExitUrl                 *string                 `json:"exit_url,omitempty"`
+	Generator               *string                 `json:"generator,omitempty"`
+	HashDigits              int                     `json:"hash_digits"`
+	Id                      openapi_types.UUID      `json:"id"`
+	IsBuilding              bool                    `json:"is_building"`
+	LabId                   openapi_types.UUID      `json:"lab_id"`
+	LabName                 string                  `json:"lab_name"`
+	MaxAgeDays              *int                    `json:"max_age_days,omitempty"`
+	MaxAgeMonths            *int                    `json:"max_age_months,omitempty"`
+	MaxAgeYears             *int                    `json:"max_age_years,omitempty"`
+	MaxResponses            *int                    `json:"max_responses,omitempty"`
+	Metadata                *map[string]interface{} `json:"metadata,omitempty"`
+	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
+	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
+	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+	Name                    *string                 `json:"name,omitempty"`
+	PreviewResponses        int                     `json:"preview_responses"`
+	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
+	Priority                *int                    `json:"priority,omitempty"`
+	Public                  *bool                   `json:"public,omitempty"`
+	Purpose                 *string                 `json:"purpose,omitempty"`
+	Responses               int                     `json:"responses"`
+	Salt                    string                  `json:"salt"`
+	SharedPreview           *bool                   `json:"shared_preview,omitempty"`
+	ShortDescription        *string                 `json:"short_description,omitempty"`
+	State                   string                  `json:"state"`
+	StatusChangeDate        *time.Time              `json:"status_change_date,omitempty"`
+	Structure               *map[string]interface{} `json:"structure,omitempty"`
+	StudyType               string                  `json:"study_type"`
+
+	// TalliedResponses Valid responses counted towards max_responses
+	TalliedResponses int   `json:"tallied_responses"`
+	UseGenerator     *bool `json:"use_generator,omitempty"`
+}
+
+// StudyGroupInput defines model for StudyGroupInput.
+type StudyGroupInput struct {
+	// Group preview, design, analysis, submission_processor, researcher, manager or admin
+	Group string `json:"group"`
+}
+
+// StudyInput defines model for StudyInput.
+type StudyInput struct {
+	CompensationDescription *string                 `json:"compensation_description,omitempty"`
+	ContactInfo             *string                 `json:"contact_info,omitempty"`
+	Criteria                *string                 `json:"criteria,omitempty"`
+	CriteriaExpression      *string                 `json:"criteria_expression,omitempty"`
+	DisplayFullScreen       *bool                   `json:"display_full_screen,omitempty"`
+	Duration                *string                 `json:"duration,omitempty"`
+	ExitUrl                 *string                 `json:"exit_url,omitempty"`
+	Generator               *string                 `json:"generator,omitempty"`
+	MaxAgeDays              *int                    `json:"max_age_days,omitempty"`
+	MaxAgeMonths            *int                    `json:"max_age_months,omitempty"`
+	MaxAgeYears             *int                    `json:"max_age_years,omitempty"`
+	MaxResponses            *int                    `json:"max_responses,omitempty"`
+	Metadata                *map[string]interface{} `json:"metadata,omitempty"`
+	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
+	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
+	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+	Name                    *string                 `json:"name,omitempty"`
+	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
+	Priority                *int                    `json:"priority,omitempty"`
+	Public                  *bool                   `json:"public,omitempty"`
+	Purpose                 *string                 `json:"purpose,omitempty"`
+	SharedPreview           *bool                   `json:"shared_preview,omitempty"`
+	ShortDescription        *string                 `json:"short_description,omitempty"`
+	Structure               *map[string]interface{} `json:"structure,omitempty"`
+	UseGenerator            *bool                   `json:"use_generator,omitempty"`
+}
+
+// StudyLogEntry defines model for StudyLogEntry.
+type StudyLogEntry struct {
+	Action    string                 `json:"action"`
+	CreatedAt time.Time              `json:"created_at"`
+	Extra     map[string]interface{} `json:"extra"`
+	Id        openapi_types.UUID     `json:"id"`
+	UserEmail string                 `json:"user_email"`
+}
+
+// StudyResearcher defines model for StudyResearcher.
+type StudyResearcher struct {
+	Email      string             `json:"email"`
+	FamilyName string             `json:"family_name"`
+	GivenName  string             `json:"given_name"`
+	Group      string             `json:"group"`
+	UserId     openapi_types.UUID `json:"user_id"`
+}
+
+// StudySummary defines model for StudySummary.
+type StudySummary struct {
+	Built        bool               `json:"built"`
+	CreatedAt    time.Time          `json:"created_at"`
+	Id           openapi_types.UUID `json:"id"`
+	LabId        openapi_types.UUID `json:"lab_id"`
+	LabName      string             `json:"lab_name"`
+	MaxResponses *int               `json:"max_responses,omitempty"`
+
+	// MyGroup The caller's study group; empty when access comes from the lab or site
+	MyGroup          string     `json:"my_group"`
+	Name             string     `json:"name"`
+	PreviewResponses int        `json:"preview_responses"`
+	Public           bool       `json:"public"`
+	Responses        int        `json:"responses"`
+	State            string     `json:"state"`
+	StatusChangeDate *time.Time `json:"status_change_date,omitempty"`
+	StudyType        string     `json:"study_type"`
+	TalliedResponses int        `json:"tallied_responses"`
+}
+
 // TokenInfo defines model for TokenInfo.
 type TokenInfo struct {
 	CreatedAt  time.Time          `json:"created_at"`
@@ -414,6 +589,13 @@ type TotpEnrolment struct {
 	Secret string `json:"secret"`
 }
 
+// TransitionInput defines model for TransitionInput.
+type TransitionInput struct {
+	Comments     *string          `json:"comments,omitempty"`
+	Declarations *map[string]bool `json:"declarations,omitempty"`
+	Trigger      string           `json:"trigger"`
+}
+
 // TwoFactorRequest defines model for TwoFactorRequest.
 type TwoFactorRequest struct {
 	Code string `json:"code"`
@@ -424,6 +606,11 @@ type Accepted = Status
 
 // Error defines model for Error.
 type Error = ErrorBody
+
+// ListStudiesParams defines parameters for ListStudies.
+type ListStudiesParams struct {
+	IncludeArchived *bool `form:"include_archived,omitempty" json:"include_archived,omitempty"`
+}
 
 // UnsubscribeFormdataBody defines parameters for Unsubscribe.
 type UnsubscribeFormdataBody struct {
@@ -469,6 +656,9 @@ type SetLabApprovalJSONRequestBody = LabApproval
 // SetLabMemberRoleJSONRequestBody defines body for SetLabMemberRole for application/json ContentType.
 type SetLabMemberRoleJSONRequestBody = LabRoleInput
 
+// CreateStudyJSONRequestBody defines body for CreateStudy for application/json ContentType.
+type CreateStudyJSONRequestBody = NewStudy
+
 // ChangeEmailJSONRequestBody defines body for ChangeEmail for application/json ContentType.
 type ChangeEmailJSONRequestBody = ChangeEmailRequest
 
@@ -483,6 +673,15 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 
 // ActivateTotpJSONRequestBody defines body for ActivateTotp for application/json ContentType.
 type ActivateTotpJSONRequestBody = TwoFactorRequest
+
+// UpdateStudyJSONRequestBody defines body for UpdateStudy for application/json ContentType.
+type UpdateStudyJSONRequestBody = StudyInput
+
+// SetStudyResearcherJSONRequestBody defines body for SetStudyResearcher for application/json ContentType.
+type SetStudyResearcherJSONRequestBody = StudyGroupInput
+
+// TransitionStudyJSONRequestBody defines body for TransitionStudy for application/json ContentType.
+type TransitionStudyJSONRequestBody = TransitionInput
 
 // UnsubscribeFormdataRequestBody defines body for Unsubscribe for application/x-www-form-urlencoded ContentType.
 type UnsubscribeFormdataRequestBody UnsubscribeFormdataBody
@@ -558,6 +757,9 @@ type ServerInterface interface {
 	// SetLabMemberRole Give a member, or a researcher who asked to join, a role; the last admin cannot be demoted
 	// (PUT /api/labs/{labId}/members/{userId})
 	SetLabMemberRole(w http.ResponseWriter, r *http.Request, labId string, userId string)
+	// CreateStudy Create a study in the lab; the creator joins its admin group
+	// (POST /api/labs/{labId}/studies)
+	CreateStudy(w http.ResponseWriter, r *http.Request, labId string)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(w http.ResponseWriter, r *http.Request)
@@ -591,6 +793,33 @@ type ServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(w http.ResponseWriter, r *http.Request)
+	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
+	// (GET /api/studies)
+	ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams)
+	// GetStudy A study in full
+	// (GET /api/studies/{studyId})
+	GetStudy(w http.ResponseWriter, r *http.Request, studyId string)
+	// UpdateStudy Edit a study; editing a monitored field of an approved study returns it to rejected (its researchers are emailed)
+	// (PUT /api/studies/{studyId})
+	UpdateStudy(w http.ResponseWriter, r *http.Request, studyId string)
+	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
+	// (POST /api/studies/{studyId}/clone)
+	CloneStudy(w http.ResponseWriter, r *http.Request, studyId string)
+	// GetStudyLog The study's log, newest first
+	// (GET /api/studies/{studyId}/log)
+	GetStudyLog(w http.ResponseWriter, r *http.Request, studyId string)
+	// ListStudyResearchers Who has access to the study, and in which group
+	// (GET /api/studies/{studyId}/researchers)
+	ListStudyResearchers(w http.ResponseWriter, r *http.Request, studyId string)
+	// RemoveStudyResearcher Remove a researcher's access to the study (the last study admin stays)
+	// (DELETE /api/studies/{studyId}/researchers/{userId})
+	RemoveStudyResearcher(w http.ResponseWriter, r *http.Request, studyId string, userId string)
+	// SetStudyResearcher Put a member of the study's lab in a study group (the last study admin stays)
+	// (PUT /api/studies/{studyId}/researchers/{userId})
+	SetStudyResearcher(w http.ResponseWriter, r *http.Request, studyId string, userId string)
+	// TransitionStudy Move the study through its lifecycle (submit, resubmit, approve, reject, retract, activate, pause, deactivate, archive)
+	// (POST /api/studies/{studyId}/transitions)
+	TransitionStudy(w http.ResponseWriter, r *http.Request, studyId string)
 	// Unsubscribe One-click unsubscribe (RFC 8058) from every optional email
 	// (POST /api/unsubscribe/{token})
 	Unsubscribe(w http.ResponseWriter, r *http.Request, token string)
@@ -1065,6 +1294,32 @@ func (siw *ServerInterfaceWrapper) SetLabMemberRole(w http.ResponseWriter, r *ht
 	handler.ServeHTTP(w, r)
 }
 
+// CreateStudy operation middleware
+func (siw *ServerInterfaceWrapper) CreateStudy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "labId" -------------
+	var labId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "labId", r.PathValue("labId"), &labId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "labId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateStudy(w, r, labId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetMe operation middleware
 func (siw *ServerInterfaceWrapper) GetMe(w http.ResponseWriter, r *http.Request) {
 
@@ -1234,6 +1489,265 @@ func (siw *ServerInterfaceWrapper) ActivateTotp(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ActivateTotp(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStudies operation middleware
+func (siw *ServerInterfaceWrapper) ListStudies(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStudiesParams
+
+	// ------------- Optional query parameter "include_archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_archived", r.URL.Query(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "include_archived"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "include_archived", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStudies(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetStudy operation middleware
+func (siw *ServerInterfaceWrapper) GetStudy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetStudy(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateStudy operation middleware
+func (siw *ServerInterfaceWrapper) UpdateStudy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateStudy(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CloneStudy operation middleware
+func (siw *ServerInterfaceWrapper) CloneStudy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CloneStudy(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetStudyLog operation middleware
+func (siw *ServerInterfaceWrapper) GetStudyLog(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetStudyLog(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStudyResearchers operation middleware
+func (siw *ServerInterfaceWrapper) ListStudyResearchers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStudyResearchers(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RemoveStudyResearcher operation middleware
+func (siw *ServerInterfaceWrapper) RemoveStudyResearcher(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RemoveStudyResearcher(w, r, studyId, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetStudyResearcher operation middleware
+func (siw *ServerInterfaceWrapper) SetStudyResearcher(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "userId" -------------
+	var userId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "userId", r.PathValue("userId"), &userId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "userId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetStudyResearcher(w, r, studyId, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// TransitionStudy operation middleware
+func (siw *ServerInterfaceWrapper) TransitionStudy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.TransitionStudy(w, r, studyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1424,6 +1938,16 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/labs/{labId}/members", wrapper.ListLabMembers)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/labs/{labId}/members/{userId}", wrapper.RemoveLabMember)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/labs/{labId}/members/{userId}", wrapper.SetLabMemberRole)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies", wrapper.ListStudies)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/labs/{labId}/studies", wrapper.CreateStudy)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}", wrapper.GetStudy)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}", wrapper.UpdateStudy)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/transitions", wrapper.TransitionStudy)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/log", wrapper.GetStudyLog)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/clone", wrapper.CloneStudy)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/researchers", wrapper.ListStudyResearchers)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/researchers/{userId}", wrapper.RemoveStudyResearcher)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/researchers/{userId}", wrapper.SetStudyResearcher)
 
 	return m
 }
@@ -2878,6 +3402,85 @@ func (response SetLabMemberRole409JSONResponse) VisitSetLabMemberRoleResponse(w 
 	return err
 }
 
+type CreateStudyRequestObject struct {
+	LabId string `json:"labId"`
+	Body  *CreateStudyJSONRequestBody
+}
+
+type CreateStudyResponseObject interface {
+	VisitCreateStudyResponse(w http.ResponseWriter) error
+}
+
+type CreateStudy201JSONResponse Study
+
+func (response CreateStudy201JSONResponse) VisitCreateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStudy400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateStudy400JSONResponse) VisitCreateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStudy401JSONResponse ErrorBody
+
+func (response CreateStudy401JSONResponse) VisitCreateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStudy403JSONResponse ErrorBody
+
+func (response CreateStudy403JSONResponse) VisitCreateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateStudy404JSONResponse ErrorBody
+
+func (response CreateStudy404JSONResponse) VisitCreateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -3504,6 +4107,645 @@ func (response ActivateTotp429JSONResponse) VisitActivateTotpResponse(w http.Res
 	return err
 }
 
+type ListStudiesRequestObject struct {
+	Params ListStudiesParams
+}
+
+type ListStudiesResponseObject interface {
+	VisitListStudiesResponse(w http.ResponseWriter) error
+}
+
+type ListStudies200JSONResponse []StudySummary
+
+func (response ListStudies200JSONResponse) VisitListStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudies401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListStudies401JSONResponse) VisitListStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudies403JSONResponse ErrorBody
+
+func (response ListStudies403JSONResponse) VisitListStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type GetStudyResponseObject interface {
+	VisitGetStudyResponse(w http.ResponseWriter) error
+}
+
+type GetStudy200JSONResponse Study
+
+func (response GetStudy200JSONResponse) VisitGetStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudy401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetStudy401JSONResponse) VisitGetStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudy403JSONResponse ErrorBody
+
+func (response GetStudy403JSONResponse) VisitGetStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudy404JSONResponse ErrorBody
+
+func (response GetStudy404JSONResponse) VisitGetStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStudyRequestObject struct {
+	StudyId string `json:"studyId"`
+	Body    *UpdateStudyJSONRequestBody
+}
+
+type UpdateStudyResponseObject interface {
+	VisitUpdateStudyResponse(w http.ResponseWriter) error
+}
+
+type UpdateStudy200JSONResponse Study
+
+func (response UpdateStudy200JSONResponse) VisitUpdateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStudy400JSONResponse struct{ ErrorJSONResponse }
+
+func (response UpdateStudy400JSONResponse) VisitUpdateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStudy401JSONResponse ErrorBody
+
+func (response UpdateStudy401JSONResponse) VisitUpdateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStudy403JSONResponse ErrorBody
+
+func (response UpdateStudy403JSONResponse) VisitUpdateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateStudy404JSONResponse ErrorBody
+
+func (response UpdateStudy404JSONResponse) VisitUpdateStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneStudyRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type CloneStudyResponseObject interface {
+	VisitCloneStudyResponse(w http.ResponseWriter) error
+}
+
+type CloneStudy201JSONResponse Study
+
+func (response CloneStudy201JSONResponse) VisitCloneStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneStudy401JSONResponse struct{ ErrorJSONResponse }
+
+func (response CloneStudy401JSONResponse) VisitCloneStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneStudy403JSONResponse ErrorBody
+
+func (response CloneStudy403JSONResponse) VisitCloneStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloneStudy404JSONResponse ErrorBody
+
+func (response CloneStudy404JSONResponse) VisitCloneStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyLogRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type GetStudyLogResponseObject interface {
+	VisitGetStudyLogResponse(w http.ResponseWriter) error
+}
+
+type GetStudyLog200JSONResponse []StudyLogEntry
+
+func (response GetStudyLog200JSONResponse) VisitGetStudyLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyLog401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetStudyLog401JSONResponse) VisitGetStudyLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyLog403JSONResponse ErrorBody
+
+func (response GetStudyLog403JSONResponse) VisitGetStudyLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyLog404JSONResponse ErrorBody
+
+func (response GetStudyLog404JSONResponse) VisitGetStudyLogResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResearchersRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type ListStudyResearchersResponseObject interface {
+	VisitListStudyResearchersResponse(w http.ResponseWriter) error
+}
+
+type ListStudyResearchers200JSONResponse []StudyResearcher
+
+func (response ListStudyResearchers200JSONResponse) VisitListStudyResearchersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResearchers401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListStudyResearchers401JSONResponse) VisitListStudyResearchersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResearchers403JSONResponse ErrorBody
+
+func (response ListStudyResearchers403JSONResponse) VisitListStudyResearchersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResearchers404JSONResponse ErrorBody
+
+func (response ListStudyResearchers404JSONResponse) VisitListStudyResearchersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveStudyResearcherRequestObject struct {
+	StudyId string `json:"studyId"`
+	UserId  string `json:"userId"`
+}
+
+type RemoveStudyResearcherResponseObject interface {
+	VisitRemoveStudyResearcherResponse(w http.ResponseWriter) error
+}
+
+type RemoveStudyResearcher204Response struct {
+}
+
+func (response RemoveStudyResearcher204Response) VisitRemoveStudyResearcherResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveStudyResearcher401JSONResponse struct{ ErrorJSONResponse }
+
+func (response RemoveStudyResearcher401JSONResponse) VisitRemoveStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveStudyResearcher403JSONResponse ErrorBody
+
+func (response RemoveStudyResearcher403JSONResponse) VisitRemoveStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveStudyResearcher404JSONResponse ErrorBody
+
+func (response RemoveStudyResearcher404JSONResponse) VisitRemoveStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveStudyResearcher409JSONResponse ErrorBody
+
+func (response RemoveStudyResearcher409JSONResponse) VisitRemoveStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyResearcherRequestObject struct {
+	StudyId string `json:"studyId"`
+	UserId  string `json:"userId"`
+	Body    *SetStudyResearcherJSONRequestBody
+}
+
+type SetStudyResearcherResponseObject interface {
+	VisitSetStudyResearcherResponse(w http.ResponseWriter) error
+}
+
+type SetStudyResearcher204Response struct {
+}
+
+func (response SetStudyResearcher204Response) VisitSetStudyResearcherResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SetStudyResearcher400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SetStudyResearcher400JSONResponse) VisitSetStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyResearcher401JSONResponse ErrorBody
+
+func (response SetStudyResearcher401JSONResponse) VisitSetStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyResearcher403JSONResponse ErrorBody
+
+func (response SetStudyResearcher403JSONResponse) VisitSetStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyResearcher404JSONResponse ErrorBody
+
+func (response SetStudyResearcher404JSONResponse) VisitSetStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyResearcher409JSONResponse ErrorBody
+
+func (response SetStudyResearcher409JSONResponse) VisitSetStudyResearcherResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransitionStudyRequestObject struct {
+	StudyId string `json:"studyId"`
+	Body    *TransitionStudyJSONRequestBody
+}
+
+type TransitionStudyResponseObject interface {
+	VisitTransitionStudyResponse(w http.ResponseWriter) error
+}
+
+type TransitionStudy200JSONResponse Study
+
+func (response TransitionStudy200JSONResponse) VisitTransitionStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransitionStudy400JSONResponse struct{ ErrorJSONResponse }
+
+func (response TransitionStudy400JSONResponse) VisitTransitionStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransitionStudy401JSONResponse ErrorBody
+
+func (response TransitionStudy401JSONResponse) VisitTransitionStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransitionStudy403JSONResponse ErrorBody
+
+func (response TransitionStudy403JSONResponse) VisitTransitionStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransitionStudy404JSONResponse ErrorBody
+
+func (response TransitionStudy404JSONResponse) VisitTransitionStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TransitionStudy409JSONResponse ErrorBody
+
+func (response TransitionStudy409JSONResponse) VisitTransitionStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnsubscribeRequestObject struct {
 	Token string `json:"token"`
 	Body  *UnsubscribeFormdataRequestBody
@@ -3640,6 +4882,9 @@ type StrictServerInterface interface {
 	// SetLabMemberRole Give a member, or a researcher who asked to join, a role; the last admin cannot be demoted
 	// (PUT /api/labs/{labId}/members/{userId})
 	SetLabMemberRole(ctx context.Context, request SetLabMemberRoleRequestObject) (SetLabMemberRoleResponseObject, error)
+	// CreateStudy Create a study in the lab; the creator joins its admin group
+	// (POST /api/labs/{labId}/studies)
+	CreateStudy(ctx context.Context, request CreateStudyRequestObject) (CreateStudyResponseObject, error)
 	// GetMe The logged-in user
 	// (GET /api/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
@@ -3673,6 +4918,33 @@ type StrictServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(ctx context.Context, request ActivateTotpRequestObject) (ActivateTotpResponseObject, error)
+	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
+	// (GET /api/studies)
+	ListStudies(ctx context.Context, request ListStudiesRequestObject) (ListStudiesResponseObject, error)
+	// GetStudy A study in full
+	// (GET /api/studies/{studyId})
+	GetStudy(ctx context.Context, request GetStudyRequestObject) (GetStudyResponseObject, error)
+	// UpdateStudy Edit a study; editing a monitored field of an approved study returns it to rejected (its researchers are emailed)
+	// (PUT /api/studies/{studyId})
+	UpdateStudy(ctx context.Context, request UpdateStudyRequestObject) (UpdateStudyResponseObject, error)
+	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
+	// (POST /api/studies/{studyId}/clone)
+	CloneStudy(ctx context.Context, request CloneStudyRequestObject) (CloneStudyResponseObject, error)
+	// GetStudyLog The study's log, newest first
+	// (GET /api/studies/{studyId}/log)
+	GetStudyLog(ctx context.Context, request GetStudyLogRequestObject) (GetStudyLogResponseObject, error)
+	// ListStudyResearchers Who has access to the study, and in which group
+	// (GET /api/studies/{studyId}/researchers)
+	ListStudyResearchers(ctx context.Context, request ListStudyResearchersRequestObject) (ListStudyResearchersResponseObject, error)
+	// RemoveStudyResearcher Remove a researcher's access to the study (the last study admin stays)
+	// (DELETE /api/studies/{studyId}/researchers/{userId})
+	RemoveStudyResearcher(ctx context.Context, request RemoveStudyResearcherRequestObject) (RemoveStudyResearcherResponseObject, error)
+	// SetStudyResearcher Put a member of the study's lab in a study group (the last study admin stays)
+	// (PUT /api/studies/{studyId}/researchers/{userId})
+	SetStudyResearcher(ctx context.Context, request SetStudyResearcherRequestObject) (SetStudyResearcherResponseObject, error)
+	// TransitionStudy Move the study through its lifecycle (submit, resubmit, approve, reject, retract, activate, pause, deactivate, archive)
+	// (POST /api/studies/{studyId}/transitions)
+	TransitionStudy(ctx context.Context, request TransitionStudyRequestObject) (TransitionStudyResponseObject, error)
 	// Unsubscribe One-click unsubscribe (RFC 8058) from every optional email
 	// (POST /api/unsubscribe/{token})
 	Unsubscribe(ctx context.Context, request UnsubscribeRequestObject) (UnsubscribeResponseObject, error)
@@ -4382,6 +5654,39 @@ func (sh *strictHandler) SetLabMemberRole(w http.ResponseWriter, r *http.Request
 	}
 }
 
+// CreateStudy operation middleware
+func (sh *strictHandler) CreateStudy(w http.ResponseWriter, r *http.Request, labId string) {
+	var request CreateStudyRequestObject
+
+	request.LabId = labId
+
+	var body CreateStudyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateStudy(ctx, request.(CreateStudyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateStudy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateStudyResponseObject); ok {
+		if err := validResponse.VisitCreateStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(w http.ResponseWriter, r *http.Request) {
 	var request GetMeRequestObject
@@ -4685,6 +5990,263 @@ func (sh *strictHandler) ActivateTotp(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// ListStudies operation middleware
+func (sh *strictHandler) ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams) {
+	var request ListStudiesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudies(ctx, request.(ListStudiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudies")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStudiesResponseObject); ok {
+		if err := validResponse.VisitListStudiesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetStudy operation middleware
+func (sh *strictHandler) GetStudy(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request GetStudyRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStudy(ctx, request.(GetStudyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStudy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetStudyResponseObject); ok {
+		if err := validResponse.VisitGetStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateStudy operation middleware
+func (sh *strictHandler) UpdateStudy(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request UpdateStudyRequestObject
+
+	request.StudyId = studyId
+
+	var body UpdateStudyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateStudy(ctx, request.(UpdateStudyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateStudy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateStudyResponseObject); ok {
+		if err := validResponse.VisitUpdateStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CloneStudy operation middleware
+func (sh *strictHandler) CloneStudy(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request CloneStudyRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CloneStudy(ctx, request.(CloneStudyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloneStudy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CloneStudyResponseObject); ok {
+		if err := validResponse.VisitCloneStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetStudyLog operation middleware
+func (sh *strictHandler) GetStudyLog(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request GetStudyLogRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStudyLog(ctx, request.(GetStudyLogRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStudyLog")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetStudyLogResponseObject); ok {
+		if err := validResponse.VisitGetStudyLogResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListStudyResearchers operation middleware
+func (sh *strictHandler) ListStudyResearchers(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request ListStudyResearchersRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudyResearchers(ctx, request.(ListStudyResearchersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudyResearchers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStudyResearchersResponseObject); ok {
+		if err := validResponse.VisitListStudyResearchersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RemoveStudyResearcher operation middleware
+func (sh *strictHandler) RemoveStudyResearcher(w http.ResponseWriter, r *http.Request, studyId string, userId string) {
+	var request RemoveStudyResearcherRequestObject
+
+	request.StudyId = studyId
+	request.UserId = userId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveStudyResearcher(ctx, request.(RemoveStudyResearcherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveStudyResearcher")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RemoveStudyResearcherResponseObject); ok {
+		if err := validResponse.VisitRemoveStudyResearcherResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetStudyResearcher operation middleware
+func (sh *strictHandler) SetStudyResearcher(w http.ResponseWriter, r *http.Request, studyId string, userId string) {
+	var request SetStudyResearcherRequestObject
+
+	request.StudyId = studyId
+	request.UserId = userId
+
+	var body SetStudyResearcherJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetStudyResearcher(ctx, request.(SetStudyResearcherRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetStudyResearcher")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetStudyResearcherResponseObject); ok {
+		if err := validResponse.VisitSetStudyResearcherResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// TransitionStudy operation middleware
+func (sh *strictHandler) TransitionStudy(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request TransitionStudyRequestObject
+
+	request.StudyId = studyId
+
+	var body TransitionStudyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.TransitionStudy(ctx, request.(TransitionStudyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TransitionStudy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(TransitionStudyResponseObject); ok {
+		if err := validResponse.VisitTransitionStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Unsubscribe operation middleware
 func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, token string) {
 	var request UnsubscribeRequestObject
@@ -4727,84 +6289,106 @@ func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, tok
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5D1rc9s4kn+li3dVkav0cBLP3K5c88Hjycx5z9nkbM/VTUUuGiJbEsYkwACgFZ3L//0KD1KkCEqyZXmd",
-	"3U+RSRBo9Lsb3ch9EPE04wyZksHwPhAoM84kmj9OoggzhbH+HXGmkCn9k2RZQiOiKGeDPyVn+pmMZpgS",
-	"/evfBU6CYfBvg+XEA/tWDi4VUbkMHh4eukGMMhI007MEw3KpYyAMMCU0gZQsYMKThM/7wUM3+CAEF88G",
-	"iZntZx4vvMAwQP2+C0TC3y4//X148vnMPgI+/hMjJfuB/szNphc7nRE2xQ8a8gv8mqM0AGaCZygUtfhk",
-	"OA/N3vQfKfl2jmyqZsHw3Q9H3UAtMgyGgVSCsqnecEaknHMRrwx+e/iuOfqhGwj8mlOhifVl+Wm3suZ1",
-	"+ZXdg17DQv3ZDW8FPMqFQKbCx4Bkl95hE41FV2b074cmcRN+EsdU05YkIWUTLlJiKX3fBJpMMSQqHFOh",
-	"4fQMMG9istAv7VTBMIiJwsCDgogzu3KYUIvYxhD8RqWibBqWYw3IVGEqvR+4B0QIstB/T5HFKLxD7atQ",
-	"YjIJLYuPsWWgVMRhaBUDLE8SMk4wGCqRY7k+ZQqnKMzX9A5ZyEjqn5zGNVzlOY19uEoIm+Z68VZUFSNk",
-	"KDN+i+wxeFphLgNCBe4KXUuMtuBvDbZW2Kfbxnh+qns2uIqVBke1CsEZy3K1kyRUGb2uH//4448/eh8/",
-	"9n755RgKpAJnEAks9lefrRvkLDKqRjMSkIlCMScilsFQc9fzSkEd1rQLky5w4AIY8bHds8hIfc1zzm+p",
-	"eiNBRiTBIRxCrteAd0cwR7yVXXjbe/sj/ATvjnrv/1o++w/4CY4ONaQpF3gMGjXwEzAOhMm5YcidZXFH",
-	"EWrymiY5XumpWq0HfsuoQBlSFsZkIZ0poGmeBsP3P/7YDVLK7F9vfTsq9lIzH4ceSsqIZ2YkMj3Zl0Ag",
-	"0WKu/+nNBVVYEZcWo+OUgZ2q2wD9uhUF8VWBzvrmb9EjQFczBImRQAW3uDgGOeNzBpwlC2Da3fFsThXT",
-	"r/NqDAxnbMIb+1JOnWhwfJv4BVM+FSSb0cjqiST5NAmGX9avV/3KKpyHbsN3sOgJiWpYzJ6iqddsbmUx",
-	"fBq9slhzl9cr+9ysIiOepoVn7PMU/M8Zy416jXiLEEZaQYeFfn2koot4zpRYeMfGyCRV/ncY59ZTDhO8",
-	"w6TFF1GC1HHwuYIbq3NadNCSl57DIUmMCg0FTlCIlslYno5RhHwSGoQKZBuGTXMiYkqY3HZciN+yhLB2",
-	"G6ktgn8DuQwFiTBENWM0omoR0hiZohMXrzyO6JtmW4dMn9o2ccpng11kkeX7FaWtR4Ta4ZYqj91DN8+Y",
-	"8wQJMxzjhn1ToUQp63hqjCuiy9BYisLIt43WCy/CPNOqwjtwRQN4YOl69uGffg2I120IbLd4WwZ5vg34",
-	"lyvD1eZa+lVdh6woYB5ji7ZQDswWBdxkd56LCJtLZFzba7El80mbBfDyPVVJCw9XEeVm6Nq9FZ/5ELc2",
-	"CHCo8313Tsbbm8FzMm6zfiTLBL9bb/5aFGrFohSTKB4qrAVHFaHZm6HtBika1WhMT2XxipOWLkLBLema",
-	"rk5EkgTFGwl6yDFgmqkFzGfIgHEFBOz0WgSd4xZYOqFUaOI0I2XWkdNOUlBAZCKslLLNfp3Zl0zyqQmp",
-	"xuEcx5KamL2B3BomlztbwYLfvTgn4xMzH0k8jsUWZFwBu/FJC6+2uDIRZ4pEapl0qtPmArNk0bviwCeg",
-	"ZggJGb+RLvumOExIShOrMTcmq4qVshlnDW/93V+6Pu1TAaU2/ujw0OvfUyYVVbnni5YEFBXjsABMR7tb",
-	"rlPlj8YXvjyXL0DxApQJyiKaGe/wTpuXKVFchNtPYDjYE2/OUfQiIhESVAqFBMJiiOmUKgl/csowhvEC",
-	"ZotshkweF8SGjEzxjQQSxwLlCp19VPMHS1W6rN9jd4UjV/mmzhUeAraw/0erDdrtcAORhrcX7XHyhjC6",
-	"0HXLSHM3bdUNJGXWsm6nuHOJInxKmFR86Pyd1SxYFS9umwVsLbi/4Am2qB+/RTD46UKBnq5T/8AFWPRs",
-	"2oKZ1gsNn1K2s1O2U+a9QOraLLWD0zqaTUAVV1koUeVZuJzaZ/HVnIcTEmnxWj9QE31T7uAjenkl8C/T",
-	"9ULp2+xHfIxcWic8q0cmaw9yViOZcpI7FHRC21CyowLY0nGiUgcUSEQ0q7nHFUCoDLWlCS3ve4cwGt22",
-	"QrKkTovzZY9RwIVEoHGYoMIY1Jz37JdAcjXT8aSNJisJqDbHpKZBVvC9VqWUe1lFziomajvzMYaP2S4w",
-	"4ncoFqc89gW1wr0Oo+L9E48PVibygyJRbTxZe9yJWpkEfJydLpJ/a5XSpeWPM+cn7Z7Ec4zXEuG7xOrj",
-	"g5XGUS3PyNccgcaFG1twekdHF9oDusXFQd9/5CRVKBHZo+CoS5xf24ZkWt/7llnLFZhqiKrNvMRvDSAv",
-	"ZemU/Z49g12s6qHa4B92NKIaJ1UtWaexhh/yDIgEAsuB0NGfRwoFFGuByI3D0qrZDvr2xKm7VS5po8iU",
-	"iYw6RlsTHP40hm/qZSb/WWTx6eK2xbGtVGEud0xxtJo3rfHpN3826hnOe8yenD1ySy1Pf2pyWUFhK8Fa",
-	"ZWwnxe1fTmUfmOBJ6tRMfT2uMs34YS6oF3VfRVikBZseg/sYfr84szL33xegRw+BQEwUGdKUTHGQsenx",
-	"mEj88ciMnGhhY0DTKWCCqdNMDZqZU68tRMOO69Z2soTbi5I5/9XIfHsZi9tyhQg/bi5D8a9n95ILqhaX",
-	"2hV1kr/MgWtnLog4v6VYsNiweF+VJJLR/8JFzbqbT2dIbBGC+/QkVzMu6P+tnLAXnz+YBInVF02Snnw+",
-	"K6xjRYESFtskzwLmOAaSZX04U0ClNaOUTRMEHX8LEqkh/MZBorhDAXptOWIdOSMC4wHJMpLRAzOf/vLy",
-	"88kbCVeLDC8NHBAlVLugRCBMkaHQUgUTwVNQMyphQhPsj9iI/Sz4XKIAF07LqvZGmFM1M/PflGi8AYvh",
-	"Y0DtjkHOJJlg8T1IPmLVKWJIc6kgIkIs4OZ/e6eXF78awb0B/JoTk/UyC0RSTJR9YRfog92KhFziiN3U",
-	"qDEEMwmM8sPD99EtLswPvNEh7erIn5EIFI2hfTApfmlwVC85GzFXcwadm/uRS1qPguGX+5GzIKOgOzJ8",
-	"an6YZLj5ZRP85qfN3I+C4f2oyNaPgofuKKDxKHi4frg56I9YmUkvShg0S2jeCbrBHQrL2cFh/23/UPMr",
-	"z5CRjAbD4H3/sP/eWEs1M3IwIBkdaMwP3k2IPSGwAqnF0WDiLA6Gwf/okGFRCu4y7VscdTxLrV9DMTzU",
-	"ZVybJOuCLEsf3x0etR3bW+eSSmB83hJDYWxKFo8OD9tgKxezlYh29NtHjX7/qNF/fczod9uP1nowT1Mi",
-	"FsEwOHWxZc1PeyMh4dMeZVaACVx9uvqsRaMIooxxMTMt2SbhUxsNF4yz4hKikg1V0PlPpbJPLFlYTdQU",
-	"YtmHixIsaXWBplkZE49Yq+cInZsaU98cwBgnXCAQtqgp1ciE0Eaa6txu0j574vFa6msr/j587rVdOstT",
-	"T3vOp1OMgbL9S8UjOddZ8GD45brKx+d8CgW/2uMQzVBlLNBgVe6yn14ld27fb6NgHKJ4rmyO3rGtMQpR",
-	"oi1HoVj2pSpq4vzB2fOVFNLK/gu09LQQqHaZ1drTFrKVHgZJEeYzVDOb/tXxun7uziNgpr1PBiQyR279",
-	"hkA5fl8mWSSqPclX7bx/K/l6txnnZX39E6Ti/XPw+QfL287V6+USK6G0xiYklN2upfcg4mxCRdrO/7VE",
-	"2J7I4022PdXMF/OALVl9mi1/FvqczjiX2poynC8pU/rBRjVhDMbIFS5w4aAgi+UK5SSdsjx7TgkliQ62",
-	"Fxsl1aag9kT8en7rn0Y4bV1pBa3HQMAm2Z1LYk2T7ZFZpbUZuOiVyb11DvgHl+zai/NdzYs8VSJPrY75",
-	"h4qiBWHZnlSIQEdLVS/PtHjYN1ZtHLTI6ZJO1arFKfo8ByrVaTFoRweuPOhYRyzbPtM8/Gh4dOZgyUH2",
-	"aI+k5mPomWwO4o0sp+zCgudsqkP4CRXSpHf8DGyFxMK9HwaudFNsxb5vn3dlb39aHL+yCLNG0pM4BmJp",
-	"2WT2wb35dRY/WDHXYVeTrL+Y50uyblIQF5jyu707x3r00dNwYgEs0FLkviqsn1CpoJMRWbrZ1u2/xUwd",
-	"2NJpD/v/hqoFSYf7Z8NSCbxetH9iWOQ9G0rGHlIJkqJCIU2Rp0m8ZsS0brm0q+PWYFXwuxXsbcgnX3cD",
-	"Vx5TJ97vpvT4NemuF2Ca0x186lfIYHY7pVx3NKcVjR0QEaYdZucPLHVhvNJs0ybataacPRKrtk6LoCdE",
-	"aXPs0sBPkvijZ/AQHBgVDILMxZ09QPG7CJfkDhuYfH5Z8/RCvay7sImKGg+v2GvQ4BlF3aQtdFxoq4dQ",
-	"6eJhx4oVuUrIWK51ps/1gJdwpM/JeFs3WgPdhfECtMHZzZfW21tGHbWqe6AMkEQz6IhKBlwiuqxBQsZd",
-	"4Mo8NQG+KzwHzlAebPK/9Xb3lNcuWyteVpgMAT3Wy1YEfMenOw++FIMpBu9kyGLKppAz5bKC+l2cUlaw",
-	"gwSqDlxqWn/KBYwx4ql5IV35bk0cB/cJGTtnv83MFdyzr+MJPymd7L1u3zWxemSzm2qwvD8n9bUI+N65",
-	"4vt3T3dRB4UzaxuBbPmAhI7WDka2bV/JUi/IA7+0D0i1Ceofx7yXRrmUHVl74+ByhdfBxE612Xs2rLY2",
-	"lP1nCbosugu7pTgo01HChXF+YkHmFR+GJNCpcuwxVNlZLLOznJVftHD1n5yyXlGb9IKs3XKsZuC44n/j",
-	"lHlN6KMPOb57BXYibzU7aDpZ5jhe+iV1YneIvNW+jprTCEEiiyUwrmb6WcoFtik226u0Mcr46Ia9UKzh",
-	"+t+2iDgcYK/X67kq+1Adqm3phXNNDWXL6sBO+cucEhy8lKu0jjMG97lEsSG9bbPBS8J9rynuHUS1TIgv",
-	"u/9ijBLK9LMqmYtuValcLOKyamMEYVHyQmTveqe11N6f82I55MI2Yu7JfVm2cD75gNa6zdDhoqwJkPzg",
-	"X9ON/o1WGNu4JbW2lfmMA5G35jzYcHpXvzc3I7RyeowpN2a6UD22W6Itov6I+wyoP2Kb06mFYffj4MRU",
-	"wfUoM/NV9zzYUM5QuYRzbycqjWs+X0PByYtkaF14WFY0FCUQlm8ZzsuaCFtl7yomqGqSsLfS4dumABvd",
-	"vXus7qs1Eb9sHOdf/7tK37tStfmMRq5mVlaOXUFghPQOZY0Vqi2C6wR6z8WD/ktwdzSF/e9BjAsCFLWD",
-	"5gCgpYIwxUFRmLA2+rksBr1E7FNtWt4i+vk7zlEqbVZsxLC7rdIWylRv3JWtIX6cDe7dr42hwR2/xcvy",
-	"/rLNjm0572Oc0JSysg/R65JuZvQPLH7NFTcfmDm8Kso/HKG8NDJ1eeu5+soOeQmerlziuTVHPy83n3w+",
-	"s7WKEjoM72wOkQq4xcXms8Ard9nAXjR187bZl67Jq172+p0cED74q4pLKh8XlyQAleVVtBF6RGRwb/7d",
-	"SoVdlZdObFJgbs616mvTJUfX26VQNGCvukpQA+hRW0uJXKGKWlPOf4EqF6wol3D3DRMWG3JXm7w7wlzL",
-	"ClTV+r0P+nCBWUIiyqa2DF2ZyHbZF8cFMMRYf1NpnHM61tMFoIhQVxrmPfrS9c74lkC1yCfW9tJ/tef0",
-	"BnEgUSlzPp8ZatTIQLKswRkDQzB3Qa1fZZ+4ESVRXkv37eEztgZVrwTy/tcjmq37cGWa4ystqfbEYPVu",
-	"7n/Nvl4byptTtRrfuZZeja5jEE7hKGTVlrI6UpdsmjOZj+21xc6wPGx3qKYqLsauh2pN3aCImKIqFLB2",
-	"/nq/LyEFey+Dfm1DW631tFSamLcPH00HiLnvQMLnT5dXjRl++sSwd5rQ6NZgj+eq6PM8dvcuTFnRLALF",
-	"Nc9YjabNLQ0W1Xziqpt5XrSfVFIrx0XrkL2aQRAmbXsySYpeFc4UZTk2lXUF4q01w7fefD7vaVvdy0WC",
-	"TBM8rotq/UaOVdxsdYOwUyB70hft/0dRBc4YOiSR3F5iWyS8K/wcH+y5U6kb/PA8fU2aGSPDjBXwoXPx",
-	"6yn85fCHvxzYVgWXHsiqvGNRVJm3cv3Jl+uHbnnrzZdrLXD26hAr07lIgmEwCB6uH/4/AAD//w==",
+	"5D1pc9s4ln/lFXerIldRtnN074xd/SGTzvRm1plkbffsdsUpBiKfJLRJgA2AVrQu//ctHCRBEZTkQ26n",
+	"+1McEcTx7guP11HKi5IzZEpGR9eRQFlyJtH853WaYqkw03+nnClkSv9JyjKnKVGUs4NfJWf6N5nOsSD6",
+	"r38XOI2Oon87aCc+sE/lwZkiqpLRzc1NHGUoU0FLPUt01Cx1DIQBFoTmUJAlTHme88V+dBNHb4Xg4sF2",
+	"Ymb7G8+Wwc0wQP08BiLhH2cf/nn0+uM7+xPwya+YKrkf6dfcbHqxN3PCZvhW7/wUf6tQmg2WgpcoFLXw",
+	"ZLhIzNn0fwry9QTZTM2joxffvYojtSwxOoqkEpTN9IFLIuWCi2xl8PPDF/3RN3Ek8LeKCo2sT+2rsbfm",
+	"5+Ytewa9ht31Rzd8cONpJQQyldxmS3bpexyit+jKjOHz0Dzr759kGdW4JXlC2ZSLglhMX/c3TWaYEJVM",
+	"qND7DAwwTzKy1A/tVNFRlBGFUQAEKWd25SSnFrC9IfiVSkXZLGnGmi1ThYUMvuB+IEKQpf7/DFmGIjjU",
+	"Pkok5tPEkvgEBwZKRRyEViHAqjwnkxyjIyUqbNanTOEMhXmbXiFLGCnCk9OsA6uqolkIVjlhs0ovPgiq",
+	"eoRMZMkvkd0GTivEZbbg7dvDawPRAfitgdYK+cRDhBfGeuCAq1DpUdQgE7xjZaXuxQk+oXfl4y+//PLL",
+	"+P378Y8/HkMNVOAMUoH1+bqzxVHFUiNqNCEBmSoUCyIyGR1p6npYLujutYhhGgMHLoCRENk9CI901zzh",
+	"/JKqZxJkSnI8gkOo9Brw4hUsEC9lDM/Hz7+HH+DFq/HLvza//Qf8AK8O9U4LLvAYNGjgB2AcCJMLQ5D3",
+	"5sV7slCf1jTK8VxPNag98GtJBcqEsiQjS+lUAS2qIjp6+f33cVRQZv/3PHSi+iwd9XEYwKRMeWlGItOT",
+	"fYoEEs3m+p/xQlCFHrsMKB0nDOxUcW/rnwdBkJ3X4Owe/hIDDHQ+R5CYClRwictjkHO+YMBZvgSmzZ3A",
+	"4VQ9/TqrxuzhHZvy3rmUEyd6O6FD/IgFnwlSzmlq5USef5hGR5/Wr+e/ZQXOTdyzHSx4EqJ6GnOsaBFU",
+	"m1tpjJBE9xbrn/Lzyjk3i8iUF0VtGYcshfDvjFVGvKZ8gAlTLaCTWr7eUtClvGJKLINjM2SSqvAzzCpr",
+	"KSc5XmE+YIsoQbow+OjBxsqcARnU0tJDGCS5EaGJwCkKMTAZq4oJioRPEwNQgWzDsFlFREYJk9uOS/Br",
+	"mRM2rCO1RggfoJKJICkmqOaMplQtE5ohU3Tq/JXbIX3TbOuAGRLbxk/5aKCLLLV0vyK09YhEG9xSVZn7",
+	"0c0z4TxHwgzFuGFfVSJRyi6ceuNq7zIxmqJW8kOj9cLLpCq1qAgOXJEAgb3EgXOEp1+zxc9DABzWeFs6",
+	"eaEDhJdr3NX+WvpRV4asCGCe4YC0UG6bAwK4T+68Ein2lyi51tdiS+KTNgoQpHuq8gEa9gHlZojt2erX",
+	"QoBb6wQ40IXeOyGT7dXgCZkMaT9SloJfrVd/AwLV0yj1JIonCjvOkcc0O1O0cVSgEY1G9XiLe0ZasUwE",
+	"t6jrmzopyXMUzyToIceARamWsJgjA8YVELDTaxZ0hltk8YRSofHTDJdZQ04bSVG9I+NhFZRttuvMuWRe",
+	"zYxLNUkWOJHU+Ow94HYg2Z5sBQph8+KETF6b+UgeMCy2QOPKtnuvDNDqgCmTcqZIqtqgUxc3p1jmy/E5",
+	"Bz4FNUfIyeSZdNE3xWFKCppbibkxWFWvVM4561nrL/4Sh6SPt5XO+FeHh0H7njKpqKoCbwwEoKiYJPXG",
+	"tLe75To+ffTeCMW5Qg5KcEOloCylpbEOr7R6mRHFRbL9BIaCA/7mAsU4JRIhR6VQSCAsg4zOqJLwK6cM",
+	"M5gsYb4s58jkcY1sKMkMn0kgWSZQruA5hLWws+TjZf0Z4xWKXKWbLlUEEDhA/u+tNBjWwz1AGtpeDvvJ",
+	"G9zoWta1nub9pFUcScqsZt1OcFcSRXIXN6l+0dk7q1EwHy7umPXeBmB/ynMcED9hjWDgE0MNntiJf+AC",
+	"LHg2HcFMG9wNn1F2b6PsXpH3Gqhro9Run9bQ7G9UcVUmElVVJu3UIY2vFjyZklSz1/qBGumbYgfvMUgr",
+	"UXiZOLjL0GHf42340hrhZdczWZvIWfVkmkmuUNApHQLJPQXAloYTldqhQCLSecc89jZCZaI1TWJpPziE",
+	"0fRycCctdgaML5tGAecSgYZhjgozUAs+tm8CqdRc+5PWm/QCUEOGSUeCrMB7rUhpzrIKnFVIdE4WIowQ",
+	"sf0TF2fardvedjfDh6x36yLaVVphPxWkwDInS2uzflUoGNFw+FWWcpnON1uj3rxhO/IUU36FYvmGZyHn",
+	"XLjHSVo/v2MaZGWiEEhPUaLamCG8XWawCWbezt6og5hrheuZpfN3zt67fzDSMdBApMIFiG/vdPVSzrwk",
+	"v1UINKvN8ZpjR9pL0pbcJS739sOpM6kSichutY+u5AhrjYTMumffMvq6sqcOoDozt/DtbCiIWTpjP5cP",
+	"oN99edoZ/N09jQENE1/ad3Gs9w9VCUQCgXYgjPTrqUIB9VogKmN4DUrovX2bOYu3ioltZJkmILMq/gYC",
+	"NeFwTHjqh5PGk4rmQ7GPdYH6uzD9nMh5Yh2ocMBjewNAbzvT/w3uXDubWyfIJ8MGSSnwiuIi6RTw9Le9",
+	"4bEkubploNsiP7Hp3SRzw+4W6Orq277AInlOMeuesctj/yI5zaAZACZYo20dbvLNUJCv3uv9dGNIrDkU",
+	"eQjo7LQGTuwItIt0jzZXBKS/jT72Qqd1+OlSZ9iAMIz0k+BVOeCbzfSzPvzcRmLIUNIZi4Ewki8llTHI",
+	"alJQo5GSUvAUpeQi9uRYDAVhZHYbT85uYlBuDEa1ihKZ9BMf5WCGZjX+E5AOVKGgZO3DBL+Wopff8IJZ",
+	"VGqDMJlWeZ7IVCAOmPJZJYazSfiVqqQS+VDqDAXpKmsvQku+mqKEOp8YiNC6EQVnar5hzBKJWDOkw3+b",
+	"SxIKVCQjamNisUcEBWWbDuVGrD2UG7PmUBulqqyKggwkXUtBuehmXb2py2qS0zRMDGUlSi4HxOqcCMwS",
+	"t4Hw+3LOhdrIAVKJKlWVwFvDv5KYhMjONzbCnHvCZ2/rLPVKEDwdZtU76OmtMta9PW6pcI2ZOhSrCGkK",
+	"d7h6WysC35tuUOSdduzHR4pmNrrgdwozblADZy3zbW8Q7i4Z9lAW210k6TIZ0NudNJsxTsCM7GTbSKq1",
+	"NqS8QAlTwYsmEcAFuHTYYHbjrhbnOgG4yRp9skbnNmZjYyla47BjMTqghG3LBsutRXkXW3FtLVQctbVi",
+	"DxIluXsgZAsukiqp5D2T6OvoeEq/hsnsASoKfVpwS7X1hR394IFwEGGD0Y97hdTCy6nyLRM8L1wAqLse",
+	"VyWp1DypBA2C7jeR1IUnfUnlXoafT9/ZaMh/n4IefQQEtKV4RAsyw4OSzY4nROL3r8zIqfYrGNBiBphj",
+	"4WJGPZyZusotghZ2XNw5SbvvIEgEYdJYGcOeSROG2CLRnGGaE+sPyGEbJpj56dW5CDqbDVXgdBDuBgbP",
+	"t+B/N9Gm4YsgDqXe4b7ffJEjDE+Lq0qbzmfpHAsXc2q9LKrJJeX8kmLNQkf1c19SkJL+Fy47cWXz6hyJ",
+	"LeN3r76u1JwL+n8rNer16zemxMDKwz7Jvv74ro7LeqE7wjJbJrGEBU6AlOU+vFNApQ3gUjbLEbQLKkiq",
+	"juAnDhLFFQrQa8sLNrJm/gEpS1LSPTOffvPs4+tnEs6XJZ6ZfUCaU2QKiEBwFjlmtQqnEqY0x/0LdsH+",
+	"JvhCogCXkJZ+3BBhQdXczP+lAeMXsBA+BrxCsYSKSTLF+n2Q/IL5U2RQVFJBSoRYwpf/Hb85O/27EUxf",
+	"AH+riKkbMQukUkyVfWAX2Ad7FAmVxAv2pYONIzCTwEV1ePgyvcSl+QO/aMNkdeTfkAgUvaH7YIrkpIFR",
+	"99LWBXO3tmD05frClX1dREefri+cJXERxReGTs0fppzM/GVL5MyftvbtIjq6vqjr3S6im/giotlFdPP5",
+	"5sve/gVratHqSwCaJDTtRHF0hcJSdnS4/3z/UNMrL5GRkkZH0cv9w/2XJk7r/NgDUtIDDfmDF1Nia+ws",
+	"Q2p2NJB4l0VH0b9Q0OmyYdy2cKouFnyQ23I9wXDT5XGtclfNuReHr4YK321ag0pgfDGQhcTMXPp7dXg4",
+	"tLdmMXuXz45+fqvRL281+q+3Gf1i+9FaDtYeTvTGZWc7GYJnEnI+G1NmGZjA+Yfzj5o16vSdUZ5mppZs",
+	"cj6z+eSacFaSEahkTxSM/lOp8gPLl1YS9ZlY7kProUorCzTOmqzyBRvMWcDoS4eov+zBBKdcIBC27AhV",
+	"40VbbupSuymc2BGNd4pHtqLvw4de2xWEBG6knvDZDDOgbPdccUvKdRo8Ovr02afjEz6Dml5tQaEmqCYL",
+	"1SNV7sypoJA7sc+3ETAOULxStsrNka1RCmmuNUctWHYlKjrs/Nbp85UijJXz12AZayZQwzyrpae9CtZY",
+	"GKRA7duruQ27M274sa7og7m2ro3jzyum9nsM5ei9Te9LVDvir07F/Fb89WIzzJsb6nfgipcPQedvLW07",
+	"U29cSfSSuBqakFN2uRbfBylnUyqKYfrvlGDsCD3BMo+7qvl6HrABmrvp8gfBz5s551JrU4aLFjONHWxE",
+	"k0kPXiKrTeDaQEGWyRXMSTpjNvz2UBxKcoEkW27kVFv8sCPkdysr/jDMaW9memA9BgK2TM2ZJFY12S4T",
+	"q7g2A5fjJuq+zgB/64LcOzG+/bjPXTnyjZUxvysr2i20DT5qFhhprhpXpWYP+8SKjb0BPm3x5N/7m2HI",
+	"cqBSvakH3dOAa0rs1iHLNqDol931LDoTsHc7u7VF0rEx9Ew2BvFMNlPGsOQVm2kXfkqFNOGdMAFbJrH7",
+	"3g0Be/0ItiLf5w+7crDDS5Y9MQ+zg9LXWQbE4rJP7AfX5q932Y1lc+129dH6o/m9ResmAXGKBb/auXGs",
+	"R7+6G0zsBmuwtOmrhvRzKhWMSiIbM9ua/ZdYqj1bQREg/59QDQDpcPdk2AiBpwv2DwzruGdPyNjySEEK",
+	"VCikKe4zgdeSmOYnLuzqqDVaZfzYg96GePLnOHLx9i7yfjaXd5+S7HoEonlzD5v6CRKYPU7D1yNNaXVr",
+	"BEgJ0wazswdaWZittKsYYu1OW4sdIquzzgCj50RpdezCwHfi+FcPYCG4bXgQBFmJK5tACZsIZ+QKe5B8",
+	"eF4LdBN5XHNhExY1HJ6w1aC3ZwR1H7cwcq6tHkKl84cdKXp8lZOJXGtMn+gBj2FIn5DJtma03nQMkyVo",
+	"hXM/W1ofr/U6OvfWgTJAks5hJLwIuER0UYOcTGLgyvxqHHx3dRs4Q7m3yf7Wx91RXLtpTvC4zGQQGNBe",
+	"tuLhG87u3IRCDKaKalQiyyibQcWUiwrqZ1lBWU0OEqjac6Fp/SoXMEFbkEWVdGXTHXY8uM7JxBn7Q2qu",
+	"pp5dpSfCqHS897Rt19zKkc1mqoHy7ozUp8LgO6eKb988vY84qI1Z20rDlg9IGGnpYHjbdmZo5YLcC3P7",
+	"AfHbiPx+xHtmhEvT02RnFNys8DSI2Ik226nSSmuD2T+K02XBXestxUGZngxcGOMnE2Th2TAkh5FPscfg",
+	"k7Noo7OcNW8MUPWvnLJxXZv0iKQ9kFYz+zjn/+CUBVXorZMc37wAey0vNTloPFniOG7tki6yR0RealtH",
+	"LWiKIJFlEhhXc/1bwQUOCTbb7WOjl/HeDXskX8N1kNnC43Abe7pWz3nTycmB2pZeONPUYLapDhw1f5ks",
+	"wd5jmUrrKOPgupIoNoS3bTS4Rdy3GuK+B6s2AfG2f06GaU6Z/s1Hc93vSSrni7io2gRBWJA8Etrj4LQW",
+	"27szXiyFnNpWRjsyX9omSHdO0FqzGUZcNDUBku/9Oc3on6hH2MYs6TRMWMw5EHlp8sGG0mP93PQWHKT0",
+	"DAtu1HRQ9Hg9Tn9Pi8RGE2zPhN3QatMg55GjQd6i30Y86NU940H2Dh5l9RW7bsxHE60X8bF39VratDeV",
+	"hqI973GXwZ73OOQQaUF9/1KF3FRojikz8/lnPthQauN9YmVn2b7eR1yeQjHUo2QPXOiiqbapy3Ms4TJc",
+	"NPU69gaIq+ahqo/C8Ur/tiHl3OvdtsPK006LuMeNMYTX/6ZSS66McjGnqavnll5JAAhMkV6h7JCC3zhp",
+	"HUPvuLA1/Imje5pp+98CG9cIqOtaTXJqoLq1wIO6aGatZ35WD3oMv9xv5baFZ/5PXKBUWq1Yb/b+ukpr",
+	"KFNZdNVcWwrD7ODa/bXRbb3il3jWdKffbGw2897G4Cwoa+4AB83PzYT+lmVPuRrsLTOJ1bo0ySEqiCNT",
+	"M7qeqs/tkMegae8TLVtT9MNS8+uP72wdrYQRwysb36YCLnG5OU997low7kRS978l9Nj1ov6nfL4RZ+Um",
+	"XPHeYPm4bh0JVDYfGkoxwCIH1+bfrUTYedOKc5MAc3OuFV+best83i68pzf2pCtY9QYDYqvlyBWsqDVX",
+	"TU5RVYLVpTzua1KEZQbdfoOFkTAf3QGqOr0W9vbhFMucpJTN7BUJZaIu7Z1NLoAhZvod71Knk7GBGyqK",
+	"CHWu97xDW7rblWLAUa1j3Z2z7D/ZGhIDOJColKkdKQ02OmggZdmjjAODMNf5JiyyX7sRDVKeys3wwwe8",
+	"tuY3Sg5+WFaT9T6cm8YN3nVpm81a/fLan/POuXXlTca3Q3fuurkG1zEIJ3AUMv+6YxeoLZl6IdVhb6L5",
+	"JFNIj/xWoVi2ioSyNK8yTIhI5/TK9BlvaaTXme7zozgofnuyLew5d14L13p7tkepfMxryaYNg9vLSkeT",
+	"gixNUePIayImY5PxFzxHGXvFK3ux1j3eHaMV3B9cm0k2FK+14e4dyYjB2HMNhuXTtRlet4HkaZXn2yXq",
+	"HNR3V8y2ywyF3wL6cXXJZjrx6oEwo+qPkrR4m2nb0B7x2JzMWE9QcEYVF5jBlGJu+tIT1hY2W5DUaoEq",
+	"UBwE/oqpwgxG2gz1K6W92pG9NZLiIM3dF6Qejc7D7q7exoBoev44JJfy8glLpje8XNob7oYMRtoL0e6b",
+	"LXAkuYrNXXfb6TAG0wYRXL+7vWOgTHHjqmjNYrpTthX3RgnZob6aEugK7BdUop2gU6VvlBDIKp3bqt9h",
+	"Gsv5bKNGOuGz6NFsiKZf7hZGxAmfATIlKD7xIiQDbtu7aNVQeCwtNkwCnmjaaKJ6XXnl49GE1wp4C6rw",
+	"tvh0qeJ/5tw2urCNaB0DG5zENnbBXI7JJcSfFJ3cojBtFYF/5vK0Th+zAObtlU9TtOOMLFMSIRWp49GP",
+	"QQK/Q21aiEh2ZE97X4K4a+bzR87wz1mN9rFSXpXltKXcZ9Z6MaXSnru8gaCHZY1q+svK38MAXgmc1VcE",
+	"WOasehsway8CPLOlIe7OI0Os+z2NbVNNKFG4L4YAZy3YbDDONUJFNuUiRQvJ+vZAbAabb6g0LVHbcAkp",
+	"+8HntjXvLn3T1QbAT9lBbYnpz8m177m7DW0Bo+aCV7O5dTnoFNNlmiOMzEdtzNdI67+cexs7otf/mu69",
+	"MdQB9xhKUkmMIcP2JxeV9Pi7YrKa2K/yu8zazXZcrbwc68PytKYTRcQMVS3HtIk7/rndKdimyfqxre0Z",
+	"T22GyLju+/DetGcyzYglfPxwdt6b4YcPDMdvcppemjAnr1TdhPHYNUWesbqTE9AMmaLTOg5plzQtlG1Q",
+	"gU9d6xFe1b2hvNqy47qvlxUSmuBt71CS142kOFOUVdgXGN6OtxYWX8eLxWI85aIYVyJHlvLMfl60xUy3",
+	"XfYqbLb6QL4TKjuTIeZbbQEh4u0zgxHJJXdfjXDV6B49Z3s7biMWR989TNMxTYypIUZv+zA6/fsb+Mvh",
+	"d3/Zs32EXH1U6dOOBZE3r9eb/NNnbS+6buOfPmuGs+rM8rT5hFN0EN18vvn/AAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -106,7 +106,8 @@ const (
 	EditLab          Action = "lab.edit"
 	ApproveLabToTest Action = "lab.approve"
 	CreateLab        Action = "lab.create"
-	ReadLab          Action = "lab.read" // any researcher: to find a lab and ask to join
+	ReadLab          Action = "lab.read"          // any researcher: to find a lab and ask to join
+	ListStudies      Action = "studies.list_mine" // any researcher: the list shows what they may read
 	RequestToJoin    Action = "lab.request_join"
 )
 
@@ -153,6 +154,7 @@ var rules = map[Action]rule{
 	ApproveLabToTest: {audience: researcher, unsafe: true, lab: PermApproveLab, siteAdmin: true},
 	CreateLab:        {audience: researcher, unsafe: true},
 	ReadLab:          {audience: researcher},
+	ListStudies:      {audience: researcher},
 	RequestToJoin:    {audience: researcher, unsafe: true},
 }
 

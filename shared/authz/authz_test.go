@@ -112,6 +112,7 @@ var expected = map[authz.Action][]string{
 	authz.EditLab:          {"site-admin", "lab-admin"},
 	authz.ApproveLabToTest: {"site-admin"},
 	authz.CreateLab:        {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"},
+	authz.ListStudies:      {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "read-token-study-admin"},
 	authz.ReadLab:          {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "read-token-study-admin"},
 	authz.RequestToJoin:    {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"},
 }

@@ -20,6 +20,7 @@ import (
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/db"
+	"lookit.dev/platform/shared/studies"
 	"lookit.dev/platform/shared/web"
 )
 
@@ -32,6 +33,8 @@ const appBodyLimit = 64 << 10
 type operation struct {
 	action authz.Action
 	object func(ctx context.Context, s *appServer, request any) (authz.Object, error)
+	// actionOf, when set, picks the action from the request (a study transition's trigger).
+	actionOf func(request any) authz.Action
 }
 
 // operations lists every app API operation. One missing here is denied (and the route matrix
@@ -75,6 +78,64 @@ var operations = map[string]operation{
 	"ListLabMembers":   {action: authz.ReadLabMembers, object: labObject},
 	"SetLabMemberRole": {action: authz.EditLabMembers, object: labObject},
 	"RemoveLabMember":  {action: authz.EditLabMembers, object: labObject},
+
+	"ListStudies":           {action: authz.ListStudies},
+	"CreateStudy":           {action: authz.CreateStudy, object: labObject},
+	"GetStudy":              {action: authz.ReadStudy, object: studyObject},
+	"UpdateStudy":           {action: authz.EditStudy, object: studyObject},
+	"TransitionStudy":       {action: authz.ChangeStatus, object: studyObject, actionOf: transitionAction},
+	"GetStudyLog":           {action: authz.ReadStudy, object: studyObject},
+	"CloneStudy":            {action: authz.ReadStudy, object: studyObject},
+	"ListStudyResearchers":  {action: authz.ReadStudy, object: studyObject},
+	"SetStudyResearcher":    {action: authz.ManageResearchers, object: studyObject},
+	"RemoveStudyResearcher": {action: authz.ManageResearchers, object: studyObject},
+}
+
+// studyObject loads the study a request names, with its lab.
+func studyObject(ctx context.Context, s *appServer, request any) (authz.Object, error) {
+	var id string
+	switch r := request.(type) {
+	case appapi.GetStudyRequestObject:
+		id = r.StudyId
+	case appapi.UpdateStudyRequestObject:
+		id = r.StudyId
+	case appapi.TransitionStudyRequestObject:
+		id = r.StudyId
+	case appapi.GetStudyLogRequestObject:
+		id = r.StudyId
+	case appapi.CloneStudyRequestObject:
+		id = r.StudyId
+	case appapi.ListStudyResearchersRequestObject:
+		id = r.StudyId
+	case appapi.SetStudyResearcherRequestObject:
+		id = r.StudyId
+	case appapi.RemoveStudyResearcherRequestObject:
+		id = r.StudyId
+	default:
+		return authz.Object{}, fmt.Errorf("httpapi: studyObject: unexpected request %T", request)
+	}
+	st, err := s.studies(ctx)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	studyID, labID, err := st.ID(ctx, id)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	return authz.Object{StudyID: studyID, LabID: labID}, nil
+}
+
+// transitionAction is the action of a trigger: approving and rejecting are site admins'.
+func transitionAction(request any) authz.Action {
+	r, ok := request.(appapi.TransitionStudyRequestObject)
+	if !ok || r.Body == nil {
+		return authz.ChangeStatus
+	}
+	t, err := studies.ParseTrigger(r.Body.Trigger)
+	if err != nil {
+		return authz.ChangeStatus // the handler answers 400
+	}
+	return t.Action()
 }
 
 // labObject loads the lab a request names.
@@ -94,6 +155,8 @@ func labObject(ctx context.Context, s *appServer, request any) (authz.Object, er
 	case appapi.SetLabMemberRoleRequestObject:
 		id = r.LabId
 	case appapi.RemoveLabMemberRequestObject:
+		id = r.LabId
+	case appapi.CreateStudyRequestObject:
 		id = r.LabId
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: labObject: unexpected request %T", request)
@@ -174,7 +237,11 @@ func (s *appServer) authorize(f appapi.StrictHandlerFunc, operationID string) ap
 				return nil, err
 			}
 		}
-		if err := authz.Authorize(p.Subject, op.action, obj); err != nil {
+		action := op.action
+		if op.actionOf != nil {
+			action = op.actionOf(request)
+		}
+		if err := authz.Authorize(p.Subject, action, obj); err != nil {
 			return nil, err
 		}
 		ctx = context.WithValue(ctx, objectKey{}, obj)

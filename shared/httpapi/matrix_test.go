@@ -27,6 +27,7 @@ import (
 // role describes one kind of requester and how to make a fresh credential for it.
 type role struct {
 	name       string
+	study      authz.StudyGroup // group in the fixture study, "" for none
 	researcher bool
 	siteAdmin  bool
 	twoFactor  bool
@@ -48,6 +49,9 @@ var roles = func() []role {
 	}
 	for _, l := range authz.LabRoles {
 		rs = append(rs, role{name: "lab-" + string(l), researcher: true, twoFactor: true, lab: l})
+	}
+	for _, g := range authz.StudyGroups {
+		rs = append(rs, role{name: "study-" + string(g), researcher: true, twoFactor: true, study: g})
 	}
 	return rs
 }()
@@ -143,13 +147,25 @@ var requests = map[string]struct {
 	"ListLabMembers":   {"GET", "/api/labs/LAB/members", ``},
 	"SetLabMemberRole": {"PUT", "/api/labs/LAB/members/MEMBER", `{"role":"readonly"}`},
 	"RemoveLabMember":  {"DELETE", "/api/labs/LAB/members/MEMBER", ``},
+
+	"ListStudies":           {"GET", "/api/studies", ``},
+	"CreateStudy":           {"POST", "/api/labs/LAB/studies", `{"study_type":"external","name":"Study NAME"}`},
+	"GetStudy":              {"GET", "/api/studies/STUDY", ``},
+	"UpdateStudy":           {"PUT", "/api/studies/STUDY", `{"name":"Renamed NAME","structure":{"frames":{},"sequence":[]}}`},
+	"TransitionStudy":       {"POST", "/api/studies/STUDY/transitions", `{"trigger":"archive","comments":"matrix"}`},
+	"GetStudyLog":           {"GET", "/api/studies/STUDY/log", ``},
+	"CloneStudy":            {"POST", "/api/studies/STUDY/clone", ``},
+	"ListStudyResearchers":  {"GET", "/api/studies/STUDY/researchers", ``},
+	"SetStudyResearcher":    {"PUT", "/api/studies/STUDY/researchers/MEMBER", `{"group":"preview"}`},
+	"RemoveStudyResearcher": {"DELETE", "/api/studies/STUDY/researchers/MEMBER", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
 	"contact_phone":"+1 555 0100","description":"We study babies.","irb_contact_info":"irb@u.example.org"}`
 
 var loggedIn = []string{"family", "other-family", "researcher-no2fa", "researcher", "site-admin", "token-read", "token-read-write",
-	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"}
+	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "study-preview", "study-design", "study-analysis",
+	"study-submission_processor", "study-researcher", "study-manager", "study-admin"}
 
 func except(list []string, drop ...string) []string {
 	var out []string
@@ -212,11 +228,29 @@ var allowed = map[string][]string{
 	"ListLabMembers":   {"lab-member", "lab-admin", "site-admin"},
 	"SetLabMemberRole": {"lab-admin", "site-admin"},
 	"RemoveLabMember":  {"lab-admin", "site-admin"},
+
+	// Studies: Lookit's study groups, lab umbrella permissions and site permissions (reference §3).
+	"ListStudies":           researchers,
+	"CreateStudy":           {"lab-guest", "lab-member", "lab-admin"},
+	"GetStudy":              readers,
+	"GetStudyLog":           readers,
+	"ListStudyResearchers":  readers,
+	"UpdateStudy":           {"study-design", "study-manager", "study-admin", "lab-admin"},
+	"TransitionStudy":       {"study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-admin", "site-admin"},
+	"CloneStudy":            {"lab-member", "lab-admin"}, // read the study and create studies in a lab
+	"SetStudyResearcher":    {"study-manager", "study-admin", "lab-admin"},
+	"RemoveStudyResearcher": {"study-manager", "study-admin", "lab-admin"},
 }
+
+// readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,
+// member and admin roles (umbrella), and site admins.
+var readers = []string{"study-preview", "study-design", "study-analysis", "study-submission_processor",
+	"study-researcher", "study-manager", "study-admin", "lab-readonly", "lab-member", "lab-admin", "site-admin"}
 
 // researchers are the roles with a researcher account and two factors (tokens carry them).
 var researchers = []string{"researcher", "site-admin", "token-read", "token-read-write",
-	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"}
+	"lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "study-preview", "study-design",
+	"study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin"}
 
 // Every route of the app API against every role. A route in openapi.yaml without a row here fails.
 func TestRouteMatrix(t *testing.T) {
@@ -277,6 +311,24 @@ func TestRouteMatrix(t *testing.T) {
 				path = strings.ReplaceAll(path, "CHILD", c.UUID)
 			}
 			path = strings.ReplaceAll(path, "LAB", labUUID)
+			if strings.Contains(path, "STUDY") {
+				// A fresh study in the lab, with each study-* role in its group.
+				var studyID int64
+				var studyUUID string
+				if err := pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id) VALUES ('Matrix study', $1, 1)
+					RETURNING id, uuid::text`, labID).Scan(&studyID, &studyUUID); err != nil {
+					t.Fatal(err)
+				}
+				for _, sr := range roles {
+					if sr.study != "" {
+						if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, $3)`,
+							studyID, users[sr.name], sr.study); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				path = strings.ReplaceAll(path, "STUDY", studyUUID)
+			}
 			if strings.Contains(path, "MEMBER") {
 				var member string
 				if err := pool.QueryRow(ctx, `SELECT uuid::text FROM users WHERE id = $1`,

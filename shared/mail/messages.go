@@ -124,3 +124,42 @@ func LabJoinDeclined(lab string) Content {
 	return Content{KindLabJoinDeclined, subjectLine("Your request to join %s", lab), fmt.Sprintf(
 		"Your request to join the lab %q on Lookit was declined. Reply to this email to reach the lab.\n", lab)}
 }
+
+// Study notification kinds.
+const (
+	KindStudyModified   = "study_modified"    // an approved study was edited and went back to rejected
+	KindStudyAccess     = "study_access"      // a researcher's group on a study changed
+	KindStudyCapReached = "study_cap_reached" // max_responses reached; the study paused
+)
+
+// StudyNotice is the email of a study transition: subjectFormat has one %s for the study name.
+func StudyNotice(kind, subjectFormat, study, state, actor, comments, link string) Content {
+	text := fmt.Sprintf("The study %q is now %s.\n", study, state)
+	if actor != "" {
+		text += fmt.Sprintf("Changed by: %s\n", actor)
+	}
+	if strings.TrimSpace(comments) != "" {
+		text += "\nComments:\n" + comments + "\n"
+	}
+	return Content{kind, subjectLine(subjectFormat, study), text + "\n" + link + "\n"}
+}
+
+// StudyModified tells a study's researchers that an edit took their approved study offline.
+func StudyModified(study string, fields []string, link string) Content {
+	return Content{KindStudyModified, subjectLine("%s was modified after approval and must be resubmitted", study), fmt.Sprintf(
+		"The study %q was edited after it was approved (changed: %s), so it is no longer approved and is not open to families. Review the changes and resubmit it for approval:\n\n%s\n",
+		study, strings.Join(fields, ", "), link)}
+}
+
+// StudyAccess tells a researcher their access to a study.
+func StudyAccess(study, group, link string) Content {
+	return Content{KindStudyAccess, subjectLine("New access granted for study %s", study), fmt.Sprintf(
+		"You are now in the %s group of the study %q.\n\n%s\n", group, study, link)}
+}
+
+// StudyCapReached tells a study's researchers the study paused at its response cap.
+func StudyCapReached(study string, max int, link string) Content {
+	return Content{KindStudyCapReached, subjectLine("%s reached its maximum number of responses and was paused", study), fmt.Sprintf(
+		"The study %q now has %d valid responses, its maximum, so it was paused and no longer accepts new participants. To collect more, raise the maximum and activate the study again:\n\n%s\n",
+		study, max, link)}
+}

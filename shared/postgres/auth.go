@@ -300,6 +300,14 @@ func (a *Auth) Subject(ctx context.Context, userID int64, researcher, siteAdmin,
 	for _, r := range rows {
 		s.Labs[r.LabID] = authz.LabRole(r.Role)
 	}
+	groups, err := db.New(a.Pool).UserStudyGroups(ctx, userID)
+	if err != nil {
+		return authz.Subject{}, fmt.Errorf("postgres: study groups: %w", err)
+	}
+	s.Studies = make(map[int64]authz.StudyGroup, len(groups))
+	for _, g := range groups {
+		s.Studies[g.StudyID] = authz.StudyGroup(g.Grp)
+	}
 	return s, nil
 }
 

@@ -377,6 +377,9 @@ func (l *Labs) Remove(ctx context.Context, actorID, labID int64, userUUID string
 		if _, err := q.DeleteLabMember(ctx, db.DeleteLabMemberParams{LabID: labID, UserID: userID}); err != nil {
 			return err
 		}
+		if err := q.RemoveFromLabStudies(ctx, db.RemoveFromLabStudiesParams{UserID: userID, LabID: labID}); err != nil {
+			return err
+		}
 		action, content := "removed", pmail.LabRemoved(lab.Name)
 		if from == authz.LabRequested {
 			action, content = "request_declined", pmail.LabJoinDeclined(lab.Name)

@@ -51,6 +51,16 @@ type Child struct {
 	CreatedAt             pgtype.Timestamptz
 }
 
+type ConsentRuling struct {
+	ID         int64
+	Uuid       string
+	ResponseID int64
+	Action     string
+	ArbiterID  *int64
+	Comments   string
+	CreatedAt  pgtype.Timestamptz
+}
+
 type DemographicDatum struct {
 	ID                                    int64
 	Uuid                                  string
@@ -193,6 +203,31 @@ type RejectedEvent struct {
 	RejectedAt pgtype.Timestamptz
 }
 
+type Response struct {
+	ID                      int64
+	Uuid                    string
+	StudyID                 int64
+	ChildID                 int64
+	StudyTypeID             int16
+	DemographicSnapshotID   *int64
+	Completed               bool
+	CompletedConsentFrame   bool
+	SurveyConsent           bool
+	ExpData                 []byte
+	Conditions              []byte
+	GlobalEventTimings      []byte
+	Sequence                []string
+	IsPreview               bool
+	RecordingMethod         *string
+	Eligibility             []string
+	ResearcherPaymentStatus string
+	ResearcherSessionStatus string
+	ResearcherStar          bool
+	Tallied                 bool
+	CreatedAt               pgtype.Timestamptz
+	UpdatedAt               pgtype.Timestamptz
+}
+
 type Session struct {
 	IDHash      []byte
 	UserID      int64
@@ -202,6 +237,81 @@ type Session struct {
 	LastSeenAt  pgtype.Timestamptz
 	ExpiresAt   pgtype.Timestamptz
 	UserAgent   string
+}
+
+type Study struct {
+	ID                      int64
+	Uuid                    string
+	Name                    string
+	LabID                   int64
+	CreatorID               *int64
+	StudyTypeID             int16
+	Salt                    string
+	HashDigits              int16
+	Priority                int16
+	PreviewSummary          string
+	ShortDescription        string
+	Purpose                 string
+	Criteria                string
+	Duration                string
+	ContactInfo             string
+	CompensationDescription string
+	ImageObject             string
+	ExitUrl                 string
+	MinAgeYears             int16
+	MinAgeMonths            int16
+	MinAgeDays              int16
+	MaxAgeYears             int16
+	MaxAgeMonths            int16
+	MaxAgeDays              int16
+	CriteriaExpression      string
+	CriteriaAst             []byte
+	Structure               []byte
+	UseGenerator            bool
+	Generator               string
+	DisplayFullScreen       bool
+	Metadata                []byte
+	State                   string
+	StatusChangeDate        pgtype.Timestamptz
+	Comments                string
+	CommentsExtra           []byte
+	Public                  bool
+	SharedPreview           bool
+	Built                   bool
+	IsBuilding              bool
+	MaxResponses            *int32
+	TalliedResponses        int32
+	CreatedAt               pgtype.Timestamptz
+	UpdatedAt               pgtype.Timestamptz
+}
+
+type StudyLog struct {
+	ID        int64
+	Uuid      string
+	StudyID   int64
+	UserID    *int64
+	Action    string
+	Extra     []byte
+	CreatedAt pgtype.Timestamptz
+}
+
+type StudyParticipationRule struct {
+	StudyID      int64
+	OtherStudyID int64
+	MustHave     bool
+}
+
+type StudyResearcher struct {
+	StudyID   int64
+	UserID    int64
+	Grp       string
+	CreatedAt pgtype.Timestamptz
+}
+
+type StudyType struct {
+	ID   int16
+	Key  string
+	Name string
 }
 
 type TotpDevice struct {

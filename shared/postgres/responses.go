@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"lookit.dev/platform/shared/apperr"
+	pmail "lookit.dev/platform/shared/mail"
+	"lookit.dev/platform/shared/postgres/db"
+	"lookit.dev/platform/shared/studies"
+)
+
+// NewResponse is a family starting a session of a study with one of its children.
+type NewResponse struct {
+	FamilyID        int64
+	StudyID         int64
+	ChildUUID       string
+	Preview         bool    // a researcher previewing with their own child (authorized by the caller)
+	RecordingMethod *string // nil: Lookit's default "pipe" for the frameplayer, none for external
+}
+
+// CreatedResponse is what the server decided about a new response.
+type CreatedResponse struct {
+	ID          int64
+	UUID        string
+	Eligibility []string
+}
+
+// CreateResponse starts a response: the child must be the family's, the family must have answered
+// the demographic survey (its latest version is snapshotted), and a real (non-preview) session
+// needs an active study. Eligibility is decided now, once, in SQL (study_eligibility), and the
+// response is tallied against the study's cap in the same transaction.
+func (s *Studies) CreateResponse(ctx context.Context, n NewResponse) (CreatedResponse, []pmail.Request, error) {
+	if _, err := uuid.Parse(n.ChildUUID); err != nil {
+		return CreatedResponse{}, nil, apperr.Field("/child", "no such child in your family")
+	}
+	var out CreatedResponse
+	var mails []pmail.Request
+	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		st, err := q.LockStudyForResponse(ctx, n.StudyID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoStudy
+		}
+		if err != nil {
+			return err
+		}
+		if !n.Preview && studies.State(st.State) != studies.Active {
+			return apperr.New(apperr.Conflict, "this study is not accepting participants right now")
+		}
+		childID, err := q.FamilyChild(ctx, db.FamilyChildParams{Uuid: n.ChildUUID, UserID: n.FamilyID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.Field("/child", "no such child in your family")
+		}
+		if err != nil {
+			return err
+		}
+		demo, err := q.LatestDemographicsID(ctx, &n.FamilyID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.Field("/demographics", "complete the demographic survey before taking part in a study")
+		}
+		if err != nil {
+			return err
+		}
+		method := n.RecordingMethod
+		if method == nil && studies.TypeOf(st.StudyTypeID) == studies.Frameplayer {
+			pipe := "pipe"
+			method = &pipe
+		}
+		row, err := q.InsertResponse(ctx, db.InsertResponseParams{StudyID: n.StudyID, ChildID: childID,
+			StudyTypeID: st.StudyTypeID, DemographicSnapshotID: &demo, IsPreview: n.Preview, RecordingMethod: method})
+		if err != nil {
+			return err
+		}
+		out = CreatedResponse{ID: row.ID, UUID: row.Uuid, Eligibility: row.Eligibility}
+		mails, err = s.tally(ctx, q, row.ID)
+		return err
+	})
+	if err != nil {
+		return CreatedResponse{}, nil, fmt.Errorf("postgres: create response: %w", err)
+	}
+	return out, mails, nil
+}
+
+// PublicStudies lists the active, discoverable studies, those a child is eligible for when
+// childID is not 0, and those of one lab when labSlug is not "".
+func (s *Studies) PublicStudies(ctx context.Context, childID int64, labSlug string) ([]db.PublicStudiesRow, error) {
+	rows, err := db.New(s.Pool).PublicStudies(ctx, db.PublicStudiesParams{ChildID: childID, LabSlug: labSlug})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: public studies: %w", err)
+	}
+	return rows, nil
+}
