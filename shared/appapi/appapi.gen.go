@@ -387,6 +387,12 @@ type NewStudy struct {
 	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
 	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
 	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+
+	// MustHaveParticipated Studies the child must have taken part in
+	MustHaveParticipated *[]openapi_types.UUID `json:"must_have_participated,omitempty"`
+
+	// MustNotHaveParticipated Studies the child must not have taken part in
+	MustNotHaveParticipated *[]openapi_types.UUID   `json:"must_not_have_participated,omitempty"`
 	Name                    *string                 `json:"name,omitempty"`
 	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
 	Priority                *int                    `json:"priority,omitempty"`
@@ -401,6 +407,41 @@ type NewStudy struct {
 
 // NewStudyStudyType defines model for NewStudy.StudyType.
 type NewStudyStudyType string
+
+// PublicLab defines model for PublicLab.
+type PublicLab struct {
+	Description               string             `json:"description"`
+	Id                        openapi_types.UUID `json:"id"`
+	Institution               string             `json:"institution"`
+	LabWebsite                string             `json:"lab_website"`
+	Name                      string             `json:"name"`
+	PrincipalInvestigatorName string             `json:"principal_investigator_name"`
+	Slug                      string             `json:"slug"`
+	Studies                   []PublicStudy      `json:"studies"`
+}
+
+// PublicStudy defines model for PublicStudy.
+type PublicStudy struct {
+	CompensationDescription string             `json:"compensation_description"`
+	Criteria                string             `json:"criteria"`
+	Duration                string             `json:"duration"`
+	Id                      openapi_types.UUID `json:"id"`
+	LabInstitution          string             `json:"lab_institution"`
+	LabName                 string             `json:"lab_name"`
+	LabSlug                 string             `json:"lab_slug"`
+	MaxAgeDays              int                `json:"max_age_days"`
+
+	// MinAgeDays Lookit's days (years × 365 + months × 30 + days)
+	MinAgeDays     int    `json:"min_age_days"`
+	Name           string `json:"name"`
+	PreviewSummary string `json:"preview_summary"`
+	Purpose        string `json:"purpose"`
+
+	// Scheduled External studies that are scheduled with a researcher
+	Scheduled        bool   `json:"scheduled"`
+	ShortDescription string `json:"short_description"`
+	StudyType        string `json:"study_type"`
+}
 
 // RecoveryCodes defines model for RecoveryCodes.
 type RecoveryCodes struct {
@@ -467,6 +508,12 @@ type Study struct {
 	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
 	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
 	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+
+	// MustHaveParticipated Studies the child must have taken part in
+	MustHaveParticipated *[]openapi_types.UUID `json:"must_have_participated,omitempty"`
+
+	// MustNotHaveParticipated Studies the child must not have taken part in
+	MustNotHaveParticipated *[]openapi_types.UUID   `json:"must_not_have_participated,omitempty"`
 	Name                    *string                 `json:"name,omitempty"`
 	PreviewResponses        int                     `json:"preview_responses"`
 	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
@@ -511,6 +558,12 @@ type StudyInput struct {
 	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
 	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
 	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+
+	// MustHaveParticipated Studies the child must have taken part in
+	MustHaveParticipated *[]openapi_types.UUID `json:"must_have_participated,omitempty"`
+
+	// MustNotHaveParticipated Studies the child must not have taken part in
+	MustNotHaveParticipated *[]openapi_types.UUID   `json:"must_not_have_participated,omitempty"`
 	Name                    *string                 `json:"name,omitempty"`
 	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
 	Priority                *int                    `json:"priority,omitempty"`
@@ -606,6 +659,15 @@ type Accepted = Status
 
 // Error defines model for Error.
 type Error = ErrorBody
+
+// ListPublicStudiesParams defines parameters for ListPublicStudies.
+type ListPublicStudiesParams struct {
+	// Child One of the caller's children (log-in required)
+	Child *string `form:"child,omitempty" json:"child,omitempty"`
+
+	// Lab A lab's slug
+	Lab *string `form:"lab,omitempty" json:"lab,omitempty"`
+}
 
 // ListStudiesParams defines parameters for ListStudies.
 type ListStudiesParams struct {
@@ -793,6 +855,12 @@ type ServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(w http.ResponseWriter, r *http.Request)
+	// GetPublicLab A lab's public page: the lab and its active, discoverable studies
+	// (GET /api/public/labs/{slug})
+	GetPublicLab(w http.ResponseWriter, r *http.Request, slug string)
+	// ListPublicStudies Active, discoverable studies for families; with child, only those the child is eligible for
+	// (GET /api/public/studies)
+	ListPublicStudies(w http.ResponseWriter, r *http.Request, params ListPublicStudiesParams)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams)
@@ -1498,6 +1566,78 @@ func (siw *ServerInterfaceWrapper) ActivateTotp(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// GetPublicLab operation middleware
+func (siw *ServerInterfaceWrapper) GetPublicLab(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "slug" -------------
+	var slug string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "slug", r.PathValue("slug"), &slug, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "slug", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetPublicLab(w, r, slug)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListPublicStudies operation middleware
+func (siw *ServerInterfaceWrapper) ListPublicStudies(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPublicStudiesParams
+
+	// ------------- Optional query parameter "child" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "child", r.URL.Query(), &params.Child, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "child"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "child", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "lab" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lab", r.URL.Query(), &params.Lab, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "lab"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "lab", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListPublicStudies(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListStudies operation middleware
 func (siw *ServerInterfaceWrapper) ListStudies(w http.ResponseWriter, r *http.Request) {
 
@@ -1948,6 +2088,8 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/researchers", wrapper.ListStudyResearchers)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/researchers/{userId}", wrapper.RemoveStudyResearcher)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/researchers/{userId}", wrapper.SetStudyResearcher)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies", wrapper.ListPublicStudies)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
 }
@@ -4107,6 +4249,106 @@ func (response ActivateTotp429JSONResponse) VisitActivateTotpResponse(w http.Res
 	return err
 }
 
+type GetPublicLabRequestObject struct {
+	Slug string `json:"slug"`
+}
+
+type GetPublicLabResponseObject interface {
+	VisitGetPublicLabResponse(w http.ResponseWriter) error
+}
+
+type GetPublicLab200JSONResponse PublicLab
+
+func (response GetPublicLab200JSONResponse) VisitGetPublicLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPublicLab404JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetPublicLab404JSONResponse) VisitGetPublicLabResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPublicStudiesRequestObject struct {
+	Params ListPublicStudiesParams
+}
+
+type ListPublicStudiesResponseObject interface {
+	VisitListPublicStudiesResponse(w http.ResponseWriter) error
+}
+
+type ListPublicStudies200JSONResponse []PublicStudy
+
+func (response ListPublicStudies200JSONResponse) VisitListPublicStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPublicStudies400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListPublicStudies400JSONResponse) VisitListPublicStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPublicStudies401JSONResponse ErrorBody
+
+func (response ListPublicStudies401JSONResponse) VisitListPublicStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPublicStudies403JSONResponse ErrorBody
+
+func (response ListPublicStudies403JSONResponse) VisitListPublicStudiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStudiesRequestObject struct {
 	Params ListStudiesParams
 }
@@ -4918,6 +5160,12 @@ type StrictServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(ctx context.Context, request ActivateTotpRequestObject) (ActivateTotpResponseObject, error)
+	// GetPublicLab A lab's public page: the lab and its active, discoverable studies
+	// (GET /api/public/labs/{slug})
+	GetPublicLab(ctx context.Context, request GetPublicLabRequestObject) (GetPublicLabResponseObject, error)
+	// ListPublicStudies Active, discoverable studies for families; with child, only those the child is eligible for
+	// (GET /api/public/studies)
+	ListPublicStudies(ctx context.Context, request ListPublicStudiesRequestObject) (ListPublicStudiesResponseObject, error)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(ctx context.Context, request ListStudiesRequestObject) (ListStudiesResponseObject, error)
@@ -5990,6 +6238,58 @@ func (sh *strictHandler) ActivateTotp(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// GetPublicLab operation middleware
+func (sh *strictHandler) GetPublicLab(w http.ResponseWriter, r *http.Request, slug string) {
+	var request GetPublicLabRequestObject
+
+	request.Slug = slug
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPublicLab(ctx, request.(GetPublicLabRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPublicLab")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetPublicLabResponseObject); ok {
+		if err := validResponse.VisitGetPublicLabResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListPublicStudies operation middleware
+func (sh *strictHandler) ListPublicStudies(w http.ResponseWriter, r *http.Request, params ListPublicStudiesParams) {
+	var request ListPublicStudiesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPublicStudies(ctx, request.(ListPublicStudiesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPublicStudies")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListPublicStudiesResponseObject); ok {
+		if err := validResponse.VisitListPublicStudiesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListStudies operation middleware
 func (sh *strictHandler) ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams) {
 	var request ListStudiesRequestObject
@@ -6289,106 +6589,114 @@ func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, tok
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5D1pc9s4ln/lFXerIldRtnN074xd/SGTzvRm1plkbffsdsUpBiKfJLRJgA2AVrQu//ctHCRBEZTkQ26n",
-	"+1McEcTx7guP11HKi5IzZEpGR9eRQFlyJtH853WaYqkw03+nnClkSv9JyjKnKVGUs4NfJWf6N5nOsSD6",
-	"r38XOI2Oon87aCc+sE/lwZkiqpLRzc1NHGUoU0FLPUt01Cx1DIQBFoTmUJAlTHme88V+dBNHb4Xg4sF2",
-	"Ymb7G8+Wwc0wQP08BiLhH2cf/nn0+uM7+xPwya+YKrkf6dfcbHqxN3PCZvhW7/wUf6tQmg2WgpcoFLXw",
-	"ZLhIzNn0fwry9QTZTM2joxffvYojtSwxOoqkEpTN9IFLIuWCi2xl8PPDF/3RN3Ek8LeKCo2sT+2rsbfm",
-	"5+Ytewa9ht31Rzd8cONpJQQyldxmS3bpexyit+jKjOHz0Dzr759kGdW4JXlC2ZSLglhMX/c3TWaYEJVM",
-	"qND7DAwwTzKy1A/tVNFRlBGFUQAEKWd25SSnFrC9IfiVSkXZLGnGmi1ThYUMvuB+IEKQpf7/DFmGIjjU",
-	"Pkok5tPEkvgEBwZKRRyEViHAqjwnkxyjIyUqbNanTOEMhXmbXiFLGCnCk9OsA6uqolkIVjlhs0ovPgiq",
-	"eoRMZMkvkd0GTivEZbbg7dvDawPRAfitgdYK+cRDhBfGeuCAq1DpUdQgE7xjZaXuxQk+oXfl4y+//PLL",
-	"+P378Y8/HkMNVOAMUoH1+bqzxVHFUiNqNCEBmSoUCyIyGR1p6npYLujutYhhGgMHLoCRENk9CI901zzh",
-	"/JKqZxJkSnI8gkOo9Brw4hUsEC9lDM/Hz7+HH+DFq/HLvza//Qf8AK8O9U4LLvAYNGjgB2AcCJMLQ5D3",
-	"5sV7slCf1jTK8VxPNag98GtJBcqEsiQjS+lUAS2qIjp6+f33cVRQZv/3PHSi+iwd9XEYwKRMeWlGItOT",
-	"fYoEEs3m+p/xQlCFHrsMKB0nDOxUcW/rnwdBkJ3X4Owe/hIDDHQ+R5CYClRwictjkHO+YMBZvgSmzZ3A",
-	"4VQ9/TqrxuzhHZvy3rmUEyd6O6FD/IgFnwlSzmlq5USef5hGR5/Wr+e/ZQXOTdyzHSx4EqJ6GnOsaBFU",
-	"m1tpjJBE9xbrn/Lzyjk3i8iUF0VtGYcshfDvjFVGvKZ8gAlTLaCTWr7eUtClvGJKLINjM2SSqvAzzCpr",
-	"KSc5XmE+YIsoQbow+OjBxsqcARnU0tJDGCS5EaGJwCkKMTAZq4oJioRPEwNQgWzDsFlFREYJk9uOS/Br",
-	"mRM2rCO1RggfoJKJICkmqOaMplQtE5ohU3Tq/JXbIX3TbOuAGRLbxk/5aKCLLLV0vyK09YhEG9xSVZn7",
-	"0c0z4TxHwgzFuGFfVSJRyi6ceuNq7zIxmqJW8kOj9cLLpCq1qAgOXJEAgb3EgXOEp1+zxc9DABzWeFs6",
-	"eaEDhJdr3NX+WvpRV4asCGCe4YC0UG6bAwK4T+68Ein2lyi51tdiS+KTNgoQpHuq8gEa9gHlZojt2erX",
-	"QoBb6wQ40IXeOyGT7dXgCZkMaT9SloJfrVd/AwLV0yj1JIonCjvOkcc0O1O0cVSgEY1G9XiLe0ZasUwE",
-	"t6jrmzopyXMUzyToIceARamWsJgjA8YVELDTaxZ0hltk8YRSofHTDJdZQ04bSVG9I+NhFZRttuvMuWRe",
-	"zYxLNUkWOJHU+Ow94HYg2Z5sBQph8+KETF6b+UgeMCy2QOPKtnuvDNDqgCmTcqZIqtqgUxc3p1jmy/E5",
-	"Bz4FNUfIyeSZdNE3xWFKCppbibkxWFWvVM4561nrL/4Sh6SPt5XO+FeHh0H7njKpqKoCbwwEoKiYJPXG",
-	"tLe75To+ffTeCMW5Qg5KcEOloCylpbEOr7R6mRHFRbL9BIaCA/7mAsU4JRIhR6VQSCAsg4zOqJLwK6cM",
-	"M5gsYb4s58jkcY1sKMkMn0kgWSZQruA5hLWws+TjZf0Z4xWKXKWbLlUEEDhA/u+tNBjWwz1AGtpeDvvJ",
-	"G9zoWta1nub9pFUcScqsZt1OcFcSRXIXN6l+0dk7q1EwHy7umPXeBmB/ynMcED9hjWDgE0MNntiJf+AC",
-	"LHg2HcFMG9wNn1F2b6PsXpH3Gqhro9Run9bQ7G9UcVUmElVVJu3UIY2vFjyZklSz1/qBGumbYgfvMUgr",
-	"UXiZOLjL0GHf42340hrhZdczWZvIWfVkmkmuUNApHQLJPQXAloYTldqhQCLSecc89jZCZaI1TWJpPziE",
-	"0fRycCctdgaML5tGAecSgYZhjgozUAs+tm8CqdRc+5PWm/QCUEOGSUeCrMB7rUhpzrIKnFVIdE4WIowQ",
-	"sf0TF2fardvedjfDh6x36yLaVVphPxWkwDInS2uzflUoGNFw+FWWcpnON1uj3rxhO/IUU36FYvmGZyHn",
-	"XLjHSVo/v2MaZGWiEEhPUaLamCG8XWawCWbezt6og5hrheuZpfN3zt67fzDSMdBApMIFiG/vdPVSzrwk",
-	"v1UINKvN8ZpjR9pL0pbcJS739sOpM6kSichutY+u5AhrjYTMumffMvq6sqcOoDozt/DtbCiIWTpjP5cP",
-	"oN99edoZ/N09jQENE1/ad3Gs9w9VCUQCgXYgjPTrqUIB9VogKmN4DUrovX2bOYu3ioltZJkmILMq/gYC",
-	"NeFwTHjqh5PGk4rmQ7GPdYH6uzD9nMh5Yh2ocMBjewNAbzvT/w3uXDubWyfIJ8MGSSnwiuIi6RTw9Le9",
-	"4bEkubploNsiP7Hp3SRzw+4W6Orq277AInlOMeuesctj/yI5zaAZACZYo20dbvLNUJCv3uv9dGNIrDkU",
-	"eQjo7LQGTuwItIt0jzZXBKS/jT72Qqd1+OlSZ9iAMIz0k+BVOeCbzfSzPvzcRmLIUNIZi4Ewki8llTHI",
-	"alJQo5GSUvAUpeQi9uRYDAVhZHYbT85uYlBuDEa1ihKZ9BMf5WCGZjX+E5AOVKGgZO3DBL+Wopff8IJZ",
-	"VGqDMJlWeZ7IVCAOmPJZJYazSfiVqqQS+VDqDAXpKmsvQku+mqKEOp8YiNC6EQVnar5hzBKJWDOkw3+b",
-	"SxIKVCQjamNisUcEBWWbDuVGrD2UG7PmUBulqqyKggwkXUtBuehmXb2py2qS0zRMDGUlSi4HxOqcCMwS",
-	"t4Hw+3LOhdrIAVKJKlWVwFvDv5KYhMjONzbCnHvCZ2/rLPVKEDwdZtU76OmtMta9PW6pcI2ZOhSrCGkK",
-	"d7h6WysC35tuUOSdduzHR4pmNrrgdwozblADZy3zbW8Q7i4Z9lAW210k6TIZ0NudNJsxTsCM7GTbSKq1",
-	"NqS8QAlTwYsmEcAFuHTYYHbjrhbnOgG4yRp9skbnNmZjYyla47BjMTqghG3LBsutRXkXW3FtLVQctbVi",
-	"DxIluXsgZAsukiqp5D2T6OvoeEq/hsnsASoKfVpwS7X1hR394IFwEGGD0Y97hdTCy6nyLRM8L1wAqLse",
-	"VyWp1DypBA2C7jeR1IUnfUnlXoafT9/ZaMh/n4IefQQEtKV4RAsyw4OSzY4nROL3r8zIqfYrGNBiBphj",
-	"4WJGPZyZusotghZ2XNw5SbvvIEgEYdJYGcOeSROG2CLRnGGaE+sPyGEbJpj56dW5CDqbDVXgdBDuBgbP",
-	"t+B/N9Gm4YsgDqXe4b7ffJEjDE+Lq0qbzmfpHAsXc2q9LKrJJeX8kmLNQkf1c19SkJL+Fy47cWXz6hyJ",
-	"LeN3r76u1JwL+n8rNer16zemxMDKwz7Jvv74ro7LeqE7wjJbJrGEBU6AlOU+vFNApQ3gUjbLEbQLKkiq",
-	"juAnDhLFFQrQa8sLNrJm/gEpS1LSPTOffvPs4+tnEs6XJZ6ZfUCaU2QKiEBwFjlmtQqnEqY0x/0LdsH+",
-	"JvhCogCXkJZ+3BBhQdXczP+lAeMXsBA+BrxCsYSKSTLF+n2Q/IL5U2RQVFJBSoRYwpf/Hb85O/27EUxf",
-	"AH+riKkbMQukUkyVfWAX2Ad7FAmVxAv2pYONIzCTwEV1ePgyvcSl+QO/aMNkdeTfkAgUvaH7YIrkpIFR",
-	"99LWBXO3tmD05frClX1dREefri+cJXERxReGTs0fppzM/GVL5MyftvbtIjq6vqjr3S6im/giotlFdPP5",
-	"5sve/gVratHqSwCaJDTtRHF0hcJSdnS4/3z/UNMrL5GRkkZH0cv9w/2XJk7r/NgDUtIDDfmDF1Nia+ws",
-	"Q2p2NJB4l0VH0b9Q0OmyYdy2cKouFnyQ23I9wXDT5XGtclfNuReHr4YK321ag0pgfDGQhcTMXPp7dXg4",
-	"tLdmMXuXz45+fqvRL281+q+3Gf1i+9FaDtYeTvTGZWc7GYJnEnI+G1NmGZjA+Yfzj5o16vSdUZ5mppZs",
-	"cj6z+eSacFaSEahkTxSM/lOp8gPLl1YS9ZlY7kProUorCzTOmqzyBRvMWcDoS4eov+zBBKdcIBC27AhV",
-	"40VbbupSuymc2BGNd4pHtqLvw4de2xWEBG6knvDZDDOgbPdccUvKdRo8Ovr02afjEz6Dml5tQaEmqCYL",
-	"1SNV7sypoJA7sc+3ETAOULxStsrNka1RCmmuNUctWHYlKjrs/Nbp85UijJXz12AZayZQwzyrpae9CtZY",
-	"GKRA7duruQ27M274sa7og7m2ro3jzyum9nsM5ei9Te9LVDvir07F/Fb89WIzzJsb6nfgipcPQedvLW07",
-	"U29cSfSSuBqakFN2uRbfBylnUyqKYfrvlGDsCD3BMo+7qvl6HrABmrvp8gfBz5s551JrU4aLFjONHWxE",
-	"k0kPXiKrTeDaQEGWyRXMSTpjNvz2UBxKcoEkW27kVFv8sCPkdysr/jDMaW9memA9BgK2TM2ZJFY12S4T",
-	"q7g2A5fjJuq+zgB/64LcOzG+/bjPXTnyjZUxvysr2i20DT5qFhhprhpXpWYP+8SKjb0BPm3x5N/7m2HI",
-	"cqBSvakH3dOAa0rs1iHLNqDol931LDoTsHc7u7VF0rEx9Ew2BvFMNlPGsOQVm2kXfkqFNOGdMAFbJrH7",
-	"3g0Be/0ItiLf5w+7crDDS5Y9MQ+zg9LXWQbE4rJP7AfX5q932Y1lc+129dH6o/m9ResmAXGKBb/auXGs",
-	"R7+6G0zsBmuwtOmrhvRzKhWMSiIbM9ua/ZdYqj1bQREg/59QDQDpcPdk2AiBpwv2DwzruGdPyNjySEEK",
-	"VCikKe4zgdeSmOYnLuzqqDVaZfzYg96GePLnOHLx9i7yfjaXd5+S7HoEonlzD5v6CRKYPU7D1yNNaXVr",
-	"BEgJ0wazswdaWZittKsYYu1OW4sdIquzzgCj50RpdezCwHfi+FcPYCG4bXgQBFmJK5tACZsIZ+QKe5B8",
-	"eF4LdBN5XHNhExY1HJ6w1aC3ZwR1H7cwcq6tHkKl84cdKXp8lZOJXGtMn+gBj2FIn5DJtma03nQMkyVo",
-	"hXM/W1ofr/U6OvfWgTJAks5hJLwIuER0UYOcTGLgyvxqHHx3dRs4Q7m3yf7Wx91RXLtpTvC4zGQQGNBe",
-	"tuLhG87u3IRCDKaKalQiyyibQcWUiwrqZ1lBWU0OEqjac6Fp/SoXMEFbkEWVdGXTHXY8uM7JxBn7Q2qu",
-	"pp5dpSfCqHS897Rt19zKkc1mqoHy7ozUp8LgO6eKb988vY84qI1Z20rDlg9IGGnpYHjbdmZo5YLcC3P7",
-	"AfHbiPx+xHtmhEvT02RnFNys8DSI2Ik226nSSmuD2T+K02XBXestxUGZngxcGOMnE2Th2TAkh5FPscfg",
-	"k7Noo7OcNW8MUPWvnLJxXZv0iKQ9kFYz+zjn/+CUBVXorZMc37wAey0vNTloPFniOG7tki6yR0RealtH",
-	"LWiKIJFlEhhXc/1bwQUOCTbb7WOjl/HeDXskX8N1kNnC43Abe7pWz3nTycmB2pZeONPUYLapDhw1f5ks",
-	"wd5jmUrrKOPgupIoNoS3bTS4Rdy3GuK+B6s2AfG2f06GaU6Z/s1Hc93vSSrni7io2gRBWJA8Etrj4LQW",
-	"27szXiyFnNpWRjsyX9omSHdO0FqzGUZcNDUBku/9Oc3on6hH2MYs6TRMWMw5EHlp8sGG0mP93PQWHKT0",
-	"DAtu1HRQ9Hg9Tn9Pi8RGE2zPhN3QatMg55GjQd6i30Y86NU940H2Dh5l9RW7bsxHE60X8bF39VratDeV",
-	"hqI973GXwZ73OOQQaUF9/1KF3FRojikz8/lnPthQauN9YmVn2b7eR1yeQjHUo2QPXOiiqbapy3Ms4TJc",
-	"NPU69gaIq+ahqo/C8Ur/tiHl3OvdtsPK006LuMeNMYTX/6ZSS66McjGnqavnll5JAAhMkV6h7JCC3zhp",
-	"HUPvuLA1/Imje5pp+98CG9cIqOtaTXJqoLq1wIO6aGatZ35WD3oMv9xv5baFZ/5PXKBUWq1Yb/b+ukpr",
-	"KFNZdNVcWwrD7ODa/bXRbb3il3jWdKffbGw2897G4Cwoa+4AB83PzYT+lmVPuRrsLTOJ1bo0ySEqiCNT",
-	"M7qeqs/tkMegae8TLVtT9MNS8+uP72wdrYQRwysb36YCLnG5OU997low7kRS978l9Nj1ov6nfL4RZ+Um",
-	"XPHeYPm4bh0JVDYfGkoxwCIH1+bfrUTYedOKc5MAc3OuFV+best83i68pzf2pCtY9QYDYqvlyBWsqDVX",
-	"TU5RVYLVpTzua1KEZQbdfoOFkTAf3QGqOr0W9vbhFMucpJTN7BUJZaIu7Z1NLoAhZvod71Knk7GBGyqK",
-	"CHWu97xDW7rblWLAUa1j3Z2z7D/ZGhIDOJColKkdKQ02OmggZdmjjAODMNf5JiyyX7sRDVKeys3wwwe8",
-	"tuY3Sg5+WFaT9T6cm8YN3nVpm81a/fLan/POuXXlTca3Q3fuurkG1zEIJ3AUMv+6YxeoLZl6IdVhb6L5",
-	"JFNIj/xWoVi2ioSyNK8yTIhI5/TK9BlvaaTXme7zozgofnuyLew5d14L13p7tkepfMxryaYNg9vLSkeT",
-	"gixNUePIayImY5PxFzxHGXvFK3ux1j3eHaMV3B9cm0k2FK+14e4dyYjB2HMNhuXTtRlet4HkaZXn2yXq",
-	"HNR3V8y2ywyF3wL6cXXJZjrx6oEwo+qPkrR4m2nb0B7x2JzMWE9QcEYVF5jBlGJu+tIT1hY2W5DUaoEq",
-	"UBwE/oqpwgxG2gz1K6W92pG9NZLiIM3dF6Qejc7D7q7exoBoev44JJfy8glLpje8XNob7oYMRtoL0e6b",
-	"LXAkuYrNXXfb6TAG0wYRXL+7vWOgTHHjqmjNYrpTthX3RgnZob6aEugK7BdUop2gU6VvlBDIKp3bqt9h",
-	"Gsv5bKNGOuGz6NFsiKZf7hZGxAmfATIlKD7xIiQDbtu7aNVQeCwtNkwCnmjaaKJ6XXnl49GE1wp4C6rw",
-	"tvh0qeJ/5tw2urCNaB0DG5zENnbBXI7JJcSfFJ3cojBtFYF/5vK0Th+zAObtlU9TtOOMLFMSIRWp49GP",
-	"QQK/Q21aiEh2ZE97X4K4a+bzR87wz1mN9rFSXpXltKXcZ9Z6MaXSnru8gaCHZY1q+svK38MAXgmc1VcE",
-	"WOasehsway8CPLOlIe7OI0Os+z2NbVNNKFG4L4YAZy3YbDDONUJFNuUiRQvJ+vZAbAabb6g0LVHbcAkp",
-	"+8HntjXvLn3T1QbAT9lBbYnpz8m177m7DW0Bo+aCV7O5dTnoFNNlmiOMzEdtzNdI67+cexs7otf/mu69",
-	"MdQB9xhKUkmMIcP2JxeV9Pi7YrKa2K/yu8zazXZcrbwc68PytKYTRcQMVS3HtIk7/rndKdimyfqxre0Z",
-	"T22GyLju+/DetGcyzYglfPxwdt6b4YcPDMdvcppemjAnr1TdhPHYNUWesbqTE9AMmaLTOg5plzQtlG1Q",
-	"gU9d6xFe1b2hvNqy47qvlxUSmuBt71CS142kOFOUVdgXGN6OtxYWX8eLxWI85aIYVyJHlvLMfl60xUy3",
-	"XfYqbLb6QL4TKjuTIeZbbQEh4u0zgxHJJXdfjXDV6B49Z3s7biMWR989TNMxTYypIUZv+zA6/fsb+Mvh",
-	"d3/Zs32EXH1U6dOOBZE3r9eb/NNnbS+6buOfPmuGs+rM8rT5hFN0EN18vvn/AAAA//8=",
+	"5H3rctw4ku6rZPCcCJdiqIsv3WdGiv7hcXv6eNYeeyX17HZYDhpFZlWhxQLYAKhyrUPPsQ+0L7aBC0mQ",
+	"BOuiUqnl6V+WiyAuecOXiUTya5TyecEZMiWj06+RQFlwJtH852WaYqEw03+nnClkSv9JiiKnKVGUs+Nf",
+	"JWf6N5nOcE70X/9X4CQ6jf7PcdPxsX0qjy8UUaWMbm9v4yhDmQpa6F6i03qoMyAMcE5oDnOyhAnPc744",
+	"im7j6LUQXNzbTExvf+XZMjgZBqifx0Ak/P3i/T9OX354Y38CPv4VUyWPIv2a600P9mpG2BRf65mf428l",
+	"SjPBQvAChaKWngwXiVmb/s+cfHmLbKpm0emz717EkVoWGJ1GUgnKpnrBBZFywUXWafz05Fm/9W0cCfyt",
+	"pEIz62PzauyN+al+y65Bj2Fn/cE1H5x4WgqBTCXbTMkOvcMieoN2egyvh+ZZf/4ky6jmLckTyiZczInl",
+	"9Nf+pMkUE6KSMRV6noEG5klGlvqh7So6jTKiMAqQIOXMjpzk1BK21wS/UKkomyZ1WzNlqnAugy+4H4gQ",
+	"ZKn/P0WWoQg2tY8SifkksSI+xoGGUhFHoS4FWJnnZJxjdKpEifX4lCmcojBv0xtkCSPzcOc0a9GqLGkW",
+	"olVO2LTUgw+SqmohE1nwa2Tb0KkjXGYK3rw9vtYUHaDfCmp1xCceErww1wML7FKlJ1GDSvCGFaXaSRN8",
+	"QW/bx19++eWXw3fvDn/88QwqogJnkAqs1tfuLY5KlhpTowUJyEShWBCRyehUS9f9akF7rvMYJjFw4AIY",
+	"CYndvehIe8y3nF9T9USCTEmOp3ACpR4Dnr2ABeK1jOHp4dPv4Qd49uLw+V/q3/4f/AAvTvRM51zgGWjS",
+	"wA/AOBAmF0Ygd9bFHVWoL2ua5XipuxrcPfBLQQXKhLIkI0vptgI6L+fR6fPvv4+jOWX2f09DK6rW0to+",
+	"TgKclCkvTEtkurOPkUCi1Vz/c7gQVKGnLgObjjMGtqu4N/VPgyTILitythd/jQEFupwhSEwFKrjG5RnI",
+	"GV8w4CxfAtNwJ7A4VXW/CtWYObxhE95bl3LmRE8ntIgfcc6nghQzmlo7kefvJ9Hpx9Xj+W9Zg3Mb97CD",
+	"JU9CVG/HPFR0Htw2N9oxQhbdG6y/yk+dda43kSmfzytkHEIK4d8ZK415TfmAEqbaQCeVfd3S0KW8ZEos",
+	"g20zZJKq8DPMSouUkxxvMB/AIkqQNg0+eLSxNmfABjWydB+AJDcmNBE4QSEGOmPlfIwi4ZPEEFQgW9Ns",
+	"WhKRUcLkpu0S/FLkhA3vkXpHCC+glIkgKSaoZoymVC0TmiFTdOL8le2Yvq63VcQMmW3jp3ww1EWWWrnv",
+	"GG3dItGAW6oycz+6fsac50iYkRjX7ItKJErZplOvXeVdJmanqDb5odZ64GVSFtpUBBt2LEBgLnFgHeHu",
+	"V0zx0xABh3e8DZ280ALCw9Xuan8s/ahtQzoGmGc4YC2Um+aAAe6LOy9Fiv0hCq73a7Gh8EkbBQjKPVX5",
+	"gAz7hHI9xHZt1Wshwq10AhzpQu+9JePNt8G3ZDy0+5GiEPxm9fY3YFC9HaXqRPFEYcs58pRmbxttHM3R",
+	"mEaz9XiDeyBtvkwEt6zrQ52U5DmKJxJ0kzPAeaGWsJghA8YVELDdaxV0wC2yfEKp0PhpRssskNMgKapm",
+	"ZDysOWXrcZ1Zl8zLqXGpxskCx5Ian71H3BYlm5V1qBCGF2/J+KXpj+QBYLEBGzvT7r0yIKsDUCblTJFU",
+	"NUGnNm/OsciXh5cc+ATUDCEn4yfSRd8UhwmZ09xazLXBqmqkYsZZD60/+3Mcsj7eVFrtX5ycBPE9ZVJR",
+	"VQbeGAhAUTFOqolpb3fDcXz56L0RinOFHJTghApBWUoLgw5v9PYyJYqLZPMOjAQH/M0FisOUSIQclUIh",
+	"gbAMMjqlSsKvnDLMYLyE2bKYIZNnFbOhIFN8IoFkmUDZ4XOIa2FnyefL6jXGHYnsyk1bKgIMHBD/d9Ya",
+	"DO/DPUIa2V4O+8lr3OjK1jWe5m7WKo4kZXZn3cxwlxJFchc3qXrR4Z1uFMyni1tmNbcB2p/zHAfMT3hH",
+	"MPSJoSJP7Mw/cAGWPOuWYLoNzoZPKdsZlO0Uea+IujJK7eZpgWZ/ooqrIpGoyiJpug7t+GrBkwlJtXqt",
+	"bqiZvi528A6DshKFh4mDswwt9h1uo5cWhBdtz2TlQU7Xk6k7uUFBJ3SIJDsagA2BE5XaoUAi0lkLHnsT",
+	"oTLRO01iZT/YhNH0enAmDXcGwJc9RgHnEoGmYY4KM1ALfmjfBFKqmfYnrTfpBaCGgEnLgnTovdKk1Gvp",
+	"EqdLidbKQoIRErZ/4OJCu3WbY3fTfAi9WxfRjtIY+4kgcyxysrSY9YtCwYimw6+ykMt0th6Nev2GceSH",
+	"cpzT1Dkh7Tl1cNOdJbMNptaBoEHQsy3GGYQ0gdhKHXeoPdtVnLQ0s+zf6PinivVar2AbFNP2INqYpZp2",
+	"SDz9KQbA+rxAJv14zjCXU0EVCkrCjn0pyK7yoZe4iYysOGkYJ4O8nZMv5gylCn8GHErKWi0GTlj0Yxgt",
+	"kQgJ//Pf8Pz77+BPMOdMzez/T+BPps1BtOpoISDEeENxkchyPicDwdaiFAWXA0KdzjArc7v5tKf+2tkL",
+	"cIICakYUEIFQvwQLqmZAoGUd+9uCnHGh1kpK24Zt4CVXatG816dHaPCGIp54esIYD0t4h90d+fAEzROr",
+	"voj6ZA9p3zmm/AbF8hXPQhFP4R4nafX8jmfLnY7CU5Go1qZdbJduUZ8QbefEVSdDKxHrhQUPb5wTvfsJ",
+	"j0MlA+Ffd+q2fSSrl8fDC/JbiUCzKsZRwaAR4wq0e3yNy4OjsAWUKpGIbKt5tOFYGIpr0WZqQ3VsBaNa",
+	"c2oRqtVzQ9/WhIKcpVP2c3EPTpMPUluNv9vRw9I08SF0m8d6/lAWQGTLYMJIv54qFFCNBaI03uwg7D04",
+	"sukI8UYHDWtVpo5ydzHlQPQ7HOMOd31/EHdc0nwooLzq9PMuSj8jcpbYqFR409/cq9LTzvR/gzM3O8Pm",
+	"OGctDGhlRfanveaxJLna8vTQMj+xOTNJ5prd7fRgJQCII0XynGLWXmNbx/5JcppB3QBMBFw7kNwk8YDe",
+	"rZvX+0ArZNYci1p7ewtyWOLETkDbTPdks2Mg/Wn0uRdareNPWzrDXplRpJ8EL4uBgNdUP+vTz00khgwl",
+	"nbIYCCP5UlIZgyzHc2p2pKQQPEUpuYg9OxbDnDAy3SY8ZicxaDcGjwq28T46QfXt3JPqYYJfCtE7NPbc",
+	"GCq1l51MyjxPZCoQB+IjK/0d/EJVUop8KB8BBWlv1lt5Ka6F9ThWtzFOynCTlv6tz/OaoyIZUWuzNXpC",
+	"0HWshl2vlYtybVYtqpQqmZEbTAoiFNXetAo5RBe1H4RgEjlAvwn6TVDkGhno98FIfo3I19r1bgaFmQ3j",
+	"u8xII8Z7ntVuDqigXLTTfTzyFybWEFaYla7rjAjMEjeB8Pubep6iTFUpcGsZLSUmIdX0AVnYur3l09dV",
+	"elTn9DVdEUzZHstslCrVm+OGoMRA+aEgeWg3dYurptXZFL3uBreF8xbGfqBjtHq//J3Ot9ZslReN8m0O",
+	"mveXhXFfqPYuu80yGcA2rfwOA+DAtGyleZBUIxtI+RwlTASf1yfQXICLom4TYd4Ila8ygOsQ+6MF5ptA",
+	"6xpNWwDdDuRZooTxd83lBnXfBU+vTMKNoyZJ+V4iSXcPFm2gRVIlpdwxe2uVHE/ol4H48e6p7L4suKGa",
+	"xPbW/uCRcJBhgxGincKO4eFU8ZoJns9dkKw9HlcFKdUsKQUNku43kVQZj31L5V6Gn8/f2IjRv5+Dbn0K",
+	"BDSaPqVzMsXjgk3PxkTi9y9My4n2vRjQ+RQwx7mLq/V4ZhL6Nwjs2HZxayXNvIMkEYRJgzKGvbc6VLNB",
+	"hlOGaU6szySHMUww5aCXYCnodDqU+tliuGsYXN+C/81E5IZvIDqWeov7fv0NwjA9La9KDZ0v0hnOXVyu",
+	"8USpFpeU82uKlQqdVs99S0EK+m+4bMXezaszJPb+mHv1ZalmXND/6lyOql6/Ncex1h72RfblhzdV7NoL",
+	"bxKW2fy8JSxwDKQojuCNAmqdFknZNEfQbrogqTqFnzhIFDcoQI8tr9jIwvxjUhSkoAemP/3mxYeXTyRc",
+	"Lgu8MPOANKfI7PmUQ+SYVVs4lTChOR5dsSv2V8EXEgW4TCjpx1bRHmjp/j/XZPwMlsJngDcollAySSZY",
+	"vQ+SXzG/C+eDpUSIJXz+z8NXF+d/M4bpM+BvJTEJi2aAVIqJsg/sAEdglyKhlHjFPre4cQqmE7gqT06e",
+	"p9e4NH/gZw1Mui3/ikSg6DU9ApOdLQ2N2reFr5i7Lgyjz1+vXL7xVXT68euVQxJXUXxl5NT8YfKYzV82",
+	"N9v8aZOur6LTr1dVovVVdBtfRTS7im4/3X4+OLpidRJ0dTaqRULLThRHNyisZEcnR0+PTrS88gIZKWh0",
+	"Gj0/Ojl6bmLZztc/JgU91pQ/fjYhNrnbKqRWR0OJN1l0Gv0TBZ0sa8VtMnarLPV7uabdMwy3bR3XW24X",
+	"zj07eTF048oe/VAJjC8G0l8wM7fNX5ycDM2tHsxeIretn27V+vlWrf+yTetnm7fWdrDycKJXLi2odYry",
+	"RELOp4eUVSfSl+8vP2jVqI44zeZpemrEJudTm8hUCU4nuIJK9kzB6P8rVbxn+dJaor4SyyNoPFRpbYHm",
+	"WZ3OdMUGz3Vg9Lkl1J8PYIwTLhAIW7aMqvGirTa1pd1k7O1JxltZixvJ98l9j+0yEQOlEN7y6RQzoGz/",
+	"WrGl5LodPDr9+MmX47d8CpW82kx2LVD1SV1PVLmDU0Ej99Y+38TAOELxUtn0aie2ZlNIc71zVIZlX6ai",
+	"pc6v3X7eyf7rrL8iy6FWAjWss9p62jvINcIgc9S+vZrZownGjT5WqeQw0+jaOP68ZOqop1BO3psUCIlq",
+	"T/rVuqq1kX49W0/zujTKHbTi+X3I+Wsr2w7qHZYSvYNuTU3IKbteye/jlLMJFfNh+W+lqeyJPcFUmLtu",
+	"81U/YAM0d9vL74U/r2acS72bMlw0nKlxsDFN5gj1GlkFgSuAgiyTHc5JOmU2/HZfGkpygSRbrtVUmyCy",
+	"J+a3s0/+ZZTTlgTwyHoGBGx+tIMkdmuy5Y26vDYNl4d11H0VAH/tgtx7Ad9+3OeuGvnK2pjfVRXtFJrK",
+	"UpUKjLRWHZaFVg/7xJqNgwE9bfjkXzifYgg5UKleVY12BHAbZT/bykf91MQeorusDjUFsq0RSQtj6J5s",
+	"DOKJrLuMYclLNtUu/IQKacI7YQG2SmLnvR8B9grhbCS+T+935GBpsSx7ZB5mi6UvswyI5WVf2I+/mr/e",
+	"ZLdWzbXb1Wfrj+b3hq3rDMQ5zvnN3sGxbv3ibjSxE6zI0hxf1aKfU6lgVBBZw2wL+6+xUAc2yyQg/j+h",
+	"GiDSyf7FsDYCj5fs7xlWcc+ekbEppILMUaGQJgHSBF4LYqpuubCrk9aoq/ixR7018eRPceTi7W3m/Wyq",
+	"Rjwm2/UAQvNqB0z9CAXMLqfW65GWtKomD6SEacDs8EBjC7NOnaQh1W7VU9ojs1rjDCh6TpTejl0Y+E4a",
+	"/+IeEIKbhkdBkKW4sQcoYYhwQW6wR8n717VAGauHhQvruKjp8IhRw4VJipthgLcwcq6tbkKl84edKHp6",
+	"lZOxXAmm3+oGDwGk35LxpjBaTzqG8RL0hrMbltbLa7yOVsEUoAyQpDMYCS8CLhFd1CAn4xi4Mr8aB9/V",
+	"DAHOUB6sw996uXuKa9dVcR5WmQwDA7uXzXj4hk93bkMhBpNFNSqQZZRNoWTKRQX1s2xOWSUOEqg6cKFp",
+	"/SoXMEabkEWVdKnlLXU8/pqTsQP7Q9tcJT37Op4Is9Lp3uPGrrm1I+thqqHy/kDqY1HwvUvFtw9PdzEH",
+	"FZi1NZxs+oCEkbYORrdtSaDGLsiDsLYfE79+1e8nvBfGuNTFtPYmwfUIj0OInWmzJZLdBQTN2X8Vp8uS",
+	"u9q3FAdligFxYcBPJsjCwzAkh5EvsWfgi7NoorOc1W8MSPWvnLLDKjfpAUV74FjNzOOS/51TFtxCtz7k",
+	"+OYN2Et5rcVB88kKx1mDS9rMHhF5rbGOWtAUQSLLJDCuZvq3ORc4ZNhsmam1XsY71+yBfA1XumwDj8NN",
+	"7PGinsu6hKAjtU29cNDUcLbODhzVf5lTgoOHgkqrJOP4aylRrAlv22hww7hvNcS9g6rWAfGmcFuGaU6Z",
+	"/s1nc1VoUCrni7io2hhBWJI8ENvjYLeW2/sDL1ZCzm0NvT3Bl6b63p0PaC1shhEXdU6A5Ad/TBj9E/UE",
+	"28CSVlGJxYwDkdfmPNhIeqyfm6K2g5Ke4ZybbTpoerwiV78nIrHRBFtXYj+yWldme+BokDfotxEPerFj",
+	"PMjewaOsumLXjvloofUiPvauXiOb9qbSULTnHe4z2PMOhxwibah3T1XITYbmIWWmP3/Nx2tSbbxve+3t",
+	"tK/39bDHkAz1IKcHLnRRZ9tU6TlWcBku6nwdewPEZfNQ1WfhYadw6NDm3CsausfM01Zt0oeNMYTH/6aO",
+	"llwa5WJGU5fPLb2UABCYIr1B2RIFv7jUKoXec2Jr+Nt6O8K0o29BjSsGVHmt5nBqILt1jsdV0sxKz/yi",
+	"avQQfrlf7m4Dz/wfuECp9LZivdnd9yq9Q5nMopv62lKYZsdf3V9r3dYbfo0X9WdR1oPNut9tAOecsvoO",
+	"cBB+rhf01yx7zNlgr5k5WK1SkxyjgjwyOaOrpfrSNnkImfa+DbaxRN+vNL/88Mbm0UoYMbyx8W0q4BqX",
+	"68+pL12Zyr1Y6v5H7B46X9T/htw34qzchjPeay6fVeU1gcr6C3cpBlTk+Kv5dyMTdlmXK11nwFyfK83X",
+	"utoynzYL7+mJPeoMVj3BgNlqNLLDFbXiqsk5qlKwKpXHfcaQsMyw2y+wMBLma29AVavWwsERnGORk5Sy",
+	"qb0ioUzUpbmzyQUwxEy/413qdDY2cENFEaEu9Zz3iKXbVSkGHNUq1t1ay9GjzSExhAOJSpnckcJwo8UG",
+	"UhQ9yTg2DHOVb8Im+6VrUTPlsdwMP7nHa2t+MengF821WB/BpSnc4F2XtqdZ3U9+/jHvnFtX3pz4tuTO",
+	"XTfX5DoD4QyOQuZfd2wTtRFTW+LIhVllXk5XZjA1X1rYo7A0g6zNZnpxHzeeXrpzOEsK85mn07rkVmWq",
+	"rd2NIaPSENJ8mrmKR290LuPqsO9+GudY5gXDBxFz8wkF+2WyzizbpPXuENQpldUdAhi50gbV9A/MRyCi",
+	"0+i3Ek2Je/8aQbTdaVPHFDh21F+a6A+SGwHcJpC/f49h9Qc1+pEkVzVzvISqMuWjw6tD+rJCFUz1p+pT",
+	"eGfWMhmRiK31VjMu0SsVSiVgTqdUdzHhXpx5E+kelOuQzFCW5mWGCRHpjN5gW0Z7FTMfRGRaZRO3kBlD",
+	"1Wp6tr60fMhyCaY8jFf11Tvzm5OlSbYeecUNZWwsqeA5ythLqjuINSb27j52eH/81XSyJqm2OYbb03Y0",
+	"eCZWkWH5eH2Zl80B16TM8w03Kkv1/SXZ7vPk1C/f/7AYd72ceHmKmFH1r3KY+jrTPqtd4plZmfHqYM4Z",
+	"VVxgBhOKufmmCGHNhQtLkgquUgWKg8BfMVWYwUhjLv8Gh5fTdrDCUhynufuk6oPJeTgMp6cxYJqePozI",
+	"pbx4xJbpFS+WtvKGEYMRwwWUJc1s4jXJVWxqcFisG4MpzwquDufBGVCmuMHlemcxVXMb2Go2IdvU36YE",
+	"uos/CyrRdtCCumYTAlmmM3sbYVjGcj5duyO95dPowTBEXcd7AxDxlk8BmRIUH3lypCG3ranWBQoPtYsN",
+	"i4BnmtZCVK9auHw4mfBKlG8gFd4UH69U/MeM2wI8tkC2U2DDk9g66sydfbtEnUclJ1skzHYZ+EdOm23V",
+	"Vwxw3l5FN8mEDmSZVC2pSHVO9hAi8DvkzIaEZE942vuKz10zMn7kDP+YWbIfSuVlf08ayX1i0Yu5wuG5",
+	"y2sEetjWqLrutfw9AHAnilddXWKZQ/U2kN9cUHpiU9bcXWyGWNWhO7TFfqFA4b72BJw1ZLOHBK5AM7IJ",
+	"FylaSla3mmLT2Hz/qi7V3IRLSNE/FGtKhu/TN+0WJn/MDmojTH9MrX3HXZUGSxg1E7yczqzLQSeYLtMc",
+	"YWQ+SGY+z1/95dzb2Am9/tdUFY+hOgiMoSClxBgybH5yUUlPv0smy7Hm0hjdif/tZlqtvNyP+9VpLSeK",
+	"iCmqyo5piHv4czNTsMXc9WObc3g4sSfXxnU/gnembJwpki7hw/uLy14PP7xnePgqp+m1CXPyUlXFYc9c",
+	"sfYpqyrMAc2QKTqp4pB2SFPa3QYV+MSVROJlVbPOy3k9q+oNWiOhBd7WNCZ5VeCOM0VZiX2D4c14Y2Px",
+	"5XCxWBxOuJgfliJHlvLMfk+r4Uy7jH+XNuHPBnTr9d/u14aY72wGjIg3zwxGJJfcfc3G3ZLx5Dk72HN5",
+	"wzj67n6OOrQwpkYYvenD6Pxvr+DPJ9/9+cDWN3N5m4UvO5ZEXr/eNxM+ftJ40X0F4eMnrXB2O7M6bT6/",
+	"Fx1Ht59u/zcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

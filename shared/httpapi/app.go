@@ -89,6 +89,37 @@ var operations = map[string]operation{
 	"ListStudyResearchers":  {action: authz.ReadStudy, object: studyObject},
 	"SetStudyResearcher":    {action: authz.ManageResearchers, object: studyObject},
 	"RemoveStudyResearcher": {action: authz.ManageResearchers, object: studyObject},
+
+	// Anyone sees the public list; filtering it by a child's eligibility reads that child.
+	"ListPublicStudies": {action: authz.ListPublicStudies, object: childParamObject, actionOf: publicStudiesAction},
+	"GetPublicLab":      {action: authz.ListPublicStudies},
+}
+
+func publicStudiesAction(request any) authz.Action {
+	if r, ok := request.(appapi.ListPublicStudiesRequestObject); ok && r.Params.Child != nil {
+		return authz.ReadChild
+	}
+	return authz.ListPublicStudies
+}
+
+// childParamObject loads the family of the child a public-study list is filtered by.
+func childParamObject(ctx context.Context, s *appServer, request any) (authz.Object, error) {
+	r, ok := request.(appapi.ListPublicStudiesRequestObject)
+	if !ok {
+		return authz.Object{}, fmt.Errorf("httpapi: childParamObject: unexpected request %T", request)
+	}
+	if r.Params.Child == nil {
+		return authz.Object{}, nil
+	}
+	f, err := s.families(ctx)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	owner, _, err := f.FindChild(ctx, *r.Params.Child)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	return authz.Object{OwnerID: owner}, nil
 }
 
 // studyObject loads the study a request names, with its lab.
@@ -226,20 +257,25 @@ func (s *appServer) authorize(f appapi.StrictHandlerFunc, operationID string) ap
 			return nil, apperr.New(apperr.Forbidden, "operation %s is not authorized for anyone", operationID)
 		}
 		p := PrincipalFrom(ctx)
-		obj := authz.Object{OwnerID: p.Subject.UserID}
-		if op.object != nil {
-			// Anonymous callers learn nothing about objects: they are asked to log in first.
-			if p.Subject.Anonymous() {
-				return nil, authz.Authorize(p.Subject, op.action, authz.Object{})
-			}
-			var err error
-			if obj, err = op.object(ctx, s, request); err != nil {
-				return nil, err
-			}
-		}
 		action := op.action
 		if op.actionOf != nil {
 			action = op.actionOf(request)
+		}
+		obj := authz.Object{OwnerID: p.Subject.UserID}
+		if op.object != nil {
+			// Anonymous callers learn nothing about objects: they are asked to log in first
+			// (or, for public actions, go on without one).
+			if p.Subject.Anonymous() {
+				if err := authz.Authorize(p.Subject, action, authz.Object{}); err != nil {
+					return nil, err
+				}
+				obj = authz.Object{}
+			} else {
+				var err error
+				if obj, err = op.object(ctx, s, request); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if err := authz.Authorize(p.Subject, action, obj); err != nil {
 			return nil, err

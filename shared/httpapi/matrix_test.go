@@ -158,6 +158,9 @@ var requests = map[string]struct {
 	"ListStudyResearchers":  {"GET", "/api/studies/STUDY/researchers", ``},
 	"SetStudyResearcher":    {"PUT", "/api/studies/STUDY/researchers/MEMBER", `{"group":"preview"}`},
 	"RemoveStudyResearcher": {"DELETE", "/api/studies/STUDY/researchers/MEMBER", ``},
+
+	"ListPublicStudies": {"GET", "/api/public/studies?child=CHILD", ``},
+	"GetPublicLab":      {"GET", "/api/public/labs/matrix-lab", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -240,6 +243,10 @@ var allowed = map[string][]string{
 	"CloneStudy":            {"lab-member", "lab-admin"}, // read the study and create studies in a lab
 	"SetStudyResearcher":    {"study-manager", "study-admin", "lab-admin"},
 	"RemoveStudyResearcher": {"study-manager", "study-admin", "lab-admin"},
+
+	// The list is public; filtered by a child it is that child's family's alone.
+	"ListPublicStudies": {"family"},
+	"GetPublicLab":      append([]string{"anonymous"}, loggedIn...),
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,
@@ -258,7 +265,7 @@ func TestRouteMatrix(t *testing.T) {
 	ctx := context.Background()
 	var labID int64
 	var labUUID string
-	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Matrix Lab', true) RETURNING id, uuid::text`).Scan(&labID, &labUUID); err != nil {
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, slug, approved_to_test) VALUES ('Matrix Lab', 'matrix-lab', true) RETURNING id, uuid::text`).Scan(&labID, &labUUID); err != nil {
 		t.Fatal(err)
 	}
 	h, _ := passwordHash(t)

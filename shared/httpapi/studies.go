@@ -8,6 +8,7 @@ import (
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/authz"
+	"lookit.dev/platform/shared/eligibility"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/studies"
@@ -29,7 +30,7 @@ func rawObject(b []byte) json.RawMessage {
 }
 
 // studyOut builds the API's view of a study.
-func studyOut(r db.FindStudyRow) (appapi.Study, error) {
+func studyOut(r db.FindStudyRow, mustHave, mustNot []string) (appapi.Study, error) {
 	var max any
 	if r.MaxResponses != nil {
 		max = *r.MaxResponses
@@ -51,7 +52,7 @@ func studyOut(r db.FindStudyRow) (appapi.Study, error) {
 		"state": r.State, "status_change_date": changed, "comments": r.Comments, "built": r.Built,
 		"is_building": r.IsBuilding, "created_at": r.CreatedAt.Time, "responses": r.Responses,
 		"preview_responses": r.PreviewResponses, "tallied_responses": r.TalliedResponses, "salt": r.Salt,
-		"hash_digits": r.HashDigits,
+		"hash_digits": r.HashDigits, "must_have_participated": mustHave, "must_not_have_participated": mustNot,
 	}
 	var out appapi.Study
 	return out, recode(m, &out)
@@ -62,11 +63,19 @@ func (s *appServer) studyByUUID(ctx context.Context, st *postgres.Studies, id st
 	if err != nil {
 		return appapi.Study{}, err
 	}
+	return studyView(ctx, st, studyID)
+}
+
+func studyView(ctx context.Context, st *postgres.Studies, studyID int64) (appapi.Study, error) {
 	r, err := st.Find(ctx, studyID)
 	if err != nil {
 		return appapi.Study{}, err
 	}
-	return studyOut(r)
+	must, mustNot, err := st.ParticipationRules(ctx, studyID)
+	if err != nil {
+		return appapi.Study{}, err
+	}
+	return studyOut(r, must, mustNot)
 }
 
 func (s *appServer) ListStudies(ctx context.Context, req appapi.ListStudiesRequestObject) (appapi.ListStudiesResponseObject, error) {
@@ -131,11 +140,7 @@ func (s *appServer) GetStudy(ctx context.Context, _ appapi.GetStudyRequestObject
 	if err != nil {
 		return nil, err
 	}
-	r, err := st.Find(ctx, objectFrom(ctx).StudyID)
-	if err != nil {
-		return nil, err
-	}
-	out, err := studyOut(r)
+	out, err := studyView(ctx, st, objectFrom(ctx).StudyID)
 	if err != nil {
 		return nil, err
 	}
@@ -163,11 +168,7 @@ func (s *appServer) UpdateStudy(ctx context.Context, req appapi.UpdateStudyReque
 		return nil, err
 	}
 	s.publish(ctx, mails)
-	r, err := st.Find(ctx, studyID)
-	if err != nil {
-		return nil, err
-	}
-	out, err := studyOut(r)
+	out, err := studyView(ctx, st, studyID)
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +200,7 @@ func (s *appServer) TransitionStudy(ctx context.Context, req appapi.TransitionSt
 		return nil, err
 	}
 	s.publish(ctx, mails)
-	r, err := st.Find(ctx, studyID)
-	if err != nil {
-		return nil, err
-	}
-	out, err := studyOut(r)
+	out, err := studyView(ctx, st, studyID)
 	if err != nil {
 		return nil, err
 	}
@@ -310,4 +307,54 @@ func (s *appServer) RemoveStudyResearcher(ctx context.Context, req appapi.Remove
 		return nil, err
 	}
 	return appapi.RemoveStudyResearcher204Response{}, nil
+}
+
+func publicStudiesOut(rows []db.PublicStudiesRow) []appapi.PublicStudy {
+	out := []appapi.PublicStudy{}
+	for _, r := range rows {
+		out = append(out, appapi.PublicStudy{Id: uuidOf(r.Uuid), Name: r.Name, StudyType: string(studies.TypeOf(r.StudyTypeID)),
+			PreviewSummary: r.PreviewSummary, ShortDescription: r.ShortDescription, Purpose: r.Purpose, Criteria: r.Criteria,
+			Duration: r.Duration, CompensationDescription: r.CompensationDescription,
+			MinAgeDays: eligibility.BoundDays(int(r.MinAgeYears), int(r.MinAgeMonths), int(r.MinAgeDays)),
+			MaxAgeDays: eligibility.BoundDays(int(r.MaxAgeYears), int(r.MaxAgeMonths), int(r.MaxAgeDays)),
+			LabName:    r.LabName, LabSlug: r.LabSlug, LabInstitution: r.LabInstitution, Scheduled: r.Scheduled})
+	}
+	return out
+}
+
+func (s *appServer) ListPublicStudies(ctx context.Context, req appapi.ListPublicStudiesRequestObject) (appapi.ListPublicStudiesResponseObject, error) {
+	st, err := s.studies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	child, lab := "", ""
+	if req.Params.Child != nil {
+		child = *req.Params.Child
+	}
+	if req.Params.Lab != nil {
+		lab = *req.Params.Lab
+	}
+	rows, err := st.PublicStudies(ctx, PrincipalFrom(ctx).Subject.UserID, child, lab)
+	if err != nil {
+		return nil, err
+	}
+	return appapi.ListPublicStudies200JSONResponse(publicStudiesOut(rows)), nil
+}
+
+func (s *appServer) GetPublicLab(ctx context.Context, req appapi.GetPublicLabRequestObject) (appapi.GetPublicLabResponseObject, error) {
+	st, err := s.studies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := st.PublicLab(ctx, req.Slug)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.PublicStudies(ctx, 0, "", req.Slug)
+	if err != nil {
+		return nil, err
+	}
+	return appapi.GetPublicLab200JSONResponse{Id: uuidOf(l.Uuid), Name: l.Name, Slug: l.Slug, Institution: l.Institution,
+		PrincipalInvestigatorName: l.PrincipalInvestigatorName, LabWebsite: l.LabWebsite, Description: l.Description,
+		Studies: publicStudiesOut(rows)}, nil
 }

@@ -86,12 +86,38 @@ func (s *Studies) CreateResponse(ctx context.Context, n NewResponse) (CreatedRes
 	return out, mails, nil
 }
 
-// PublicStudies lists the active, discoverable studies, those a child is eligible for when
-// childID is not 0, and those of one lab when labSlug is not "".
-func (s *Studies) PublicStudies(ctx context.Context, childID int64, labSlug string) ([]db.PublicStudiesRow, error) {
+// PublicStudies lists the active, discoverable studies; with a child of the family (childUUID not
+// ""), only those it is eligible for; with labSlug not "", only that lab's.
+func (s *Studies) PublicStudies(ctx context.Context, familyID int64, childUUID, labSlug string) ([]db.PublicStudiesRow, error) {
+	var childID int64
+	if childUUID != "" {
+		if _, err := uuid.Parse(childUUID); err != nil {
+			return nil, apperr.New(apperr.NotFound, "no such child")
+		}
+		id, err := db.New(s.Pool).FamilyChild(ctx, db.FamilyChildParams{Uuid: childUUID, UserID: familyID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, apperr.New(apperr.NotFound, "no such child")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: public studies: %w", err)
+		}
+		childID = id
+	}
 	rows, err := db.New(s.Pool).PublicStudies(ctx, db.PublicStudiesParams{ChildID: childID, LabSlug: labSlug})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: public studies: %w", err)
 	}
 	return rows, nil
+}
+
+// PublicLab returns an approved lab by its slug.
+func (s *Studies) PublicLab(ctx context.Context, slug string) (db.PublicLabRow, error) {
+	r, err := db.New(s.Pool).PublicLab(ctx, &slug)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNoLab
+	}
+	if err != nil {
+		return r, fmt.Errorf("postgres: public lab: %w", err)
+	}
+	return r, nil
 }

@@ -131,6 +131,9 @@ func (s *Studies) Create(ctx context.Context, creatorID, labID int64, t studies.
 			return err
 		}
 		id = row.Uuid
+		if err := setParticipationRules(ctx, q, row.ID, c.Input); err != nil {
+			return err
+		}
 		if err := q.AddStudyResearcher(ctx, db.AddStudyResearcherParams{StudyID: row.ID, UserID: creatorID, Grp: string(authz.GroupAdmin)}); err != nil {
 			return err
 		}
@@ -229,6 +232,9 @@ func (s *Studies) Update(ctx context.Context, actorID, studyID int64, in studies
 			MaxResponses: maxResponses(c.MaxResponses), Structure: c.structure, UseGenerator: c.UseGenerator,
 			Generator: c.Generator, Metadata: c.Metadata, Built: built, IsBuilding: building,
 		}); err != nil {
+			return err
+		}
+		if err := setParticipationRules(ctx, q, studyID, c.Input); err != nil {
 			return err
 		}
 		if len(changed) == 0 || !studies.Monitored(studies.State(old.State)) {
@@ -557,4 +563,59 @@ func (s *Studies) Clone(ctx context.Context, actorID, studyID, labID int64) (str
 		return "", fmt.Errorf("postgres: clone study: %w", err)
 	}
 	return id, nil
+}
+
+// setParticipationRules replaces a study's prior-participation rules with the input's.
+func setParticipationRules(ctx context.Context, q *db.Queries, studyID int64, in studies.Input) error {
+	if err := q.ClearParticipationRules(ctx, studyID); err != nil {
+		return err
+	}
+	seen := map[int64]string{}
+	for _, list := range []struct {
+		pointer string
+		ids     []string
+		must    bool
+	}{{"/must_have_participated", in.MustHave, true}, {"/must_not_have_participated", in.MustNot, false}} {
+		for i, u := range list.ids {
+			pointer := fmt.Sprintf("%s/%d", list.pointer, i)
+			if _, err := uuid.Parse(u); err != nil {
+				return apperr.Field(pointer, "no such study")
+			}
+			other, err := q.StudyIDByUUID(ctx, u)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return apperr.Field(pointer, "no such study")
+			}
+			if err != nil {
+				return err
+			}
+			if other.ID == studyID {
+				return apperr.Field(pointer, "a study cannot require participation in itself")
+			}
+			if prev, dup := seen[other.ID]; dup {
+				return apperr.Field(pointer, "this study is already listed at %s", prev)
+			}
+			seen[other.ID] = pointer
+			if err := q.AddParticipationRule(ctx, db.AddParticipationRuleParams{StudyID: studyID, OtherStudyID: other.ID, MustHave: list.must}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ParticipationRules returns the UUIDs of the studies a study's rules name.
+func (s *Studies) ParticipationRules(ctx context.Context, studyID int64) (mustHave, mustNot []string, err error) {
+	rows, err := db.New(s.Pool).StudyParticipationRules(ctx, studyID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: participation rules: %w", err)
+	}
+	mustHave, mustNot = []string{}, []string{}
+	for _, r := range rows {
+		if r.MustHave {
+			mustHave = append(mustHave, r.Uuid)
+		} else {
+			mustNot = append(mustNot, r.Uuid)
+		}
+	}
+	return mustHave, mustNot, nil
 }

@@ -38,6 +38,10 @@ type Input struct {
 	UseGenerator            bool            `json:"use_generator"`
 	Generator               string          `json:"generator"`
 	Metadata                json.RawMessage `json:"metadata"`
+	// Prior participation, by study UUID: the child must have taken part in every study of
+	// MustHave and in none of MustNot.
+	MustHave []string `json:"must_have_participated"`
+	MustNot  []string `json:"must_not_have_participated"`
 }
 
 // Limits on study fields.
@@ -109,6 +113,9 @@ func (in Input) Clean(t Type) (Input, error) {
 	}
 	if in.MaxResponses != nil && (*in.MaxResponses < 1 || *in.MaxResponses > MaxResponsesCap) {
 		return Input{}, apperr.Field("/max_responses", "max responses must be from 1 to %d, or null for no cap", MaxResponsesCap)
+	}
+	if len(in.MustHave)+len(in.MustNot) > 100 {
+		return Input{}, apperr.Field("/must_have_participated", "at most 100 prior-participation rules")
 	}
 	meta, err := cleanMetadata(t, in.Metadata)
 	if err != nil {

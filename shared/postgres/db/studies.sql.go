@@ -869,6 +869,36 @@ func (q *Queries) StudyLogs(ctx context.Context, studyID int64) ([]StudyLogsRow,
 	return items, nil
 }
 
+const studyParticipationRules = `-- name: StudyParticipationRules :many
+SELECT o.uuid::text AS uuid, p.must_have FROM study_participation_rules p JOIN studies o ON o.id = p.other_study_id
+WHERE p.study_id = $1 ORDER BY o.uuid
+`
+
+type StudyParticipationRulesRow struct {
+	Uuid     string
+	MustHave bool
+}
+
+func (q *Queries) StudyParticipationRules(ctx context.Context, studyID int64) ([]StudyParticipationRulesRow, error) {
+	rows, err := q.db.Query(ctx, studyParticipationRules, studyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StudyParticipationRulesRow
+	for rows.Next() {
+		var i StudyParticipationRulesRow
+		if err := rows.Scan(&i.Uuid, &i.MustHave); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const studyResearcher = `-- name: StudyResearcher :one
 SELECT grp FROM study_researchers WHERE study_id = $1 AND user_id = $2
 `

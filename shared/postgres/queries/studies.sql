@@ -166,3 +166,7 @@ RETURNING id, uuid::text AS uuid, eligibility;
 -- name: PublicLab :one
 SELECT uuid::text AS uuid, name, coalesce(slug, '') AS slug, institution, principal_investigator_name, lab_website, description
 FROM labs WHERE slug = $1 AND approved_to_test;
+
+-- name: StudyParticipationRules :many
+SELECT o.uuid::text AS uuid, p.must_have FROM study_participation_rules p JOIN studies o ON o.id = p.other_study_id
+WHERE p.study_id = $1 ORDER BY o.uuid;
