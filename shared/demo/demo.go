@@ -5,6 +5,8 @@ package demo
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -74,6 +76,9 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, password, totpSecret string) 
 			Gender: "f", GestationalAgeAtBirth: &weeks, LanguagesSpoken: 1}); err != nil {
 			return fmt.Errorf("demo child: %w", err)
 		}
+		if err := seedStudies(ctx, q, labID, researcherID); err != nil {
+			return err
+		}
 		if err := q.SeedDemographics(ctx, db.SeedDemographicsParams{UserID: &parentID, NumberOfChildren: "1",
 			ChildBirthdays: []pgtype.Date{birthday}, NumberOfGuardians: "2", UsRaceEthnicityIdentification: []string{"white"},
 			Age: "30-34", Gender: "f", EducationLevel: "grad", AnnualIncome: "90000", Country: "US", State: "MA",
@@ -85,3 +90,68 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, password, totpSecret string) 
 }
 
 var labSlug = "demo-lab"
+
+// frameplayerProtocol is a camera-free protocol the real experiment runner completes: survey
+// consent, a text frame, the exit survey.
+//
+//go:embed frameplayer-protocol.json
+var frameplayerProtocol []byte
+
+// The experiment runner repository of the demo study. No commit is pinned: as in Lookit, the
+// first build resolves the branch head and stores its SHA; until then the study is not built.
+const playerRepo = "https://github.com/lookit/ember-lookit-frameplayer"
+
+const jsPsychExperiment = `const jsPsych = initJsPsych();
+const trial = {
+  type: jsPsychHtmlKeyboardResponse,
+  stimulus: "<p>Press any key when your child is looking at the screen.</p>",
+};
+jsPsych.run([trial]);`
+
+// seedStudies puts one active, public study of each type in the demo lab, for children up to
+// five years old (the demo child is eligible for all three).
+func seedStudies(ctx context.Context, q *db.Queries, labID, researcherID int64) error {
+	for _, st := range []db.SeedStudyParams{
+		{Name: "Demo frameplayer study", StudyTypeID: 1, Structure: frameplayerProtocol,
+			Metadata:         []byte(`{"player_repo_url":"` + playerRepo + `","last_known_player_sha":""}`),
+			PreviewSummary:   "A two-minute study without a camera: consent, a short text, and a survey.",
+			ShortDescription: "Try a whole session of the Lookit experiment runner.", Duration: "2 minutes"},
+		{Name: "Demo jsPsych study", StudyTypeID: 3, Structure: []byte(`{"frames":{},"sequence":[]}`),
+			Metadata:       mustJSON(map[string]string{"experiment": jsPsychExperiment}),
+			PreviewSummary: "A one-trial jsPsych study.", ShortDescription: "Press a key when your child looks at the screen.",
+			Duration: "1 minute"},
+		{Name: "Demo external study", StudyTypeID: 2, Structure: []byte(`{"frames":{},"sequence":[]}`),
+			Metadata:       []byte(`{"url":"https://example.org/demo-study","scheduled":false,"study_platform":"other"}`),
+			PreviewSummary: "A study that runs on another site.", ShortDescription: "You will be sent to the lab's own site.",
+			Duration: "5 minutes"},
+	} {
+		if _, err := q.SeedStudyID(ctx, db.SeedStudyIDParams{LabID: labID, Name: st.Name}); err == nil {
+			continue
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("demo study %s: %w", st.Name, err)
+		}
+		st.LabID, st.CreatorID = labID, &researcherID
+		st.Purpose = "To show what taking part looks like."
+		st.Criteria = "Children from birth to five years."
+		st.CompensationDescription = "None: this is a demonstration."
+		id, err := q.SeedStudy(ctx, st)
+		if err != nil {
+			return fmt.Errorf("demo study %s: %w", st.Name, err)
+		}
+		if err := q.SeedStudyResearcher(ctx, db.SeedStudyResearcherParams{StudyID: id, UserID: researcherID}); err != nil {
+			return fmt.Errorf("demo study %s: %w", st.Name, err)
+		}
+		if err := q.SeedStudyLog(ctx, db.SeedStudyLogParams{StudyID: id, UserID: &researcherID}); err != nil {
+			return fmt.Errorf("demo study %s: %w", st.Name, err)
+		}
+	}
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -41,6 +42,29 @@ func TestSeedIsIdempotentAndUsable(t *testing.T) {
 	}
 	if ok, err := passwords.Verify("pw-for-demo", hash); !ok || err != nil || !admin {
 		t.Fatalf("admin password verifies %v (%v), site admin %v", ok, err, admin)
+	}
+	// One active, public study of each type, all three open to the demo child.
+	rows, err := pool.Query(ctx, `SELECT s.study_type_id, s.state, s.public, study_eligibility(s.id, c.id, current_date)
+		FROM studies s, children c JOIN users u ON u.id = c.user_id WHERE u.email = $1 ORDER BY s.study_type_id`, demo.ParentEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []int16
+	for rows.Next() {
+		var typ int16
+		var state string
+		var public bool
+		var elig []string
+		if err := rows.Scan(&typ, &state, &public, &elig); err != nil {
+			t.Fatal(err)
+		}
+		if state != "active" || !public || len(elig) != 1 || elig[0] != "Eligible" {
+			t.Errorf("study type %d: %s public=%v eligibility %v", typ, state, public, elig)
+		}
+		types = append(types, typ)
+	}
+	if fmt.Sprint(types) != "[1 2 3]" {
+		t.Errorf("demo study types %v", types)
 	}
 	if err := demo.Seed(ctx, pool, "", ""); err == nil {
 		t.Fatal("seeding without DEMO_PASSWORD succeeded")

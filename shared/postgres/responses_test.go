@@ -29,7 +29,7 @@ func TestFamiliesSeeStudiesTheirChildIsEligibleForAndEligibilityIsStored(t *test
 		}
 		return id
 	}
-	baby := child("Baby", 200, 0)      // born under 24 weeks: Lookit's gap read this as "no answer"
+	baby := child("Baby", 200, 0) // born under 24 weeks: Lookit's gap read this as "no answer"
 	toddler := child("Toddler", 800, nil)
 	study := func(name, state string, public bool, maxYears int, ast string, typ int) (int64, string) {
 		var id int64

@@ -128,6 +128,98 @@ func (q *Queries) SeedLabMember(ctx context.Context, arg SeedLabMemberParams) er
 	return err
 }
 
+const seedStudy = `-- name: SeedStudy :one
+INSERT INTO studies (name, lab_id, creator_id, study_type_id, state, status_change_date, public, built, preview_summary,
+                     short_description, purpose, criteria, duration, compensation_description, min_age_years,
+                     max_age_years, structure, metadata, exit_url)
+VALUES ($1, $2, $3, $4, 'active', now(), true, $5, $6,
+        $7, $8, $9, $10, $11, 0, 5, $12, $13, $14)
+RETURNING id
+`
+
+type SeedStudyParams struct {
+	Name                    string
+	LabID                   int64
+	CreatorID               *int64
+	StudyTypeID             int16
+	Built                   bool
+	PreviewSummary          string
+	ShortDescription        string
+	Purpose                 string
+	Criteria                string
+	Duration                string
+	CompensationDescription string
+	Structure               []byte
+	Metadata                []byte
+	ExitUrl                 string
+}
+
+func (q *Queries) SeedStudy(ctx context.Context, arg SeedStudyParams) (int64, error) {
+	row := q.db.QueryRow(ctx, seedStudy,
+		arg.Name,
+		arg.LabID,
+		arg.CreatorID,
+		arg.StudyTypeID,
+		arg.Built,
+		arg.PreviewSummary,
+		arg.ShortDescription,
+		arg.Purpose,
+		arg.Criteria,
+		arg.Duration,
+		arg.CompensationDescription,
+		arg.Structure,
+		arg.Metadata,
+		arg.ExitUrl,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const seedStudyID = `-- name: SeedStudyID :one
+SELECT id FROM studies WHERE lab_id = $1 AND name = $2
+`
+
+type SeedStudyIDParams struct {
+	LabID int64
+	Name  string
+}
+
+func (q *Queries) SeedStudyID(ctx context.Context, arg SeedStudyIDParams) (int64, error) {
+	row := q.db.QueryRow(ctx, seedStudyID, arg.LabID, arg.Name)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const seedStudyLog = `-- name: SeedStudyLog :exec
+INSERT INTO study_logs (study_id, user_id, action, extra) VALUES ($1, $2, 'active', '{"comments":"demo data"}')
+`
+
+type SeedStudyLogParams struct {
+	StudyID int64
+	UserID  *int64
+}
+
+func (q *Queries) SeedStudyLog(ctx context.Context, arg SeedStudyLogParams) error {
+	_, err := q.db.Exec(ctx, seedStudyLog, arg.StudyID, arg.UserID)
+	return err
+}
+
+const seedStudyResearcher = `-- name: SeedStudyResearcher :exec
+INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'admin') ON CONFLICT DO NOTHING
+`
+
+type SeedStudyResearcherParams struct {
+	StudyID int64
+	UserID  int64
+}
+
+func (q *Queries) SeedStudyResearcher(ctx context.Context, arg SeedStudyResearcherParams) error {
+	_, err := q.db.Exec(ctx, seedStudyResearcher, arg.StudyID, arg.UserID)
+	return err
+}
+
 const seedTOTP = `-- name: SeedTOTP :exec
 INSERT INTO totp_devices (user_id, secret, activated_at) VALUES ($1, $2, now())
 ON CONFLICT (user_id) DO NOTHING

@@ -30,3 +30,20 @@ SELECT @user_id, @number_of_children, @child_birthdays, @number_of_guardians,
        @us_race_ethnicity_identification, @age, @gender, @education_level,
        @annual_income, @country, @state, @density, @lookit_referrer
 WHERE NOT EXISTS (SELECT 1 FROM demographic_data WHERE user_id = @user_id);
+
+-- name: SeedStudyID :one
+SELECT id FROM studies WHERE lab_id = $1 AND name = $2;
+
+-- name: SeedStudy :one
+INSERT INTO studies (name, lab_id, creator_id, study_type_id, state, status_change_date, public, built, preview_summary,
+                     short_description, purpose, criteria, duration, compensation_description, min_age_years,
+                     max_age_years, structure, metadata, exit_url)
+VALUES (@name, @lab_id, @creator_id, @study_type_id, 'active', now(), true, @built, @preview_summary,
+        @short_description, @purpose, @criteria, @duration, @compensation_description, 0, 5, @structure, @metadata, @exit_url)
+RETURNING id;
+
+-- name: SeedStudyResearcher :exec
+INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'admin') ON CONFLICT DO NOTHING;
+
+-- name: SeedStudyLog :exec
+INSERT INTO study_logs (study_id, user_id, action, extra) VALUES ($1, $2, 'active', '{"comments":"demo data"}');
