@@ -389,10 +389,10 @@ type NewStudy struct {
 	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
 
 	// MustHaveParticipated Studies the child must have taken part in
-	MustHaveParticipated *[]openapi_types.UUID `json:"must_have_participated,omitempty"`
+	MustHaveParticipated *[]string `json:"must_have_participated,omitempty"`
 
 	// MustNotHaveParticipated Studies the child must not have taken part in
-	MustNotHaveParticipated *[]openapi_types.UUID   `json:"must_not_have_participated,omitempty"`
+	MustNotHaveParticipated *[]string               `json:"must_not_have_participated,omitempty"`
 	Name                    *string                 `json:"name,omitempty"`
 	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
 	Priority                *int                    `json:"priority,omitempty"`
@@ -510,10 +510,10 @@ type Study struct {
 	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
 
 	// MustHaveParticipated Studies the child must have taken part in
-	MustHaveParticipated *[]openapi_types.UUID `json:"must_have_participated,omitempty"`
+	MustHaveParticipated *[]string `json:"must_have_participated,omitempty"`
 
 	// MustNotHaveParticipated Studies the child must not have taken part in
-	MustNotHaveParticipated *[]openapi_types.UUID   `json:"must_not_have_participated,omitempty"`
+	MustNotHaveParticipated *[]string               `json:"must_not_have_participated,omitempty"`
 	Name                    *string                 `json:"name,omitempty"`
 	PreviewResponses        int                     `json:"preview_responses"`
 	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
@@ -560,10 +560,10 @@ type StudyInput struct {
 	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
 
 	// MustHaveParticipated Studies the child must have taken part in
-	MustHaveParticipated *[]openapi_types.UUID `json:"must_have_participated,omitempty"`
+	MustHaveParticipated *[]string `json:"must_have_participated,omitempty"`
 
 	// MustNotHaveParticipated Studies the child must not have taken part in
-	MustNotHaveParticipated *[]openapi_types.UUID   `json:"must_not_have_participated,omitempty"`
+	MustNotHaveParticipated *[]string               `json:"must_not_have_participated,omitempty"`
 	Name                    *string                 `json:"name,omitempty"`
 	PreviewSummary          *string                 `json:"preview_summary,omitempty"`
 	Priority                *int                    `json:"priority,omitempty"`
@@ -6631,72 +6631,72 @@ var swaggerSpec = []string{
 	"rZvX+0ArZNYci1p7ewtyWOLETkDbTPdks2Mg/Wn0uRdareNPWzrDXplRpJ8EL4uBgNdUP+vTz00khgwl",
 	"nbIYCCP5UlIZgyzHc2p2pKQQPEUpuYg9OxbDnDAy3SY8ZicxaDcGjwq28T46QfXt3JPqYYJfCtE7NPbc",
 	"GCq1l51MyjxPZCoQB+IjK/0d/EJVUop8KB8BBWlv1lt5Ka6F9ThWtzFOynCTlv6tz/OaoyIZUWuzNXpC",
-	"0HWshl2vlYtybVYtqpQqmZEbTAoiFNXetAo5RBe1H4RgEjlAvwn6TVDkGhno98FIfo3I19r1bgaFmQ3j",
-	"u8xII8Z7ntVuDqigXLTTfTzyFybWEFaYla7rjAjMEjeB8Pubep6iTFUpcGsZLSUmIdX0AVnYur3l09dV",
-	"elTn9DVdEUzZHstslCrVm+OGoMRA+aEgeWg3dYurptXZFL3uBreF8xbGfqBjtHq//J3Ot9ZslReN8m0O",
-	"mveXhXFfqPYuu80yGcA2rfwOA+DAtGyleZBUIxtI+RwlTASf1yfQXICLom4TYd4Ila8ygOsQ+6MF5ptA",
-	"6xpNWwDdDuRZooTxd83lBnXfBU+vTMKNoyZJ+V4iSXcPFm2gRVIlpdwxe2uVHE/ol4H48e6p7L4suKGa",
-	"xPbW/uCRcJBhgxGincKO4eFU8ZoJns9dkKw9HlcFKdUsKQUNku43kVQZj31L5V6Gn8/f2IjRv5+Dbn0K",
-	"BDSaPqVzMsXjgk3PxkTi9y9My4n2vRjQ+RQwx7mLq/V4ZhL6Nwjs2HZxayXNvIMkEYRJgzKGvbc6VLNB",
-	"hlOGaU6szySHMUww5aCXYCnodDqU+tliuGsYXN+C/81E5IZvIDqWeov7fv0NwjA9La9KDZ0v0hnOXVyu",
-	"8USpFpeU82uKlQqdVs99S0EK+m+4bMXezaszJPb+mHv1ZalmXND/6lyOql6/Ncex1h72RfblhzdV7NoL",
-	"bxKW2fy8JSxwDKQojuCNAmqdFknZNEfQbrogqTqFnzhIFDcoQI8tr9jIwvxjUhSkoAemP/3mxYeXTyRc",
-	"Lgu8MPOANKfI7PmUQ+SYVVs4lTChOR5dsSv2V8EXEgW4TCjpx1bRHmjp/j/XZPwMlsJngDcollAySSZY",
-	"vQ+SXzG/C+eDpUSIJXz+z8NXF+d/M4bpM+BvJTEJi2aAVIqJsg/sAEdglyKhlHjFPre4cQqmE7gqT06e",
-	"p9e4NH/gZw1Mui3/ikSg6DU9ApOdLQ2N2reFr5i7Lgyjz1+vXL7xVXT68euVQxJXUXxl5NT8YfKYzV82",
-	"N9v8aZOur6LTr1dVovVVdBtfRTS7im4/3X4+OLpidRJ0dTaqRULLThRHNyisZEcnR0+PTrS88gIZKWh0",
-	"Gj0/Ojl6bmLZztc/JgU91pQ/fjYhNrnbKqRWR0OJN1l0Gv0TBZ0sa8VtMnarLPV7uabdMwy3bR3XW24X",
-	"zj07eTF048oe/VAJjC8G0l8wM7fNX5ycDM2tHsxeIretn27V+vlWrf+yTetnm7fWdrDycKJXLi2odYry",
-	"RELOp4eUVSfSl+8vP2jVqI44zeZpemrEJudTm8hUCU4nuIJK9kzB6P8rVbxn+dJaor4SyyNoPFRpbYHm",
-	"WZ3OdMUGz3Vg9Lkl1J8PYIwTLhAIW7aMqvGirTa1pd1k7O1JxltZixvJ98l9j+0yEQOlEN7y6RQzoGz/",
-	"WrGl5LodPDr9+MmX47d8CpW82kx2LVD1SV1PVLmDU0Ej99Y+38TAOELxUtn0aie2ZlNIc71zVIZlX6ai",
-	"pc6v3X7eyf7rrL8iy6FWAjWss9p62jvINcIgc9S+vZrZownGjT5WqeQw0+jaOP68ZOqop1BO3psUCIlq",
-	"T/rVuqq1kX49W0/zujTKHbTi+X3I+Wsr2w7qHZYSvYNuTU3IKbteye/jlLMJFfNh+W+lqeyJPcFUmLtu",
-	"81U/YAM0d9vL74U/r2acS72bMlw0nKlxsDFN5gj1GlkFgSuAgiyTHc5JOmU2/HZfGkpygSRbrtVUmyCy",
-	"J+a3s0/+ZZTTlgTwyHoGBGx+tIMkdmuy5Y26vDYNl4d11H0VAH/tgtx7Ad9+3OeuGvnK2pjfVRXtFJrK",
-	"UpUKjLRWHZaFVg/7xJqNgwE9bfjkXzifYgg5UKleVY12BHAbZT/bykf91MQeorusDjUFsq0RSQtj6J5s",
-	"DOKJrLuMYclLNtUu/IQKacI7YQG2SmLnvR8B9grhbCS+T+935GBpsSx7ZB5mi6UvswyI5WVf2I+/mr/e",
-	"ZLdWzbXb1Wfrj+b3hq3rDMQ5zvnN3sGxbv3ibjSxE6zI0hxf1aKfU6lgVBBZw2wL+6+xUAc2yyQg/j+h",
-	"GiDSyf7FsDYCj5fs7xlWcc+ekbEppILMUaGQJgHSBF4LYqpuubCrk9aoq/ixR7018eRPceTi7W3m/Wyq",
-	"Rjwm2/UAQvNqB0z9CAXMLqfW65GWtKomD6SEacDs8EBjC7NOnaQh1W7VU9ojs1rjDCh6TpTejl0Y+E4a",
-	"/+IeEIKbhkdBkKW4sQcoYYhwQW6wR8n717VAGauHhQvruKjp8IhRw4VJipthgLcwcq6tbkKl84edKHp6",
-	"lZOxXAmm3+oGDwGk35LxpjBaTzqG8RL0hrMbltbLa7yOVsEUoAyQpDMYCS8CLhFd1CAn4xi4Mr8aB9/V",
-	"DAHOUB6sw996uXuKa9dVcR5WmQwDA7uXzXj4hk93bkMhBpNFNSqQZZRNoWTKRQX1s2xOWSUOEqg6cKFp",
-	"/SoXMEabkEWVdKnlLXU8/pqTsQP7Q9tcJT37Op4Is9Lp3uPGrrm1I+thqqHy/kDqY1HwvUvFtw9PdzEH",
-	"FZi1NZxs+oCEkbYORrdtSaDGLsiDsLYfE79+1e8nvBfGuNTFtPYmwfUIj0OInWmzJZLdBQTN2X8Vp8uS",
-	"u9q3FAdligFxYcBPJsjCwzAkh5EvsWfgi7NoorOc1W8MSPWvnLLDKjfpAUV74FjNzOOS/51TFtxCtz7k",
-	"+OYN2Et5rcVB88kKx1mDS9rMHhF5rbGOWtAUQSLLJDCuZvq3ORc4ZNhsmam1XsY71+yBfA1XumwDj8NN",
-	"7PGinsu6hKAjtU29cNDUcLbODhzVf5lTgoOHgkqrJOP4aylRrAlv22hww7hvNcS9g6rWAfGmcFuGaU6Z",
-	"/s1nc1VoUCrni7io2hhBWJI8ENvjYLeW2/sDL1ZCzm0NvT3Bl6b63p0PaC1shhEXdU6A5Ad/TBj9E/UE",
-	"28CSVlGJxYwDkdfmPNhIeqyfm6K2g5Ke4ZybbTpoerwiV78nIrHRBFtXYj+yWldme+BokDfotxEPerFj",
-	"PMjewaOsumLXjvloofUiPvauXiOb9qbSULTnHe4z2PMOhxwibah3T1XITYbmIWWmP3/Nx2tSbbxve+3t",
-	"tK/39bDHkAz1IKcHLnRRZ9tU6TlWcBku6nwdewPEZfNQ1WfhYadw6NDm3CsausfM01Zt0oeNMYTH/6aO",
-	"llwa5WJGU5fPLb2UABCYIr1B2RIFv7jUKoXec2Jr+Nt6O8K0o29BjSsGVHmt5nBqILt1jsdV0sxKz/yi",
-	"avQQfrlf7m4Dz/wfuECp9LZivdnd9yq9Q5nMopv62lKYZsdf3V9r3dYbfo0X9WdR1oPNut9tAOecsvoO",
-	"cBB+rhf01yx7zNlgr5k5WK1SkxyjgjwyOaOrpfrSNnkImfa+DbaxRN+vNL/88Mbm0UoYMbyx8W0q4BqX",
-	"68+pL12Zyr1Y6v5H7B46X9T/htw34qzchjPeay6fVeU1gcr6C3cpBlTk+Kv5dyMTdlmXK11nwFyfK83X",
-	"utoynzYL7+mJPeoMVj3BgNlqNLLDFbXiqsk5qlKwKpXHfcaQsMyw2y+wMBLma29AVavWwsERnGORk5Sy",
-	"qb0ioUzUpbmzyQUwxEy/413qdDY2cENFEaEu9Zz3iKXbVSkGHNUq1t1ay9GjzSExhAOJSpnckcJwo8UG",
-	"UhQ9yTg2DHOVb8Im+6VrUTPlsdwMP7nHa2t+MengF821WB/BpSnc4F2XtqdZ3U9+/jHvnFtX3pz4tuTO",
-	"XTfX5DoD4QyOQuZfd2wTtRFTW+LIhVllXk5XZjA1X1rYo7A0g6zNZnpxHzeeXrpzOEsK85mn07rkVmWq",
-	"rd2NIaPSENJ8mrmKR290LuPqsO9+GudY5gXDBxFz8wkF+2WyzizbpPXuENQpldUdAhi50gbV9A/MRyCi",
-	"0+i3Ek2Je/8aQbTdaVPHFDh21F+a6A+SGwHcJpC/f49h9Qc1+pEkVzVzvISqMuWjw6tD+rJCFUz1p+pT",
-	"eGfWMhmRiK31VjMu0SsVSiVgTqdUdzHhXpx5E+kelOuQzFCW5mWGCRHpjN5gW0Z7FTMfRGRaZRO3kBlD",
-	"1Wp6tr60fMhyCaY8jFf11Tvzm5OlSbYeecUNZWwsqeA5ythLqjuINSb27j52eH/81XSyJqm2OYbb03Y0",
-	"eCZWkWH5eH2Zl80B16TM8w03Kkv1/SXZ7vPk1C/f/7AYd72ceHmKmFH1r3KY+jrTPqtd4plZmfHqYM4Z",
-	"VVxgBhOKufmmCGHNhQtLkgquUgWKg8BfMVWYwUhjLv8Gh5fTdrDCUhynufuk6oPJeTgMp6cxYJqePozI",
-	"pbx4xJbpFS+WtvKGEYMRwwWUJc1s4jXJVWxqcFisG4MpzwquDufBGVCmuMHlemcxVXMb2Go2IdvU36YE",
-	"uos/CyrRdtCCumYTAlmmM3sbYVjGcj5duyO95dPowTBEXcd7AxDxlk8BmRIUH3lypCG3ranWBQoPtYsN",
-	"i4BnmtZCVK9auHw4mfBKlG8gFd4UH69U/MeM2wI8tkC2U2DDk9g66sydfbtEnUclJ1skzHYZ+EdOm23V",
-	"Vwxw3l5FN8mEDmSZVC2pSHVO9hAi8DvkzIaEZE942vuKz10zMn7kDP+YWbIfSuVlf08ayX1i0Yu5wuG5",
-	"y2sEetjWqLrutfw9AHAnilddXWKZQ/U2kN9cUHpiU9bcXWyGWNWhO7TFfqFA4b72BJw1ZLOHBK5AM7IJ",
-	"FylaSla3mmLT2Hz/qi7V3IRLSNE/FGtKhu/TN+0WJn/MDmojTH9MrX3HXZUGSxg1E7yczqzLQSeYLtMc",
-	"YWQ+SGY+z1/95dzb2Am9/tdUFY+hOgiMoSClxBgybH5yUUlPv0smy7Hm0hjdif/tZlqtvNyP+9VpLSeK",
-	"iCmqyo5piHv4czNTsMXc9WObc3g4sSfXxnU/gnembJwpki7hw/uLy14PP7xnePgqp+m1CXPyUlXFYc9c",
-	"sfYpqyrMAc2QKTqp4pB2SFPa3QYV+MSVROJlVbPOy3k9q+oNWiOhBd7WNCZ5VeCOM0VZiX2D4c14Y2Px",
-	"5XCxWBxOuJgfliJHlvLMfk+r4Uy7jH+XNuHPBnTr9d/u14aY72wGjIg3zwxGJJfcfc3G3ZLx5Dk72HN5",
-	"wzj67n6OOrQwpkYYvenD6Pxvr+DPJ9/9+cDWN3N5m4UvO5ZEXr/eNxM+ftJ40X0F4eMnrXB2O7M6bT6/",
-	"Fx1Ht59u/zcAAP//",
+	"0HWshl2vlYtybVYtqpQqmZEbTAoiFNXetAo5RBe1H4RgEjlAvwn6TVDkGhno98FI/uYZE2Z0xneZgUaI",
+	"O85iNwdTUC7a6TweeQsTSwgrxErXdEYEZombQPj9TT1LUaaqFLi1DJYSk5Dq+YArbL3e8unrKv2pc7qa",
+	"rgiWbI9VNkqF6s1xQ9BhoPpQEDy0W7rFVdPqbHped4Nm/7yFoR/omKzeD3+n86s1W+FFo3ybg+L9ZVnc",
+	"F2q9y26yTAawSyt/wwA0MC1baRwk1cgFUj5HCRPB5/UJMxfgoqTbRJA3Qt2rDOA6RP5ogfcm0LlGyxYg",
+	"twN1lihhfF1zuUHVd8HLK5Ns46hJQr6XSNHdg0EbaJFUSSl3zM5aJccT+mUgPrx7qrovC26oJnG9tT94",
+	"JBxk2GAEaKewYng4VbxmgudzFwRrj8dVQUo1S0pBg6T7TSRVRmPfUrmX4efzNzYi9O/noFufAgGNlk/p",
+	"nEzxuGDTszGR+P0L03KifSsGdD4FzHHu4mY9npmE/Q0CN7Zd3FpJM+8gSQRh0qCMYe+sDsVskMGUYZoT",
+	"6xPJYQwTTCnoJVAKOp0OpXa2GO4aBte34H8zEbfhG4aOpd7ivl9/QzBMT8urUkPni3SGcxd3azxNqsUl",
+	"5fyaYqVCp9Vz31KQgv4bLluxdfPqDIm9H+ZefVmqGRf0vzqXn6rXb81xq7WHfZF9+eFNFZv2wpeEZTb/",
+	"bgkLHAMpiiN4o4BaJ0VSNs0RtBsuSKpO4ScOEsUNCtBjyys2sjD/mBQFKeiB6U+/efHh5RMJl8sCL8w8",
+	"IM0pMnv+5BA5ZtUWTiVMaI5HV+yK/VXwhUQBLtNJ+rFTtAdWuv/PNRk/g6XwGeANiiWUTJIJVu+D5FfM",
+	"78L5XCkRYgmf//Pw1cX534xh+gz4W0lMQqIZIJViouwDO8AR2KVIKCVesc8tbpyC6QSuypOT5+k1Ls0f",
+	"+FkDk27LvyIRKHpNj8BkX0tDo/Zt4CvmrgPD6PPXK5dPfBWdfvx65ZDEVRRfGTk1f5g8ZfOXzb02f9qk",
+	"6qvo9OtVlUh9Fd3GVxHNrqLbT7efD46uWJ3kXJ19apHQshPF0Q0KK9nRydHToxMtr7xARgoanUbPj06O",
+	"nptYtfPlj0lBjzXlj59NiE3etgqp1dFQ4k0WnUb/REEny1pxm4zcKgv9Xq5h9wzDbVvH9ZbbhXPPTl4M",
+	"3aiyRztUAuOLgfQWzMxt8hcnJ0Nzqwezl8Rt66dbtX6+Veu/bNP62eattR2sPJzolUv7aZ2SPJGQ8+kh",
+	"ZdWJ8+X7yw9aNaojTLN5mp4ascn51CYqVYLTCaagkj1TMPr/ShXvWb60lqivxPIIGg9VWlugeVanK12x",
+	"wXMbGH1uCfXnAxjjhAsEwpYto2q8aKtNbWk3GXl7kvFWVuJG8n1y32O7TMNAqYO3fDrFDCjbv1ZsKblu",
+	"B49OP37y5fgtn0IlrzZTXQtUfRLXE1Xu4FTQyL21zzcxMI5QvFQ2fdqJrdkU0lzvHJVh2ZepaKnza7ef",
+	"d7L7OuuvyHKolUAN66y2nvaOcY0wyBy1b69m9uiBcaOPVao4zDS6No4/L5k66imUk/cmxUGi2pN+ta5i",
+	"baRfz9bTvC59cgeteH4fcv7ayraDeoelRO8gW1MTcsquV/L7OOVsQsV8WP5baSh7Yk8w1eWu23zVD9gA",
+	"zd328nvhz6sZ51LvpgwXDWdqHGxMkzkivUZWQeAKoCDLZIdzkk6ZDb/dl4aSXCDJlms11SaA7In57eyS",
+	"fxnltFf+PbKeAQGb/+wgid2abPmiLq9Nw+VhHXVfBcBfuyD3XsC3H/e5q0a+sjbmd1VFO4WmclSlAiOt",
+	"VYdlodXDPrFm42BATxs++RfKpxhCDlSqV1WjHQHcRtnNtrJRP/Wwh+guq0NMgWxrRNLCGLonG4N4Iusu",
+	"Y1jykk21Cz+hQprwTliArZLYee9HgL1CNxuJ79P7HTlYOizLHpmH2WLpyywDYnnZF/bjr+avN9mtVXPt",
+	"dvXZ+qP5vWHrOgNxjnN+s3dwrFu/uBtN7AQrsjTHV7Xo51QqGBVE1jDbwv5rLNSBzSIJiP9PqAaIdLJ/",
+	"MayNwOMl+3uGVdyzZ2Rsiqggc1QopElwNIHXgpiqWi7s6qQ16ip+7FFvTTz5Uxy5eHubeT+bqhCPyXY9",
+	"gNC82gFTP0IBs8up9XqkJa2quQMpYRowOzzQ2MKsUwdpSLVb9ZL2yKzWOAOKnhOlt2MXBr6Txr+4B4Tg",
+	"puFREGQpbuwBShgiXJAb7FHy/nUtUKbqYeHCOi5qOjxi1HBhkuBmGOAtjJxrq5tQ6fxhJ4qeXuVkLFeC",
+	"6be6wUMA6bdkvCmM1pOOYbwEveHshqX18hqvo1UQBSgDJOkMRsKLgEtEFzXIyTgGrsyvxsF3NUGAM5QH",
+	"6/C3Xu6e4tp11ZuHVSbDwMDuZTMevuHTndtQiMFkUY0KZBllUyiZclFB/SybU1aJgwSqDlxoWr/KBYzR",
+	"JmRRJV3qeEsdj7/mZOzA/tA2V0nPvo4nwqx0uve4sWtu7ch6mGqovD+Q+lgUfO9S8e3D013MQQVmbY0m",
+	"mz4gYaStg9FtW/KnsQvyIKztx8SvT/X7Ce+FMS51say9SXA9wuMQYmfabAlkd+FAc/Zfxemy5K72LcVB",
+	"mWI/XBjwkwmy8DAMyWHkS+wZ+OIsmugsZ/UbA1L9K6fssMpNekDRHjhWM/O45H/nlAW30K0POb55A/ZS",
+	"Xmtx0HyywnHW4JI2s0dEXmusoxY0RZDIMgmMq5n+bc4FDhk2W0ZqrZfxzjV7IF/DlSbbwONwE3u8qOey",
+	"LhHoSG1TLxw0NZytswNH9V/mlODgoaDSKsk4/lpKFGvC2zYa3DDuWw1x76CqdUC8KcyWYZpTpn/z2VwV",
+	"EpTK+SIuqjZGEJYkD8T2ONit5fb+wIuVkHNbI29P8KWprnfnA1oLm2HERZ0TIPnBHxNG/0Q9wTawpFU0",
+	"YjHjQOS1OQ82kh7r56Zo7aCkZzjnZpsOmh6viNXviUhsNMHWjdiPrNaV1x44GuQN+m3Eg17sGA+yd/Ao",
+	"q67YtWM+Wmi9iI+9q9fIpr2pNBTteYf7DPa8wyGHSBvq3VMVcpOheUiZ6c9f8/GaVBvv2117O+3rfR3s",
+	"MSRDPcjpgQtd1Nk2VXqOFVyGizpfx94Acdk8VPVZeNgpDDq0OfeKgu4x87RVe/RhYwzh8b+poyWXRrmY",
+	"0dTlc0svJQAEpkhvULZEwS8etUqh95zYGv523o4w7ehbUOOKAVVeqzmcGshuneNxlTSz0jO/qBo9hF/u",
+	"l7PbwDP/By5QKr2tWG92971K71Ams+imvrYUptnxV/fXWrf1hl/jRf3Zk/Vgs+53G8A5p6y+AxyEn+sF",
+	"/TXLHnM22GtmDlar1CTHqCCPTM7oaqm+tE0eQqa9b39tLNH3K80vP7yxebQSRgxvbHybCrjG5fpz6ktX",
+	"hnIvlrr/kbqHzhf1vxH3jTgrt+GM95rLZ1X5TKCy/oJdigEVOf5q/t3IhF3W5UjXGTDX50rzta62zKfN",
+	"wnt6Yo86g1VPMGC2Go3scEWtuGpyjqoUrErlcZ8pJCwz7PYLLIyE+ZobUNWqtXBwBOdY5CSlbGqvSCgT",
+	"dWnubHIBDDHT73iXOp2NDdxQUUSoSz3nPWLpdlWKAUe1inW31nL0aHNIDOFAolImd6Qw3GixgRRFTzKO",
+	"DcNc5ZuwyX7pWtRMeSw3w0/u8dqaXyw6+MVyLdZHcGkKN3jXpe1pVveTnn/MO+fWlTcnvi25c9fNNbnO",
+	"QDiDo5D51x3bRG3E1JY4cmFWmZfTlRlMzZcU9igszSBrs5le3MeNp5fuHM6SwnzG6bQuuVWZamt3Y8io",
+	"NIQ0n16u4tEbncu4Ouu7n8Y5lnnB8EHE3HwiwX55rDPLNmm9OwR1SmV1hwBGrrRBNf0D85GH6DT6rURT",
+	"wt6/RhBtd9rUMQWOHfWXJPqD5EYAtwnk799jWP3BjH4kyVXJHC+hqkz56PDqkL6sUAVT/an61N2ZtUxG",
+	"JGJrvdWMS/RKg1IJmNMp1V1MuBdn3kS6B+U6JDOUpXmZYUJEOqM32JbRXsXMBxGZVtnELWTGULWanq0f",
+	"LR+yXIIpD+NVefXO/OZkaZKtR15xQxkbSyp4jjL2kuoOYo2JvbuPHd4ffzWdrEmqbY7h9rQdDZ6JVWRY",
+	"Pl5f5mVzwDUp83zDjcpSfX9Jtvs8OfXL8z8sxl0vJ16eImZU/ascpr7OtM9ql3hmVma8OphzRhUXmMGE",
+	"Ym6+GUJYc+HCkqSCq1SB4iDwV0wVZjDSmMu/weHltB2ssBTHae4+mfpgch4Ow+lpDJimpw8jcikvHrFl",
+	"esWLpa28YcRgxHABZUkzm3hNchWbGhwW68ZgyrOCq8N5cAaUKW5wud5ZTNXcBraaTcg29bcpge7iz4JK",
+	"tB20oK7ZhECW6czeRhiWsZxP1+5Ib/k0ejAMUdfx3gBEvOVTQKYExUeeHGnIbWuqdYHCQ+1iwyLgmaa1",
+	"ENWrFi4fTia8EuUbSIU3xccrFf8x47YAjy2Q7RTY8CS2jjpzZ98uUedRyckWCbNdBv6R02Zb9RUDnLdX",
+	"0U0yoQNZJlVLKlKdkz2ECPwOObMhIdkTnva+0nPXjIwfOcM/Zpbsh1J52d+TRnKfWPRirnB47vIagR62",
+	"Naquey1/DwDcieJVV5dY5lC9DeQ3F5Se2JQ1dxebIVZ16A5tsV8oULivOQFnDdnsIYEr0IxswkWKlpLV",
+	"rabYNDbft6pLNTfhElL0D8WakuH79E27hckfs4PaCNMfU2vfcVelwRJGzQQvpzPrctAJpss0RxiZD46Z",
+	"z+9Xfzn3NnZCr/81VcVjqA4CYyhIKTGGDJufXFTS0++SyXKsuTRGd+J/u5lWKy/34351WsuJImKKqrJj",
+	"GuIe/tzMFGwxd/3Y5hweTuzJtXHdj+CdKRtniqRL+PD+4rLXww/vGR6+yml6bcKcvFRVcdgzV6x9yqoK",
+	"c0AzZIpOqjikHdKUdrdBBT5xJZF4WdWs83Jez6p6g9ZIaIG3NY1JXhW440xRVmLfYHgz3thYfDlcLBaH",
+	"Ey7mh6XIkaU8s9/PajjTLuPfpU34swHdev23+7Uh5juaASPizTODEckld1+zcbdkPHnODvZc3jCOvruf",
+	"ow4tjKkRRm/6MDr/2yv488l3fz6w9c1c3mbhy44lkdev982Ej580XnRfQfj4SSuc3c6sTpvP60XH0e2n",
+	"2/8NAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

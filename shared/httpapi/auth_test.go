@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/demo"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
@@ -155,11 +156,23 @@ func FuzzAppAPIRequests(f *testing.F) {
 	f.Add(uint8(0), "POST", "/api/unsubscribe/AAAA", "List-Unsubscribe=One-Click")
 	pool := pgtest.Pool(f)
 	h := httpapi.New(newInstance(f, instance.Value(pool)))
+	// The researcher administers a lab, so study bodies reach validation.
+	var labID int64
+	var labUUID string
+	if err := pool.QueryRow(context.Background(), `INSERT INTO labs (name, approved_to_test) VALUES ('Fuzz Lab', true)
+		ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id, uuid::text`).Scan(&labID, &labUUID); err != nil {
+		f.Fatal(err)
+	}
+	for _, body := range []string{`{"study_type":"frameplayer","name":"S","structure":{"frames":{"a":{"kind":"exp-lookit-text"}},"sequence":["a"]},"criteria_expression":"deaf OR (age_in_days > 30 AND NOT speaks_en)"}`,
+		`{"study_type":"external","name":"S","metadata":{"url":"https://x.org","scheduled":true},"max_responses":3,"min_age_years":1}`,
+		`{"study_type":"jspsych","name":"S","metadata":{"experiment":"jsPsych.run([])"},"must_not_have_participated":["x"]}`} {
+		f.Add(uint8(2), "POST", "/api/labs/"+labUUID+"/studies", body)
+	}
 	family := role{name: "fuzz-family"}
-	researcher := role{name: "fuzz-researcher", researcher: true, twoFactor: true}
+	researcher := role{name: "fuzz-researcher", researcher: true, twoFactor: true, lab: authz.LabAdmin}
 	creds := []func(*http.Request){func(*http.Request) {}}
 	for _, r := range []role{family, researcher} {
-		creds = append(creds, credential(f, pool, newUser(f, pool, 0, r), r))
+		creds = append(creds, credential(f, pool, newUser(f, pool, labID, r), r))
 	}
 	f.Fuzz(func(t *testing.T, who uint8, method, path, body string) {
 		if !strings.HasPrefix(path, "/api/") {

@@ -191,3 +191,62 @@ func TestTransitionConditionsAreEnforcedByTheServer(t *testing.T) {
 		t.Errorf("to_active: %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestStudyRoutesAnswerBadInputWithTheField(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID int64
+	var labUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Bad Input Lab', true) RETURNING id, uuid::text`).Scan(&labID, &labUUID); err != nil {
+		t.Fatal(err)
+	}
+	r := role{name: "bad-input-admin", researcher: true, twoFactor: true, lab: authz.LabAdmin}
+	auth := credential(t, pool, newUser(t, pool, labID, r), r)
+	call := func(method, path, body string) (int, map[string]any) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		auth(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	code, study := call("POST", "/api/labs/"+labUUID+"/studies", `{"study_type":"frameplayer","name":"Bad input study"}`)
+	if code != http.StatusCreated || study["state"] != "created" || study["display_full_screen"] != true {
+		t.Fatalf("create: %d %v", code, study)
+	}
+	id := study["id"].(string)
+	for body, pointer := range map[string]string{
+		`{"study_type":"frameplayer"}`:                                                              "/name",
+		`{"study_type":"quiz","name":"x"}`:                                                          "/study_type",
+		`{"study_type":"external","name":"x","min_age_years":3,"max_age_years":1}`:                  "/min_age_years",
+		`{"study_type":"external","name":"x","max_age_months":12}`:                                  "/max_age_months",
+		`{"study_type":"external","name":"x","priority":100}`:                                       "/priority",
+		`{"study_type":"external","name":"x","exit_url":"javascript:alert(1)"}`:                     "/exit_url",
+		`{"study_type":"external","name":"x","metadata":{"url":"ftp://x"}}`:                         "/metadata/url",
+		`{"study_type":"external","name":"x","max_responses":0}`:                                    "/max_responses",
+		`{"study_type":"external","name":"x","criteria_expression":"deaf AND"}`:                     "/criteria_expression",
+		`{"study_type":"frameplayer","name":"x","structure":{"frames":{},"sequence":["nope"]}}`:     "/structure/sequence/0",
+		`{"study_type":"external","name":"x","must_have_participated":["` + id + `","not-a-uuid"]}`: "/must_have_participated/1",
+		`{"study_type":"external","name":"` + strings.Repeat("n", 256) + `"}`:                       "/name",
+		`{"study_type":"external","name":5}`:                                                        "/name",
+	} {
+		code, out := call("POST", "/api/labs/"+labUUID+"/studies", body)
+		if code != http.StatusBadRequest || errorPointer(out) != pointer {
+			t.Errorf("%.80s: %d %v, want 400 at %s", body, code, out, pointer)
+		}
+	}
+	if code, out := call("POST", "/api/studies/"+id+"/transitions", `{"trigger":"submit","declarations":{"issue_unknown":true}}`); code != 400 || errorPointer(out) != "/declarations/issue_unknown" {
+		t.Errorf("unknown declaration: %d %v", code, out)
+	}
+	if code, out := call("PUT", "/api/studies/"+id+"/researchers/"+id, `{"group":"owners"}`); code != 400 || errorPointer(out) != "/group" {
+		t.Errorf("unknown group: %d %v", code, out)
+	}
+	var n int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM studies WHERE lab_id = $1`, labID).Scan(&n)
+	if n != 1 {
+		t.Errorf("%d studies after bad input, want 1", n)
+	}
+}
