@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -484,30 +485,33 @@ type Status struct {
 
 // Study defines model for Study.
 type Study struct {
-	Built                   bool                    `json:"built"`
-	Comments                string                  `json:"comments"`
-	CompensationDescription *string                 `json:"compensation_description,omitempty"`
-	ContactInfo             *string                 `json:"contact_info,omitempty"`
-	CreatedAt               time.Time               `json:"created_at"`
-	Criteria                *string                 `json:"criteria,omitempty"`
-	CriteriaExpression      *string                 `json:"criteria_expression,omitempty"`
-	DisplayFullScreen       *bool                   `json:"display_full_screen,omitempty"`
-	Duration                *string                 `json:"duration,omitempty"`
-	ExitUrl                 *string                 `json:"exit_url,omitempty"`
-	Generator               *string                 `json:"generator,omitempty"`
-	HashDigits              int                     `json:"hash_digits"`
-	Id                      openapi_types.UUID      `json:"id"`
-	IsBuilding              bool                    `json:"is_building"`
-	LabId                   openapi_types.UUID      `json:"lab_id"`
-	LabName                 string                  `json:"lab_name"`
-	MaxAgeDays              *int                    `json:"max_age_days,omitempty"`
-	MaxAgeMonths            *int                    `json:"max_age_months,omitempty"`
-	MaxAgeYears             *int                    `json:"max_age_years,omitempty"`
-	MaxResponses            *int                    `json:"max_responses,omitempty"`
-	Metadata                *map[string]interface{} `json:"metadata,omitempty"`
-	MinAgeDays              *int                    `json:"min_age_days,omitempty"`
-	MinAgeMonths            *int                    `json:"min_age_months,omitempty"`
-	MinAgeYears             *int                    `json:"min_age_years,omitempty"`
+	Built                   bool      `json:"built"`
+	Comments                string    `json:"comments"`
+	CompensationDescription *string   `json:"compensation_description,omitempty"`
+	ContactInfo             *string   `json:"contact_info,omitempty"`
+	CreatedAt               time.Time `json:"created_at"`
+	Criteria                *string   `json:"criteria,omitempty"`
+	CriteriaExpression      *string   `json:"criteria_expression,omitempty"`
+	DisplayFullScreen       *bool     `json:"display_full_screen,omitempty"`
+	Duration                *string   `json:"duration,omitempty"`
+	ExitUrl                 *string   `json:"exit_url,omitempty"`
+	Generator               *string   `json:"generator,omitempty"`
+
+	// HasImage The image is at /api/studies/{id}/image (and /api/public/studies/{id}/image while active)
+	HasImage     bool                    `json:"has_image"`
+	HashDigits   int                     `json:"hash_digits"`
+	Id           openapi_types.UUID      `json:"id"`
+	IsBuilding   bool                    `json:"is_building"`
+	LabId        openapi_types.UUID      `json:"lab_id"`
+	LabName      string                  `json:"lab_name"`
+	MaxAgeDays   *int                    `json:"max_age_days,omitempty"`
+	MaxAgeMonths *int                    `json:"max_age_months,omitempty"`
+	MaxAgeYears  *int                    `json:"max_age_years,omitempty"`
+	MaxResponses *int                    `json:"max_responses,omitempty"`
+	Metadata     *map[string]interface{} `json:"metadata,omitempty"`
+	MinAgeDays   *int                    `json:"min_age_days,omitempty"`
+	MinAgeMonths *int                    `json:"min_age_months,omitempty"`
+	MinAgeYears  *int                    `json:"min_age_years,omitempty"`
 
 	// MustHaveParticipated Studies the child must have taken part in
 	MustHaveParticipated *[]string `json:"must_have_participated,omitempty"`
@@ -861,6 +865,9 @@ type ServerInterface interface {
 	// ListPublicStudies Active, discoverable studies for families; with child, only those the child is eligible for
 	// (GET /api/public/studies)
 	ListPublicStudies(w http.ResponseWriter, r *http.Request, params ListPublicStudiesParams)
+	// GetPublicStudyImage The image of an active study
+	// (GET /api/public/studies/{studyId}/image)
+	GetPublicStudyImage(w http.ResponseWriter, r *http.Request, studyId string)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams)
@@ -873,6 +880,12 @@ type ServerInterface interface {
 	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
 	// (POST /api/studies/{studyId}/clone)
 	CloneStudy(w http.ResponseWriter, r *http.Request, studyId string)
+	// GetStudyImage The study's image, for its researchers
+	// (GET /api/studies/{studyId}/image)
+	GetStudyImage(w http.ResponseWriter, r *http.Request, studyId string)
+	// SetStudyImage The study's square image (PNG or JPEG, at most 1 MiB); a monitored field of approved studies
+	// (PUT /api/studies/{studyId}/image)
+	SetStudyImage(w http.ResponseWriter, r *http.Request, studyId string)
 	// GetStudyLog The study's log, newest first
 	// (GET /api/studies/{studyId}/log)
 	GetStudyLog(w http.ResponseWriter, r *http.Request, studyId string)
@@ -1638,6 +1651,32 @@ func (siw *ServerInterfaceWrapper) ListPublicStudies(w http.ResponseWriter, r *h
 	handler.ServeHTTP(w, r)
 }
 
+// GetPublicStudyImage operation middleware
+func (siw *ServerInterfaceWrapper) GetPublicStudyImage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetPublicStudyImage(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListStudies operation middleware
 func (siw *ServerInterfaceWrapper) ListStudies(w http.ResponseWriter, r *http.Request) {
 
@@ -1740,6 +1779,58 @@ func (siw *ServerInterfaceWrapper) CloneStudy(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CloneStudy(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetStudyImage operation middleware
+func (siw *ServerInterfaceWrapper) GetStudyImage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetStudyImage(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetStudyImage operation middleware
+func (siw *ServerInterfaceWrapper) SetStudyImage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetStudyImage(w, r, studyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2089,6 +2180,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/researchers/{userId}", wrapper.RemoveStudyResearcher)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/researchers/{userId}", wrapper.SetStudyResearcher)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies", wrapper.ListPublicStudies)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.GetStudyImage)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.SetStudyImage)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies/{studyId}/image", wrapper.GetPublicStudyImage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
@@ -4349,6 +4443,49 @@ func (response ListPublicStudies403JSONResponse) VisitListPublicStudiesResponse(
 	return err
 }
 
+type GetPublicStudyImageRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type GetPublicStudyImageResponseObject interface {
+	VisitGetPublicStudyImageResponse(w http.ResponseWriter) error
+}
+
+type GetPublicStudyImage200ImageResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetPublicStudyImage200ImageResponse) VisitGetPublicStudyImageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetPublicStudyImage404JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetPublicStudyImage404JSONResponse) VisitGetPublicStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStudiesRequestObject struct {
 	Params ListStudiesParams
 }
@@ -4602,6 +4739,165 @@ func (response CloneStudy404JSONResponse) VisitCloneStudyResponse(w http.Respons
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyImageRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type GetStudyImageResponseObject interface {
+	VisitGetStudyImageResponse(w http.ResponseWriter) error
+}
+
+type GetStudyImage200ImageResponse struct {
+	Body          io.Reader
+	ContentType   string
+	ContentLength int64
+}
+
+func (response GetStudyImage200ImageResponse) VisitGetStudyImageResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", response.ContentType)
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetStudyImage401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetStudyImage401JSONResponse) VisitGetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyImage403JSONResponse ErrorBody
+
+func (response GetStudyImage403JSONResponse) VisitGetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyImage404JSONResponse ErrorBody
+
+func (response GetStudyImage404JSONResponse) VisitGetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyImageRequestObject struct {
+	StudyId     string `json:"studyId"`
+	ContentType string
+	Body        io.Reader
+}
+
+type SetStudyImageResponseObject interface {
+	VisitSetStudyImageResponse(w http.ResponseWriter) error
+}
+
+type SetStudyImage204Response struct {
+}
+
+func (response SetStudyImage204Response) VisitSetStudyImageResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type SetStudyImage400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SetStudyImage400JSONResponse) VisitSetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyImage401JSONResponse ErrorBody
+
+func (response SetStudyImage401JSONResponse) VisitSetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyImage403JSONResponse ErrorBody
+
+func (response SetStudyImage403JSONResponse) VisitSetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyImage404JSONResponse ErrorBody
+
+func (response SetStudyImage404JSONResponse) VisitSetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetStudyImage413JSONResponse ErrorBody
+
+func (response SetStudyImage413JSONResponse) VisitSetStudyImageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5166,6 +5462,9 @@ type StrictServerInterface interface {
 	// ListPublicStudies Active, discoverable studies for families; with child, only those the child is eligible for
 	// (GET /api/public/studies)
 	ListPublicStudies(ctx context.Context, request ListPublicStudiesRequestObject) (ListPublicStudiesResponseObject, error)
+	// GetPublicStudyImage The image of an active study
+	// (GET /api/public/studies/{studyId}/image)
+	GetPublicStudyImage(ctx context.Context, request GetPublicStudyImageRequestObject) (GetPublicStudyImageResponseObject, error)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(ctx context.Context, request ListStudiesRequestObject) (ListStudiesResponseObject, error)
@@ -5178,6 +5477,12 @@ type StrictServerInterface interface {
 	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
 	// (POST /api/studies/{studyId}/clone)
 	CloneStudy(ctx context.Context, request CloneStudyRequestObject) (CloneStudyResponseObject, error)
+	// GetStudyImage The study's image, for its researchers
+	// (GET /api/studies/{studyId}/image)
+	GetStudyImage(ctx context.Context, request GetStudyImageRequestObject) (GetStudyImageResponseObject, error)
+	// SetStudyImage The study's square image (PNG or JPEG, at most 1 MiB); a monitored field of approved studies
+	// (PUT /api/studies/{studyId}/image)
+	SetStudyImage(ctx context.Context, request SetStudyImageRequestObject) (SetStudyImageResponseObject, error)
 	// GetStudyLog The study's log, newest first
 	// (GET /api/studies/{studyId}/log)
 	GetStudyLog(ctx context.Context, request GetStudyLogRequestObject) (GetStudyLogResponseObject, error)
@@ -6290,6 +6595,32 @@ func (sh *strictHandler) ListPublicStudies(w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// GetPublicStudyImage operation middleware
+func (sh *strictHandler) GetPublicStudyImage(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request GetPublicStudyImageRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPublicStudyImage(ctx, request.(GetPublicStudyImageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPublicStudyImage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetPublicStudyImageResponseObject); ok {
+		if err := validResponse.VisitGetPublicStudyImageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListStudies operation middleware
 func (sh *strictHandler) ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams) {
 	var request ListStudiesRequestObject
@@ -6394,6 +6725,61 @@ func (sh *strictHandler) CloneStudy(w http.ResponseWriter, r *http.Request, stud
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CloneStudyResponseObject); ok {
 		if err := validResponse.VisitCloneStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetStudyImage operation middleware
+func (sh *strictHandler) GetStudyImage(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request GetStudyImageRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStudyImage(ctx, request.(GetStudyImageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStudyImage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetStudyImageResponseObject); ok {
+		if err := validResponse.VisitGetStudyImageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetStudyImage operation middleware
+func (sh *strictHandler) SetStudyImage(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request SetStudyImageRequestObject
+
+	request.StudyId = studyId
+	request.ContentType = r.Header.Get("Content-Type")
+
+	request.Body = r.Body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetStudyImage(ctx, request.(SetStudyImageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetStudyImage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetStudyImageResponseObject); ok {
+		if err := validResponse.VisitSetStudyImageResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -6589,114 +6975,118 @@ func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, tok
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rctw4ku6rZPCcCJdiqIsv3WdGiv7hcXv6eNYeeyX17HZYDhpFZlWhxQLYAKhyrUPPsQ+0L7aBC0mQ",
-	"BOuiUqnl6V+WiyAuecOXiUTya5TyecEZMiWj06+RQFlwJtH852WaYqEw03+nnClkSv9JiiKnKVGUs+Nf",
-	"JWf6N5nOcE70X/9X4CQ6jf7PcdPxsX0qjy8UUaWMbm9v4yhDmQpa6F6i03qoMyAMcE5oDnOyhAnPc744",
-	"im7j6LUQXNzbTExvf+XZMjgZBqifx0Ak/P3i/T9OX354Y38CPv4VUyWPIv2a600P9mpG2BRf65mf428l",
-	"SjPBQvAChaKWngwXiVmb/s+cfHmLbKpm0emz717EkVoWGJ1GUgnKpnrBBZFywUXWafz05Fm/9W0cCfyt",
-	"pEIz62PzauyN+al+y65Bj2Fn/cE1H5x4WgqBTCXbTMkOvcMieoN2egyvh+ZZf/4ky6jmLckTyiZczInl",
-	"9Nf+pMkUE6KSMRV6noEG5klGlvqh7So6jTKiMAqQIOXMjpzk1BK21wS/UKkomyZ1WzNlqnAugy+4H4gQ",
-	"ZKn/P0WWoQg2tY8SifkksSI+xoGGUhFHoS4FWJnnZJxjdKpEifX4lCmcojBv0xtkCSPzcOc0a9GqLGkW",
-	"olVO2LTUgw+SqmohE1nwa2Tb0KkjXGYK3rw9vtYUHaDfCmp1xCceErww1wML7FKlJ1GDSvCGFaXaSRN8",
-	"QW/bx19++eWXw3fvDn/88QwqogJnkAqs1tfuLY5KlhpTowUJyEShWBCRyehUS9f9akF7rvMYJjFw4AIY",
-	"CYndvehIe8y3nF9T9USCTEmOp3ACpR4Dnr2ABeK1jOHp4dPv4Qd49uLw+V/q3/4f/AAvTvRM51zgGWjS",
-	"wA/AOBAmF0Ygd9bFHVWoL2ua5XipuxrcPfBLQQXKhLIkI0vptgI6L+fR6fPvv4+jOWX2f09DK6rW0to+",
-	"TgKclCkvTEtkurOPkUCi1Vz/c7gQVKGnLgObjjMGtqu4N/VPgyTILitythd/jQEFupwhSEwFKrjG5RnI",
-	"GV8w4CxfAtNwJ7A4VXW/CtWYObxhE95bl3LmRE8ntIgfcc6nghQzmlo7kefvJ9Hpx9Xj+W9Zg3Mb97CD",
-	"JU9CVG/HPFR0Htw2N9oxQhbdG6y/yk+dda43kSmfzytkHEIK4d8ZK415TfmAEqbaQCeVfd3S0KW8ZEos",
-	"g20zZJKq8DPMSouUkxxvMB/AIkqQNg0+eLSxNmfABjWydB+AJDcmNBE4QSEGOmPlfIwi4ZPEEFQgW9Ns",
-	"WhKRUcLkpu0S/FLkhA3vkXpHCC+glIkgKSaoZoymVC0TmiFTdOL8le2Yvq63VcQMmW3jp3ww1EWWWrnv",
-	"GG3dItGAW6oycz+6fsac50iYkRjX7ItKJErZplOvXeVdJmanqDb5odZ64GVSFtpUBBt2LEBgLnFgHeHu",
-	"V0zx0xABh3e8DZ280ALCw9Xuan8s/ahtQzoGmGc4YC2Um+aAAe6LOy9Fiv0hCq73a7Gh8EkbBQjKPVX5",
-	"gAz7hHI9xHZt1Wshwq10AhzpQu+9JePNt8G3ZDy0+5GiEPxm9fY3YFC9HaXqRPFEYcs58pRmbxttHM3R",
-	"mEaz9XiDeyBtvkwEt6zrQ52U5DmKJxJ0kzPAeaGWsJghA8YVELDdaxV0wC2yfEKp0PhpRssskNMgKapm",
-	"ZDysOWXrcZ1Zl8zLqXGpxskCx5Ian71H3BYlm5V1qBCGF2/J+KXpj+QBYLEBGzvT7r0yIKsDUCblTJFU",
-	"NUGnNm/OsciXh5cc+ATUDCEn4yfSRd8UhwmZ09xazLXBqmqkYsZZD60/+3Mcsj7eVFrtX5ycBPE9ZVJR",
-	"VQbeGAhAUTFOqolpb3fDcXz56L0RinOFHJTghApBWUoLgw5v9PYyJYqLZPMOjAQH/M0FisOUSIQclUIh",
-	"gbAMMjqlSsKvnDLMYLyE2bKYIZNnFbOhIFN8IoFkmUDZ4XOIa2FnyefL6jXGHYnsyk1bKgIMHBD/d9Ya",
-	"DO/DPUIa2V4O+8lr3OjK1jWe5m7WKo4kZXZn3cxwlxJFchc3qXrR4Z1uFMyni1tmNbcB2p/zHAfMT3hH",
-	"MPSJoSJP7Mw/cAGWPOuWYLoNzoZPKdsZlO0Uea+IujJK7eZpgWZ/ooqrIpGoyiJpug7t+GrBkwlJtXqt",
-	"bqiZvi528A6DshKFh4mDswwt9h1uo5cWhBdtz2TlQU7Xk6k7uUFBJ3SIJDsagA2BE5XaoUAi0lkLHnsT",
-	"oTLRO01iZT/YhNH0enAmDXcGwJc9RgHnEoGmYY4KM1ALfmjfBFKqmfYnrTfpBaCGgEnLgnTovdKk1Gvp",
-	"EqdLidbKQoIRErZ/4OJCu3WbY3fTfAi9WxfRjtIY+4kgcyxysrSY9YtCwYimw6+ykMt0th6Nev2GceSH",
-	"cpzT1Dkh7Tl1cNOdJbMNptaBoEHQsy3GGYQ0gdhKHXeoPdtVnLQ0s+zf6PinivVar2AbFNP2INqYpZp2",
-	"SDz9KQbA+rxAJv14zjCXU0EVCkrCjn0pyK7yoZe4iYysOGkYJ4O8nZMv5gylCn8GHErKWi0GTlj0Yxgt",
-	"kQgJ//Pf8Pz77+BPMOdMzez/T+BPps1BtOpoISDEeENxkchyPicDwdaiFAWXA0KdzjArc7v5tKf+2tkL",
-	"cIICakYUEIFQvwQLqmZAoGUd+9uCnHGh1kpK24Zt4CVXatG816dHaPCGIp54esIYD0t4h90d+fAEzROr",
-	"voj6ZA9p3zmm/AbF8hXPQhFP4R4nafX8jmfLnY7CU5Go1qZdbJduUZ8QbefEVSdDKxHrhQUPb5wTvfsJ",
-	"j0MlA+Ffd+q2fSSrl8fDC/JbiUCzKsZRwaAR4wq0e3yNy4OjsAWUKpGIbKt5tOFYGIpr0WZqQ3VsBaNa",
-	"c2oRqtVzQ9/WhIKcpVP2c3EPTpMPUluNv9vRw9I08SF0m8d6/lAWQGTLYMJIv54qFFCNBaI03uwg7D04",
-	"sukI8UYHDWtVpo5ydzHlQPQ7HOMOd31/EHdc0nwooLzq9PMuSj8jcpbYqFR409/cq9LTzvR/gzM3O8Pm",
-	"OGctDGhlRfanveaxJLna8vTQMj+xOTNJ5prd7fRgJQCII0XynGLWXmNbx/5JcppB3QBMBFw7kNwk8YDe",
-	"rZvX+0ArZNYci1p7ewtyWOLETkDbTPdks2Mg/Wn0uRdareNPWzrDXplRpJ8EL4uBgNdUP+vTz00khgwl",
-	"nbIYCCP5UlIZgyzHc2p2pKQQPEUpuYg9OxbDnDAy3SY8ZicxaDcGjwq28T46QfXt3JPqYYJfCtE7NPbc",
-	"GCq1l51MyjxPZCoQB+IjK/0d/EJVUop8KB8BBWlv1lt5Ka6F9ThWtzFOynCTlv6tz/OaoyIZUWuzNXpC",
-	"0HWshl2vlYtybVYtqpQqmZEbTAoiFNXetAo5RBe1H4RgEjlAvwn6TVDkGhno98FI/uYZE2Z0xneZgUaI",
-	"O85iNwdTUC7a6TweeQsTSwgrxErXdEYEZombQPj9TT1LUaaqFLi1DJYSk5Dq+YArbL3e8unrKv2pc7qa",
-	"rgiWbI9VNkqF6s1xQ9BhoPpQEDy0W7rFVdPqbHped4Nm/7yFoR/omKzeD3+n86s1W+FFo3ybg+L9ZVnc",
-	"F2q9y26yTAawSyt/wwA0MC1baRwk1cgFUj5HCRPB5/UJMxfgoqTbRJA3Qt2rDOA6RP5ogfcm0LlGyxYg",
-	"twN1lihhfF1zuUHVd8HLK5Ns46hJQr6XSNHdg0EbaJFUSSl3zM5aJccT+mUgPrx7qrovC26oJnG9tT94",
-	"JBxk2GAEaKewYng4VbxmgudzFwRrj8dVQUo1S0pBg6T7TSRVRmPfUrmX4efzNzYi9O/noFufAgGNlk/p",
-	"nEzxuGDTszGR+P0L03KifSsGdD4FzHHu4mY9npmE/Q0CN7Zd3FpJM+8gSQRh0qCMYe+sDsVskMGUYZoT",
-	"6xPJYQwTTCnoJVAKOp0OpXa2GO4aBte34H8zEbfhG4aOpd7ivl9/QzBMT8urUkPni3SGcxd3azxNqsUl",
-	"5fyaYqVCp9Vz31KQgv4bLluxdfPqDIm9H+ZefVmqGRf0vzqXn6rXb81xq7WHfZF9+eFNFZv2wpeEZTb/",
-	"bgkLHAMpiiN4o4BaJ0VSNs0RtBsuSKpO4ScOEsUNCtBjyys2sjD/mBQFKeiB6U+/efHh5RMJl8sCL8w8",
-	"IM0pMnv+5BA5ZtUWTiVMaI5HV+yK/VXwhUQBLtNJ+rFTtAdWuv/PNRk/g6XwGeANiiWUTJIJVu+D5FfM",
-	"78L5XCkRYgmf//Pw1cX534xh+gz4W0lMQqIZIJViouwDO8AR2KVIKCVesc8tbpyC6QSuypOT5+k1Ls0f",
-	"+FkDk27LvyIRKHpNj8BkX0tDo/Zt4CvmrgPD6PPXK5dPfBWdfvx65ZDEVRRfGTk1f5g8ZfOXzb02f9qk",
-	"6qvo9OtVlUh9Fd3GVxHNrqLbT7efD46uWJ3kXJ19apHQshPF0Q0KK9nRydHToxMtr7xARgoanUbPj06O",
-	"nptYtfPlj0lBjzXlj59NiE3etgqp1dFQ4k0WnUb/REEny1pxm4zcKgv9Xq5h9wzDbVvH9ZbbhXPPTl4M",
-	"3aiyRztUAuOLgfQWzMxt8hcnJ0Nzqwezl8Rt66dbtX6+Veu/bNP62eattR2sPJzolUv7aZ2SPJGQ8+kh",
-	"ZdWJ8+X7yw9aNaojTLN5mp4ascn51CYqVYLTCaagkj1TMPr/ShXvWb60lqivxPIIGg9VWlugeVanK12x",
-	"wXMbGH1uCfXnAxjjhAsEwpYto2q8aKtNbWk3GXl7kvFWVuJG8n1y32O7TMNAqYO3fDrFDCjbv1ZsKblu",
-	"B49OP37y5fgtn0IlrzZTXQtUfRLXE1Xu4FTQyL21zzcxMI5QvFQ2fdqJrdkU0lzvHJVh2ZepaKnza7ef",
-	"d7L7OuuvyHKolUAN66y2nvaOcY0wyBy1b69m9uiBcaOPVao4zDS6No4/L5k66imUk/cmxUGi2pN+ta5i",
-	"baRfz9bTvC59cgeteH4fcv7ayraDeoelRO8gW1MTcsquV/L7OOVsQsV8WP5baSh7Yk8w1eWu23zVD9gA",
-	"zd328nvhz6sZ51LvpgwXDWdqHGxMkzkivUZWQeAKoCDLZIdzkk6ZDb/dl4aSXCDJlms11SaA7In57eyS",
-	"fxnltFf+PbKeAQGb/+wgid2abPmiLq9Nw+VhHXVfBcBfuyD3XsC3H/e5q0a+sjbmd1VFO4WmclSlAiOt",
-	"VYdlodXDPrFm42BATxs++RfKpxhCDlSqV1WjHQHcRtnNtrJRP/Wwh+guq0NMgWxrRNLCGLonG4N4Iusu",
-	"Y1jykk21Cz+hQprwTliArZLYee9HgL1CNxuJ79P7HTlYOizLHpmH2WLpyywDYnnZF/bjr+avN9mtVXPt",
-	"dvXZ+qP5vWHrOgNxjnN+s3dwrFu/uBtN7AQrsjTHV7Xo51QqGBVE1jDbwv5rLNSBzSIJiP9PqAaIdLJ/",
-	"MayNwOMl+3uGVdyzZ2Rsiqggc1QopElwNIHXgpiqWi7s6qQ16ip+7FFvTTz5Uxy5eHubeT+bqhCPyXY9",
-	"gNC82gFTP0IBs8up9XqkJa2quQMpYRowOzzQ2MKsUwdpSLVb9ZL2yKzWOAOKnhOlt2MXBr6Txr+4B4Tg",
-	"puFREGQpbuwBShgiXJAb7FHy/nUtUKbqYeHCOi5qOjxi1HBhkuBmGOAtjJxrq5tQ6fxhJ4qeXuVkLFeC",
-	"6be6wUMA6bdkvCmM1pOOYbwEveHshqX18hqvo1UQBSgDJOkMRsKLgEtEFzXIyTgGrsyvxsF3NUGAM5QH",
-	"6/C3Xu6e4tp11ZuHVSbDwMDuZTMevuHTndtQiMFkUY0KZBllUyiZclFB/SybU1aJgwSqDlxoWr/KBYzR",
-	"JmRRJV3qeEsdj7/mZOzA/tA2V0nPvo4nwqx0uve4sWtu7ch6mGqovD+Q+lgUfO9S8e3D013MQQVmbY0m",
-	"mz4gYaStg9FtW/KnsQvyIKztx8SvT/X7Ce+FMS51say9SXA9wuMQYmfabAlkd+FAc/Zfxemy5K72LcVB",
-	"mWI/XBjwkwmy8DAMyWHkS+wZ+OIsmugsZ/UbA1L9K6fssMpNekDRHjhWM/O45H/nlAW30K0POb55A/ZS",
-	"Xmtx0HyywnHW4JI2s0dEXmusoxY0RZDIMgmMq5n+bc4FDhk2W0ZqrZfxzjV7IF/DlSbbwONwE3u8qOey",
-	"LhHoSG1TLxw0NZytswNH9V/mlODgoaDSKsk4/lpKFGvC2zYa3DDuWw1x76CqdUC8KcyWYZpTpn/z2VwV",
-	"EpTK+SIuqjZGEJYkD8T2ONit5fb+wIuVkHNbI29P8KWprnfnA1oLm2HERZ0TIPnBHxNG/0Q9wTawpFU0",
-	"YjHjQOS1OQ82kh7r56Zo7aCkZzjnZpsOmh6viNXviUhsNMHWjdiPrNaV1x44GuQN+m3Eg17sGA+yd/Ao",
-	"q67YtWM+Wmi9iI+9q9fIpr2pNBTteYf7DPa8wyGHSBvq3VMVcpOheUiZ6c9f8/GaVBvv2117O+3rfR3s",
-	"MSRDPcjpgQtd1Nk2VXqOFVyGizpfx94Acdk8VPVZeNgpDDq0OfeKgu4x87RVe/RhYwzh8b+poyWXRrmY",
-	"0dTlc0svJQAEpkhvULZEwS8etUqh95zYGv523o4w7ehbUOOKAVVeqzmcGshuneNxlTSz0jO/qBo9hF/u",
-	"l7PbwDP/By5QKr2tWG92971K71Ams+imvrYUptnxV/fXWrf1hl/jRf3Zk/Vgs+53G8A5p6y+AxyEn+sF",
-	"/TXLHnM22GtmDlar1CTHqCCPTM7oaqm+tE0eQqa9b39tLNH3K80vP7yxebQSRgxvbHybCrjG5fpz6ktX",
-	"hnIvlrr/kbqHzhf1vxH3jTgrt+GM95rLZ1X5TKCy/oJdigEVOf5q/t3IhF3W5UjXGTDX50rzta62zKfN",
-	"wnt6Yo86g1VPMGC2Go3scEWtuGpyjqoUrErlcZ8pJCwz7PYLLIyE+ZobUNWqtXBwBOdY5CSlbGqvSCgT",
-	"dWnubHIBDDHT73iXOp2NDdxQUUSoSz3nPWLpdlWKAUe1inW31nL0aHNIDOFAolImd6Qw3GixgRRFTzKO",
-	"DcNc5ZuwyX7pWtRMeSw3w0/u8dqaXyw6+MVyLdZHcGkKN3jXpe1pVveTnn/MO+fWlTcnvi25c9fNNbnO",
-	"QDiDo5D51x3bRG3E1JY4cmFWmZfTlRlMzZcU9igszSBrs5le3MeNp5fuHM6SwnzG6bQuuVWZamt3Y8io",
-	"NIQ0n16u4tEbncu4Ouu7n8Y5lnnB8EHE3HwiwX55rDPLNmm9OwR1SmV1hwBGrrRBNf0D85GH6DT6rURT",
-	"wt6/RhBtd9rUMQWOHfWXJPqD5EYAtwnk799jWP3BjH4kyVXJHC+hqkz56PDqkL6sUAVT/an61N2ZtUxG",
-	"JGJrvdWMS/RKg1IJmNMp1V1MuBdn3kS6B+U6JDOUpXmZYUJEOqM32JbRXsXMBxGZVtnELWTGULWanq0f",
-	"LR+yXIIpD+NVefXO/OZkaZKtR15xQxkbSyp4jjL2kuoOYo2JvbuPHd4ffzWdrEmqbY7h9rQdDZ6JVWRY",
-	"Pl5f5mVzwDUp83zDjcpSfX9Jtvs8OfXL8z8sxl0vJ16eImZU/ascpr7OtM9ql3hmVma8OphzRhUXmMGE",
-	"Ym6+GUJYc+HCkqSCq1SB4iDwV0wVZjDSmMu/weHltB2ssBTHae4+mfpgch4Ow+lpDJimpw8jcikvHrFl",
-	"esWLpa28YcRgxHABZUkzm3hNchWbGhwW68ZgyrOCq8N5cAaUKW5wud5ZTNXcBraaTcg29bcpge7iz4JK",
-	"tB20oK7ZhECW6czeRhiWsZxP1+5Ib/k0ejAMUdfx3gBEvOVTQKYExUeeHGnIbWuqdYHCQ+1iwyLgmaa1",
-	"ENWrFi4fTia8EuUbSIU3xccrFf8x47YAjy2Q7RTY8CS2jjpzZ98uUedRyckWCbNdBv6R02Zb9RUDnLdX",
-	"0U0yoQNZJlVLKlKdkz2ECPwOObMhIdkTnva+0nPXjIwfOcM/Zpbsh1J52d+TRnKfWPRirnB47vIagR62",
-	"Naquey1/DwDcieJVV5dY5lC9DeQ3F5Se2JQ1dxebIVZ16A5tsV8oULivOQFnDdnsIYEr0IxswkWKlpLV",
-	"rabYNDbft6pLNTfhElL0D8WakuH79E27hckfs4PaCNMfU2vfcVelwRJGzQQvpzPrctAJpss0RxiZD46Z",
-	"z+9Xfzn3NnZCr/81VcVjqA4CYyhIKTGGDJufXFTS0++SyXKsuTRGd+J/u5lWKy/34351WsuJImKKqrJj",
-	"GuIe/tzMFGwxd/3Y5hweTuzJtXHdj+CdKRtniqRL+PD+4rLXww/vGR6+yml6bcKcvFRVcdgzV6x9yqoK",
-	"c0AzZIpOqjikHdKUdrdBBT5xJZF4WdWs83Jez6p6g9ZIaIG3NY1JXhW440xRVmLfYHgz3thYfDlcLBaH",
-	"Ey7mh6XIkaU8s9/PajjTLuPfpU34swHdev23+7Uh5juaASPizTODEckld1+zcbdkPHnODvZc3jCOvruf",
-	"ow4tjKkRRm/6MDr/2yv488l3fz6w9c1c3mbhy44lkdev982Ej580XnRfQfj4SSuc3c6sTpvP60XH0e2n",
-	"2/8NAAD//w==",
+	"5H3rctw4ku6rZPCcCJfOUBdfus+MFP3D7fb08Ry722upZ7ej5aBRZFYVLBZAA6DKtQ49xz7QvtgGLiRB",
+	"EqyLSiXL078sF0EQyBu+TCQSX6KUzwvOkCkZnX6JBMqCM4nmP8/TFAuFmf475UwhU/pPUhQ5TYminB1/",
+	"lJzp32Q6wznRf/1vgZPoNPpfx03Hx/apPD5XRJUyurm5iaMMZSpooXuJTutPnQFhgHNCc5iTJUx4nvPF",
+	"UXQTRy+F4OLORmJ6+5Fny+BgGKB+HgOR8I/zX385ff72lf0J+PgjpkoeRfo115v+2IsZYVN8qUf+Dj+V",
+	"KM0AC8ELFIpaejJcJGZu+j9z8vk1sqmaRadPvnsWR2pZYHQaSSUom+oJF0TKBRdZp/Hjkyf91jdxJPBT",
+	"SYVm1h/Nq7H3zff1W3YO+ht21G9d88GBp6UQyFSyzZDsp3eYRO+jnR7D86F51h8/yTKqeUvyhLIJF3Ni",
+	"Of2lP2gyxYSoZEyFHmeggXmSkaV+aLuKTqOMKIwCJEg5s19OcmoJ22uCn6lUlE2Tuq0ZMlU4l8EX3A9E",
+	"CLLU/58iy1AEm9pHicR8klgRH+NAQ6mIo1CXAqzMczLOMTpVosT6+5QpnKIwb9NrZAkj83DnNGvRqixp",
+	"FqJVTti01B8fJFXVQiay4FfItqFTR7jMELxxe3ytKTpAvxXU6ohPPCR4Ya4HJtilSk+iBpXgFStKtZMm",
+	"+ILeto+///7774dv3hz+9NMZVEQFziAVWM2v3VsclSw1pkYLEpCJQrEgIpPRqZauu9WC9ljnMUxi4MAF",
+	"MBISuzvRkfY3X3N+RdUjCTIlOZ7CCZT6G/DkGSwQr2QMjw8ffw8/wJNnh0//Vv/2f+EHeHaiRzrnAs9A",
+	"kwZ+AMaBMLkwArmzLu6oQn1Z0yzHC93V4OqBnwsqUCaUJRlZSrcU0Hk5j06ffv99HM0ps/97HJpRNZfW",
+	"8nES4KRMeWFaItOd/REJJFrN9T+HC0EVeuoysOg4Y2C7intDfz9IguyiImd78lcYUKCLGYLEVKCCK1ye",
+	"gZzxBQPO8iUwDXcCk1NV96tQjRnDKzbhvXkpZ070cEKT+AnnfCpIMaOptRN5/uskOv1j9ff8t6zBuYl7",
+	"2MGSJyGqt2IeKjoPLpsbrRghi+59rD/L9515rjeRKZ/PK2QcQgrh3xkrjXlN+YASptpAJ5V93dLQpbxk",
+	"SiyDbTNkkqrwM8xKi5STHK8xH8AiSpA2Dd56tLE2Z8AGNbJ0F4AkNyY0EThBIQY6Y+V8jCLhk8QQVCBb",
+	"02xaEpFRwuSm7RL8XOSEDa+RekUIT6CUiSApJqhmjKZULROaIVN04vyV7Zi+rrdVxAyZbeOnvDXURZZa",
+	"ue8Ybd0i0YBbqjJzP7p+xpznSJiRGNfss0okStmmU69d5V0mZqWoFvmh1vrDy6QstKkINuxYgMBY4sA8",
+	"wt2vGOL7IQIOr3gbOnmhCYQ/V7ur/W/pR20b0jHAPMMBa6HcMAcMcF/ceSlS7H+i4Hq9FhsKn7RRgKDc",
+	"U5UPyLBPKNdDbOdWvRYi3EonwJEu9N5rMt58GXxNxkOrHykKwa9XL38DBtVbUapOFE8UtpwjT2n2ttDG",
+	"0RyNaTRLj/dxD6TNl4nglnV9qJOSPEfxSIJucgY4L9QSFjNkwLgCArZ7rYIOuEWWTygVGj/NaJkFchok",
+	"RdWIjIc1p2w9rjPzknk5NS7VOFngWFLjs/eI26JkM7MOFcLw4jUZPzf9kTwALDZgY2fYvVcGZHUAyqSc",
+	"KZKqJujU5s07LPLl4QUHPgE1Q8jJ+JF00TfFYULmNLcWc22wqvpSMeOsh9af/DUOWR9vKK32z05Ogvie",
+	"MqmoKgNvDASgqBgn1cC0t7vhd3z56L0RinOFHJTggApBWUoLgw6v9fIyJYqLZPMOjAQH/M0FisOUSIQc",
+	"lUIhgbAMMjqlSsJHThlmMF7CbFnMkMmzitlQkCk+kkCyTKDs8DnEtbCz5PNl9RzjjkR25aYtFQEGDoj/",
+	"G2sNhtfhHiGNbC+H/eQ1bnRl6xpPczdrFUeSMruybma4S4kiuY2bVL3o8E43CubTxU2zGtsA7d/xHAfM",
+	"T3hFMPSJoSJP7Mw/cAGWPOumYLoNjoZPKdsZlO0Uea+IujJK7cZpgWZ/oIqrIpGoyiJpug6t+GrBkwlJ",
+	"tXqtbqiZvi528AaDshKFPxMHRxma7BvcRi8tCC/ansnKjZyuJ1N3co2CTugQSXY0ABsCJyq1Q4FEpLMW",
+	"PPYGQmWiV5rEyn6wCaPp1eBIGu4MgC+7jQLOJQJNwxwVZqAW/NC+CaRUM+1PWm/SC0ANAZOWBenQe6VJ",
+	"qefSJU6XEq2ZhQQjJGy/4OJcu3WbY3fTfAi9WxfRfqUx9hNB5ljkZGkx62eFghFNh4+ykMt0th6Nev2G",
+	"ceTbcpzT1Dkh7TF1cNOtJbMNptaBoEHQsy3GGYQ0gdhKHXeoPdtVnLQ0s+zfaPunivVar2AbFNP2INqY",
+	"pRp2SDz9IQbA+rxAJv14zjCXU0EVCkrCjn0pyK7yoae4iYys2GkYJ4O8nZPPZg+lCn8GHErKWi0Gdlj0",
+	"YxgtkQgJ//1f8PT77+AvMOdMzez/T+Avps1BtGprISDEeE1xkchyPicDwdaiFAWXA0KdzjArc7v4tIf+",
+	"0tkLcIICakYUEIFQvwQLqmZAoGUd+8uCnHGh1kpK24Zt4CVXatG816dH6OMNRTzx9IQxHpbwDrs78uEJ",
+	"midWfRH1yR7SvneY8msUyxc8C0U8hXucpNXzW+4tdzoKD0WiWpt2sV26Rb1DtJ0TV+0MrUSs5xY8vHJO",
+	"9O47PA6VDIR/3a7b9pGsXh4PL8inEoFmVYyjgkEjxhVo9/gKlwdHYQsoVSIR2VbjaMOxMBTXos3UhurY",
+	"Cka1xtQiVKvnhr6tAQU5S6fst+IOnCYfpLYaf7ejh6Vp4kPoNo/1+KEsgMiWwYSRfj1VKKD6FojSeLOD",
+	"sPfgyKYjxBttNKxVmTrK3cWUA9HvcIw73PXdQdxxSfOhgPKq3c/bKP2MyITO3b5p31Mxj4BKIAqOSUGP",
+	"3Qp5/IVmN8f26YiwzD4sDJYKtVnMaI5AUkWv8SC4cs6InCU2PBZGH5u7d5p+mf5vkIRmidoccK3FI630",
+	"zP6w1zyWJFdbbmNaKUxs8k6SuWa328ZYiUTiSJE8p5i159iWkn+SnGZQNwATiteeLDfZRKBhQ/N6H/GF",
+	"7KtjUQtktLCPJU7sNKXNdE9JOpbaH0afe6HZOv60pdNXmrCraLT7Z8HLYiAKN9XP+rR0g4ohQ0mnLAbC",
+	"SL6UVMYgy/GcmmUyKQRPUUouYs+4xjAnjEy3idnZQQwas8H9i21cok6kfzufqXqY4OdC9HayPd+KSu36",
+	"J5MyzxOZCsSBoM1KJww/U5WUIh9KkkBB2ghiK9fJtbBu0Oo2xnMabtLSxfXJZ3NUJCNqbQpJTwi63t6w",
+	"P7hyUq7NqkmVUiUzco1JQYSi2sVXIS/tvHbOEEx2Ceg3Qb8JilwhA/0+GMnfPI3DfJ3xXUagYeuOo9jN",
+	"6xWUi3aOkUdeuyiHFWKlvzwjArPEDSD8/qburihTVQrcWgZLiUlI9XwUGLZer/n0ZZWT1dnyTVdEcLYH",
+	"UBvlZ/XGuCEAMf7DUGQ+tHK6yVXD6iyAXneDZv9dC9jf095dvR5+pU21NUvheaN8myP1/aV+3BWCvc1q",
+	"skwGsEsrqcSANTAtW7klJNXIBVI+RwkTwef1tjcX4EK324S1N0LgqwzgOnT+YEH4JjC6Rs4WLLejh5Yo",
+	"Yaxdc7lB2LfBziszf+OoyYy+k/DV7SNUG2iRVEkpd0wZWyXHE/p5IGi9e/68LwvuU002fWt98Eg4yLDB",
+	"sNROsc7w51Txkgmez11krv09rgpSqllSChok3SeRVGmWfUvlXobf3r2yYap/ewe69SkQ0Gj51Lh3xwWb",
+	"no2JxO+fmZYT7VsxoPMpYI5zF8zr8cycItggmmTbxa2ZNOMOkkQQJg3KGPbO6vjQBmlVGaY5sT6RHMYw",
+	"wTyHXlanoNPpUL5pi+GuYXB+C/53EwYcPvboWOpN7vv1xxbD9LS8KjV0Pk9nOHfBwMbTpFpcUs6vKFYq",
+	"dFo99y0FKej/x2Ur4G9enSGxh9bcq89LNeOC/mfnRFb1+o3ZA7b2sC+yz9++qgLmXkyVsMwmBS5hgWMg",
+	"RXEErxRQ66RIyqY5gnbDBUnVKfzMQaK4RgH62/KSjSzMPyZFQQp6YPrTb56/ff5IwsWywHMzDkhzisxu",
+	"ijlEjlm1hFMJE5rj0SW7ZD8KvpAowKVfST+gi3YXTff/oSbjB7AUPgO8RrGEkkkywep9kPyS+V04nysl",
+	"Qizhw38cvjh/93djmD4AfiqJyZI0H0ilmCj7wH7gCOxUJJQSL9mHFjdOwXQCl+XJydP0CpfmD/yggUm3",
+	"5Y9IBIpe0yMwKeHS0Kh9RPmSuTPKMPrw5dIlOV9Gp398uXRI4jKKL42cmj9M8rT5yyaEmz9tpvdldPrl",
+	"ssruvoxu4suIZpfRzfubDwdHl6zOvK42ZLVIaNmJ4ugahZXs6OTo8dGJlldeICMFjU6jp0cnR09NAN35",
+	"8iaiqyl//GRCbEa5VUitjoYSr7LoNPonCjpZ1orbpAlXqfF3cja8Zxhu2jqul9wunHty8mzomJfdb6IS",
+	"GF8M5NxgZo64Pzs5GRpb/TF7ct22frxV66dbtf7bNq2fbN5a28HKw4leuFyk1tbNIwk5nx5SVm2DX/x6",
+	"8VarRrWvahZP01MjNjmf2uypSnA6wRRUsmcKRv9PqeJXli+tJeorsTyCxkOV1hZontU5VJdscDMJRh9a",
+	"Qv3hAMY44QKBsGXLqBov2mpTW9pNmuCeZLyVKrmRfJ/c9bdd+mOg/sJrPp1iBpTtXyu2lFy3gkenf7z3",
+	"5fg1n0IlrzZ9XgtUvT3YE1Xu4FTQyL22zzcxMI5QvFQ2p9uJrVkU0lyvHJVh2ZepaKnzS7eed1IOO/Ov",
+	"yHKolUAN66y2nvbgc40wyBy1b69mduuBcaOPVf46zDS6No4/L5k66imUk/cm70Ki2pN+tc6HbaRfT9bT",
+	"vK7HcguteHoXcv7SyraDeoelRG93XVMTcsquVvL7OOVsQsV8WP5buTF7Yk8w/+a2y3zVD9gAze3W8jvh",
+	"z4sZ51KvpgwXDWdqHGxMk9kuvUJWQeAKoCDLZIdzkk6ZDb/dlYaSXCDJlms11Wal7In57ZSXfxnltHUI",
+	"PLKeAQGblO0giV2abE2lLq9Nw+VhHXVfBcBfuiD3XsC3H/e5rUa+sDbmq6qiHUJTzqpSgZHWqsOy0Oph",
+	"n1izcTCgpw2f/FPuUwwhByrVi6rRjgBuo5RrW26pnw/ZQ3QX1SamQLY1ImlhDN2TjUE8knWXMSx5yaba",
+	"hZ9QIU14JyzAVknsuPcjwF71nY3E9/HdfjlYzyzLHpiH2WLp8ywDYnnZF/bjL+avV9mNVXPtdvXZ+pP5",
+	"vWHrOgPxDuf8eu/gWLd+djua2AFWZGm2r2rRz6lUMCqIrGG2hf1XWKgDm0USEP+fUQ0Q6WT/YlgbgYdL",
+	"9l8ZVnHPnpGxeauCzFGhkCbr0gReC2JKfbmwq5PWqKv4sUe9NfHk93Hk4u1t5v1mSlU8JNt1D0LzYgdM",
+	"/QAFzE6n1uuRlrSqEBCkhGnA7PBAYwuzTnGmIdVuFXHaI7Na3xlQ9JwovRy7MPCtNP7ZHSAENwyPgiBL",
+	"cW03UMIQ4ZxcY4+Sd69rgdpZ9wsX1nFR0+EBo4ZzkwQ3wwBvYeRcW92ESucPO1H09ConY7kSTL/WDe4D",
+	"SL8m401htB50DOMl6AVnNyytp9d4Ha0qLUAZIElnMBJeBFwiuqhBTsYxcGV+NQ6+K1QCnKE8WIe/9XT3",
+	"FNeuS/HcrzIZBgZWL5vx8A3v7tyEQgwmi2pUIMsom0LJlIsK6mfZnLJKHCRQdeBC0/pVLmCMNiGLKulS",
+	"x1vqePwlJ2MH9oeWuUp69rU9EWal072HjV1za0fWw1RD5f2B1Iei4HuXim8fnu5iDiowawtH2fQBCSNt",
+	"HYxu2zpEjV2QB2FtPyZ+0ayvJ7znxrjUFbz2JsH1Fx6GEDvTZusyuwMHmrP/Kk6XJXe1bikOylQg4sKA",
+	"n0yQhYdhSA4jX2LPwBdn0URnOavfGJDqj5yywyo36R5Fe2BbzYzjgv+DUxZcQrfe5PjmDdhzeaXFQfPJ",
+	"CsdZg0vazB4ReaWxjlrQFEEiyyQwrmb6tzkXOGTYbG2rtV7GG9fsnnwNVy9tA4/DDezhop6Lum6hI7VN",
+	"vXDQ1HC2zg4c1X+ZXYKD+4JKqyTj+EspUawJb9tocMO4bzXEvYOq1gHxplpchmlOmf7NZ3NV3VAq54u4",
+	"qNoYQViS3BPb42C3ltv7Ay9WQt7Zwn17gi9Nyb9bb9Ba2AwjLuqcAMkP/pww+mfqCbaBJa1KFosZByKv",
+	"zH6wkfRYPzeVdAclPcM5N8t00PR4lbW+JiKx0QRbzGI/slqXg7vnaJD30W8jHvRsx3iQPYNHWXXErh3z",
+	"0ULrRXzsWb1GNu1JpaFozxvcZ7DnDQ45RNpQ756qkJsMzUPKTH/+nI/XpNp4F4rtbbevd2XZQ0iGupfd",
+	"Axe6qLNtqvQcK7gMF3W+jj0B4rJ5qOqz8LBTrXRoce5VKt1j5mmrIOr9xhjC3/+mtpZcGuViRlOXzy29",
+	"lAAQmCK9RtkSBb+i1SqF3nNia/hCvx1h2tG3oMYVA6q8VrM5NZDdOsfjKmlmpWd+XjW6D7/cr7G3gWf+",
+	"Cy5QKr2sWG9297VKr1Ams+i6PrYUptnxF/fXWrf1ml/heX0Xy3qwWfe7DeCcU1afAQ7Cz/WC/pJlDzkb",
+	"7CUzG6tVapJjVJBHJmd0tVRf2Cb3IdPehWQbS/TdSvPzt69sHq2EEcNrG9+mAq5wuX6f+sLVxtyLpe7f",
+	"nHff+aL+xXXfiLNyE854r7l8VtX0BCrra/VSDKjI8Rfz70Ym7KKukbrOgLk+V5qvdbVl3m8W3tMDe9AZ",
+	"rHqAAbPVaGSHK2rFUZN3qErBqlQed3ciYZlht19gYSTMFXNAVavWwsERvMMiJyllU3tEQpmoS3Nmkwtg",
+	"iJl+xzvU6Wxs4ISKIkJd6DHvEUu3q1IMOKpVrLs1l6MHm0NiCAcSlTK5I4XhRosNpCh6knFsGOYq34RN",
+	"9nPXombKQzkZfnKHx9b8CtbBa9S1WB/BhSnc4B2XtrtZ3XtG/5xnzq0rb3Z8W3Lnjptrcp2BcAZHIfOP",
+	"O7aJ2oipq0Zrw6wyL6crM5ia6x32KCzNR9ZmMz27ixNPz90+nCWFuVvqtC65VZlqa3djyKg0hDT3QVfx",
+	"6I32ZVzx991349oFhFci5ubeBnsdWmeUbdJ6ZwjqlMrqDAGMXGmDavgH5uaJ6DT6VKKpq+8fI4i2223q",
+	"mALHjvp6i/5HciOA2wTy9+8xrL7Fox9JclUyx0uoKlM+OLw6pC8rVMFUf6ru3zuzlsmIRGytt5pxiV5p",
+	"UCoBczqluosJFz27VFfJNoH6V1Wp7PU2ylbnNW3Xct+Wsfo/babXYHdMmb05oitWQdtk+rpL69QUGOcT",
+	"DwDKStA2MDyWdHdiezYxOoPmJqTKlKV5mWFCRDqj19g2Hb1Cpveiya1qlluoshH2ani2xLe8zyoWpmqP",
+	"V3zX24qdk6XJgR95NSdlbBY4wXOUsZfreBBrV8U7ktrhfaOLq7Sw2R3dE0oY3KqsyLB8uC7m82bfcVLm",
+	"+f2p8crc531uaPtXOdyv67FeTrz0Ucyo+lfZ436ZUVXtcJ+ZmRlnG+acUcUFZjChmGfVslKdg7EkqbwI",
+	"qkBxEPgRU4UZjDQU9g/WeKmGByssxXGau+t1703Ow9FRPYwB0/T4fkQu5cUDtkwveLG0BVGMGIwYLqAs",
+	"aWbz4UmuYlMaxaKzGEzVXHDlUQ/OgDLFjbukVxZTzLjxJswiZJv6y5RAdx5rQSXaDloeiFmEQJbpzB4S",
+	"GZaxtcjwIWDCB5qJaoj4SNqhxgbFd1T9qy9S5z0GDi1Td847GC+VAUmmuKej0nHBpqDpZP7zscDpmbuo",
+	"y5QOFUgyt/tuvtyUQjCdHUW32th+eAkIW2cbPn66u5jKT6VeedzVSm9/+Vkz4h9vX/4cA1Ew51LBY3hD",
+	"fzw4G1jw/NWO+vGwvlnJ+XStUXnNp9G9uSb1rQ0b+Cav+RSQKUFRfhsGKOfTrv/xlXxcTwR8M7jO8/Xu",
+	"hpD3JxPehRQbSIU3xIcrFf8+47bcmr0OweECw5PYhmWZy3RyaZkPSk62OB7RZeCf+ZBEq5pugPO28IhJ",
+	"HXe+m0nMlYpUWRH3IQJf4YRESEj25KZ7d7LdNv/uJ87wz3km4m2pvLM+k0ZyH1mnyBzY86JwawR62Nao",
+	"+pYD+TX86s6eTXVQlWUuWGC3bZvjqI8sOHaVNxhiVXX00JZ2hwKFu7sPOGvIZreEHaZGNuEiRUvJ6gxr",
+	"bEF1SfOsLszfRGFJ0U+BaC6I2GfIq3sNxUOOezXC9OfU2jfc1eSxhFEzwcvpzEYy6ATTZZojjMz1kspc",
+	"KOn+cn5E7IRe/2vukIihSvuIoSClxBgybH5ymx2efpdMlmPNpTG6/K6bzbRaeZl+d6vTWk4UEVNUlR3T",
+	"EPfwt2akYK/u0I9thvnhxOYpmYjgEbwxRULNlRgS3v56ftHr4YdfGR6+yGl6ZXZPeKmqUuDOl6ZTVtUT",
+	"BZohU3RSbW/YT5qLPGyskk9cATxeVhVKvRMOZ1V1WWsktMDbCvYkr8qZcqYoK7FvMLwRb2wsPh8uFotD",
+	"7fsfliJHlvLM3pbYcKZ9aUuXNuFLYrq3s9zs14aYq5wDRsQbZwYjkkvu7i5zZyI9ec4O9lzMNo6+u5uN",
+	"bS2MqRFGb/gwevf3F/DXk+/+emBDOC5Lv/Blx5LI69e7IeeP9xovujtv/nivFc4uZ1anzWWq0XF08/7m",
+	"fwIAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

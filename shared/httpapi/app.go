@@ -24,8 +24,18 @@ import (
 	"lookit.dev/platform/shared/web"
 )
 
-// appBodyLimit caps app API request bodies; none of its requests is larger.
-const appBodyLimit = 64 << 10
+// appBodyLimit caps app API request bodies, but for study images (imageLimit).
+const (
+	appBodyLimit = 64 << 10
+	imageLimit   = 1 << 20
+)
+
+func bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/studies/") && strings.HasSuffix(r.URL.Path, "/image") {
+		return imageLimit
+	}
+	return appBodyLimit
+}
 
 // operation is how one app API operation is authorized: the action Authorize decides and, for
 // operations on a particular object, how to load the facts about it. Without a loader the object
@@ -93,6 +103,10 @@ var operations = map[string]operation{
 	// Anyone sees the public list; filtering it by a child's eligibility reads that child.
 	"ListPublicStudies": {action: authz.ListPublicStudies, object: childParamObject, actionOf: publicStudiesAction},
 	"GetPublicLab":      {action: authz.ListPublicStudies},
+
+	"SetStudyImage":       {action: authz.EditStudy, object: studyObject},
+	"GetStudyImage":       {action: authz.ReadStudy, object: studyObject},
+	"GetPublicStudyImage": {action: authz.ListPublicStudies}, // active studies only (the handler's query)
 }
 
 func publicStudiesAction(request any) authz.Action {
@@ -141,6 +155,10 @@ func studyObject(ctx context.Context, s *appServer, request any) (authz.Object, 
 	case appapi.SetStudyResearcherRequestObject:
 		id = r.StudyId
 	case appapi.RemoveStudyResearcherRequestObject:
+		id = r.StudyId
+	case appapi.SetStudyImageRequestObject:
+		id = r.StudyId
+	case appapi.GetStudyImageRequestObject:
 		id = r.StudyId
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: studyObject: unexpected request %T", request)
@@ -307,7 +325,7 @@ func newAppAPI(in *instance.Instance, mux *http.ServeMux) {
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs(w, r, requestError(err)) },
 		Middlewares: []appapi.MiddlewareFunc{func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				r.Body = http.MaxBytesReader(w, r.Body, appBodyLimit)
+				r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
 				authenticate(in, next).ServeHTTP(w, r)
 			})
 		}},

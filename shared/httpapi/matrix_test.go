@@ -161,6 +161,10 @@ var requests = map[string]struct {
 
 	"ListPublicStudies": {"GET", "/api/public/studies?child=CHILD", ``},
 	"GetPublicLab":      {"GET", "/api/public/labs/matrix-lab", ``},
+
+	"SetStudyImage":       {"PUT", "/api/studies/STUDY/image", ``}, // an empty body: 400 once allowed
+	"GetStudyImage":       {"GET", "/api/studies/STUDY/image", ``},
+	"GetPublicStudyImage": {"GET", "/api/public/studies/STUDY/image", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -247,6 +251,10 @@ var allowed = map[string][]string{
 	// The list is public; filtered by a child it is that child's family's alone.
 	"ListPublicStudies": {"family"},
 	"GetPublicLab":      append([]string{"anonymous"}, loggedIn...),
+
+	"SetStudyImage":       {"study-design", "study-manager", "study-admin", "lab-admin"},
+	"GetStudyImage":       readers,
+	"GetPublicStudyImage": append([]string{"anonymous"}, loggedIn...),
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,

@@ -53,6 +53,7 @@ func studyOut(r db.FindStudyRow, mustHave, mustNot []string) (appapi.Study, erro
 		"is_building": r.IsBuilding, "created_at": r.CreatedAt.Time, "responses": r.Responses,
 		"preview_responses": r.PreviewResponses, "tallied_responses": r.TalliedResponses, "salt": r.Salt,
 		"hash_digits": r.HashDigits, "must_have_participated": mustHave, "must_not_have_participated": mustNot,
+		"has_image": r.ImageObject != "",
 	}
 	var out appapi.Study
 	return out, recode(m, &out)

@@ -237,27 +237,68 @@ func (s *Studies) Update(ctx context.Context, actorID, studyID int64, in studies
 		if err := setParticipationRules(ctx, q, studyID, c.Input); err != nil {
 			return err
 		}
-		if len(changed) == 0 || !studies.Monitored(studies.State(old.State)) {
-			return nil
-		}
-		const comment = "Your study has been modified following approval. You must resubmit this study to get it approved again."
-		extra, _ := json.Marshal(map[string]any{"comments": comment, "modified_fields": changed, "from": old.State})
-		if err := q.SetStudyState(ctx, db.SetStudyStateParams{ID: studyID, State: string(studies.Rejected), Comments: comment, CommentsExtra: []byte(`{}`)}); err != nil {
-			return err
-		}
-		if err := q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, UserID: &actorID, Action: string(studies.Rejected), Extra: extra}); err != nil {
-			return err
-		}
-		to, err := s.statusChangers(ctx, q, studyID)
-		if err != nil || len(to) == 0 {
-			return err
-		}
-		r, err := queueEmail(ctx, q, s.From, pmail.StudyModified(c.Name, changed, s.link("exp", "studies", old.Uuid)), "", to...)
-		out = append(out, r)
+		out, err = s.takeOffline(ctx, q, actorID, old, changed)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: update study: %w", err)
+	}
+	return out, nil
+}
+
+// takeOffline returns a study whose monitored fields changed while approved, active, paused or
+// deactivated to rejected, logs which fields changed and tells its researchers.
+func (s *Studies) takeOffline(ctx context.Context, q *db.Queries, actorID int64, old db.FindStudyRow, changed []string) ([]pmail.Request, error) {
+	if len(changed) == 0 || !studies.Monitored(studies.State(old.State)) {
+		return nil, nil
+	}
+	const comment = "Your study has been modified following approval. You must resubmit this study to get it approved again."
+	extra, _ := json.Marshal(map[string]any{"comments": comment, "modified_fields": changed, "from": old.State})
+	if err := q.SetStudyState(ctx, db.SetStudyStateParams{ID: old.ID, State: string(studies.Rejected), Comments: comment, CommentsExtra: []byte(`{}`)}); err != nil {
+		return nil, err
+	}
+	if err := q.LogStudy(ctx, db.LogStudyParams{StudyID: old.ID, UserID: &actorID, Action: string(studies.Rejected), Extra: extra}); err != nil {
+		return nil, err
+	}
+	to, err := s.statusChangers(ctx, q, old.ID)
+	if err != nil || len(to) == 0 {
+		return nil, err
+	}
+	name, _ := q.FindStudy(ctx, old.ID)
+	r, err := queueEmail(ctx, q, s.From, pmail.StudyModified(name.Name, changed, s.link("exp", "studies", old.Uuid)), "", to...)
+	return []pmail.Request{r}, err
+}
+
+// SetImage records the study's image object (stored by the caller). The image is a monitored
+// field: changing it takes an approved study offline like any other monitored edit.
+func (s *Studies) SetImage(ctx context.Context, actorID, studyID int64, object string) ([]pmail.Request, error) {
+	var out []pmail.Request
+	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		if _, err := q.LockStudy(ctx, studyID); errors.Is(err, pgx.ErrNoRows) {
+			return errNoStudy
+		} else if err != nil {
+			return err
+		}
+		old, err := q.FindStudy(ctx, studyID)
+		if err != nil {
+			return err
+		}
+		if old.ImageObject == object {
+			return nil
+		}
+		if err := q.SetStudyImage(ctx, db.SetStudyImageParams{ID: studyID, ImageObject: object}); err != nil {
+			return err
+		}
+		extra, _ := json.Marshal(map[string]string{"image": object})
+		if err := q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, UserID: &actorID, Action: "image_changed", Extra: extra}); err != nil {
+			return err
+		}
+		out, err = s.takeOffline(ctx, q, actorID, old, []string{"image"})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: set study image: %w", err)
 	}
 	return out, nil
 }

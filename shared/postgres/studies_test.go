@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/pgtest"
 	"lookit.dev/platform/shared/studies"
@@ -92,5 +93,94 @@ func TestEditingAnApprovedStudyTakesItOfflineAndSaysSo(t *testing.T) {
 	bad.Structure = json.RawMessage(`{"frames":{},"sequence":["missing"]}`)
 	if _, err := s.Update(ctx, owner.id, studyID, bad); code(err) != "invalid" {
 		t.Errorf("bad sequence: %v", err)
+	}
+}
+
+func TestCloneAndStudyResearchers(t *testing.T) {
+	newRun()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	s := &postgres.Studies{Pool: pool, From: "bot@example.org", BaseURL: "https://lookit.example.org"}
+	owner := researcher(t, pool, "clone-owner", false)
+	colleague := researcher(t, pool, "clone-colleague", false)
+	outsider := researcher(t, pool, "clone-outsider", false)
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test, contact_email) VALUES ('Clone Lab ' || $1, true, 'clone-' || $1 || '@lab.example.org') RETURNING id`, run).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []person{owner, colleague} {
+		if _, err := pool.Exec(ctx, `INSERT INTO lab_members (lab_id, user_id, role) VALUES ($1, $2, 'member')`, labID, p.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prior, err := s.Create(ctx, owner.id, labID, studies.External, studies.Input{Name: "Earlier study", MaxAgeYears: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Create(ctx, owner.id, labID, studies.External, studies.Input{Name: "Original", MaxAgeYears: 3, Public: true,
+		MustNot: []string{prior}, Metadata: json.RawMessage(`{"url":"https://example.org/s"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	studyID, _, _ := s.ID(ctx, id)
+	if _, err := pool.Exec(ctx, `UPDATE studies SET state = 'active' WHERE id = $1`, studyID); err != nil {
+		t.Fatal(err)
+	}
+
+	copyUUID, err := s.Clone(ctx, colleague.id, studyID, labID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyID, _, _ := s.ID(ctx, copyUUID)
+	orig, _ := s.Find(ctx, studyID)
+	cp, _ := s.Find(ctx, copyID)
+	if cp.Name != "Copy of Original" || cp.State != "created" || cp.Public || cp.Salt == orig.Salt || cp.Uuid == orig.Uuid ||
+		string(cp.Metadata) != string(orig.Metadata) {
+		t.Errorf("clone: %+v", cp)
+	}
+	if must, mustNot, _ := s.ParticipationRules(ctx, copyID); len(must)+len(mustNot) != 0 {
+		t.Errorf("clone copied participation rules: %v %v", must, mustNot)
+	}
+	if rs, _ := s.Researchers(ctx, copyID); len(rs) != 1 || rs[0].Email != colleague.email || rs[0].Grp != "admin" {
+		t.Errorf("clone researchers: %+v", rs)
+	}
+
+	// Researchers: lab members only; the last admin stays; the researcher is told.
+	if _, err := s.SetResearcher(ctx, studyID, outsider.uuid, "analysis"); code(err) != "conflict" {
+		t.Errorf("outsider: %v", err)
+	}
+	mails, err := s.SetResearcher(ctx, studyID, colleague.uuid, "analysis")
+	if err != nil || len(mails) != 1 || mails[0].To[0] != colleague.email || mails[0].ReplyTo != "clone-"+run+"@lab.example.org" {
+		t.Fatalf("add colleague: %+v %v", mails, err)
+	}
+	if _, err := s.SetResearcher(ctx, studyID, owner.uuid, "researcher"); code(err) != "conflict" {
+		t.Errorf("demoting the last study admin: %v", err)
+	}
+	if err := s.RemoveResearcher(ctx, studyID, owner.uuid); code(err) != "conflict" {
+		t.Errorf("removing the last study admin: %v", err)
+	}
+	if _, err := s.SetResearcher(ctx, studyID, colleague.uuid, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveResearcher(ctx, studyID, owner.uuid); err != nil {
+		t.Errorf("removing one of two admins: %v", err)
+	}
+	// Leaving the lab ends access to its studies.
+	l := &postgres.Labs{Pool: pool, From: "bot@example.org", BaseURL: "https://lookit.example.org"}
+	if _, err := pool.Exec(ctx, `UPDATE lab_members SET role = 'admin' WHERE lab_id = $1 AND user_id = $2`, labID, owner.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Remove(ctx, owner.id, labID, colleague.uuid); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM study_researchers WHERE user_id = $1`, colleague.id).Scan(&left)
+	if left != 0 {
+		t.Errorf("%d study memberships after leaving the lab", left)
+	}
+	// The list counts responses.
+	rows, err := s.List(ctx, authz.Subject{UserID: owner.id, Labs: map[int64]authz.LabRole{labID: authz.LabAdmin}}, false)
+	if err != nil || len(rows) < 3 {
+		t.Fatalf("list: %d %v", len(rows), err)
 	}
 }

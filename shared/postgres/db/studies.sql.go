@@ -754,6 +754,20 @@ func (q *Queries) SetResponseTallied(ctx context.Context, arg SetResponseTallied
 	return err
 }
 
+const setStudyImage = `-- name: SetStudyImage :exec
+UPDATE studies SET image_object = $2, updated_at = now() WHERE id = $1
+`
+
+type SetStudyImageParams struct {
+	ID          int64
+	ImageObject string
+}
+
+func (q *Queries) SetStudyImage(ctx context.Context, arg SetStudyImageParams) error {
+	_, err := q.db.Exec(ctx, setStudyImage, arg.ID, arg.ImageObject)
+	return err
+}
+
 const setStudyState = `-- name: SetStudyState :exec
 UPDATE studies SET state = $1, status_change_date = now(), comments = $2,
     comments_extra = $3, updated_at = now()

@@ -170,3 +170,6 @@ FROM labs WHERE slug = $1 AND approved_to_test;
 -- name: StudyParticipationRules :many
 SELECT o.uuid::text AS uuid, p.must_have FROM study_participation_rules p JOIN studies o ON o.id = p.other_study_id
 WHERE p.study_id = $1 ORDER BY o.uuid;
+
+-- name: SetStudyImage :exec
+UPDATE studies SET image_object = $2, updated_at = now() WHERE id = $1;
