@@ -98,6 +98,7 @@ const (
 	MoveStudyLab        Action = "study.change_lab"
 	DeletePreviewData   Action = "study.delete_previews"
 	ApproveStudy        Action = "study.approve"
+	CloneStudy          Action = "study.clone" // read the source; the copy's lab needs CreateStudy
 
 	// Researchers, by lab permission.
 	CreateStudy      Action = "lab.create_study"
@@ -108,6 +109,7 @@ const (
 	CreateLab        Action = "lab.create"
 	ReadLab          Action = "lab.read"          // any researcher: to find a lab and ask to join
 	ListStudies      Action = "studies.list_mine" // any researcher: the list shows what they may read
+	ListAllLabs      Action = "labs.list_all"     // researchers see unapproved labs too, to join them
 	RequestToJoin    Action = "lab.request_join"
 )
 
@@ -146,6 +148,7 @@ var rules = map[Action]rule{
 	MoveStudyLab:        {audience: researcher, unsafe: true, study: ChangeStudyLab},
 	DeletePreviewData:   {audience: researcher, unsafe: true, study: DeleteAllPreviewData},
 	ApproveStudy:        {audience: researcher, unsafe: true, study: ApproveRejectStudy, siteAdmin: true},
+	CloneStudy:          {audience: researcher, unsafe: true, study: ReadStudyDetails},
 
 	CreateStudy:      {audience: researcher, unsafe: true, lab: PermCreateStudy},
 	ReadLabMembers:   {audience: researcher, lab: PermReadMembers},
@@ -155,6 +158,7 @@ var rules = map[Action]rule{
 	CreateLab:        {audience: researcher, unsafe: true},
 	ReadLab:          {audience: researcher},
 	ListStudies:      {audience: researcher},
+	ListAllLabs:      {audience: researcher},
 	RequestToJoin:    {audience: researcher, unsafe: true},
 }
 
@@ -224,6 +228,42 @@ func Authorize(s Subject, a Action, o Object) error {
 			return nil
 		}
 		return apperr.New(apperr.Forbidden, "you do not have permission %s in this lab", r.lab)
+	}
+	return nil
+}
+
+// Precheck is what Authorize decides before knowing the object: whether the subject is logged
+// in, has the account kind, second factor, token scope and site role the action needs. Routes ask
+// it before loading an object, so that a caller who could never act on one cannot learn from a
+// 404 or 403 whether it exists.
+func Precheck(s Subject, a Action) error {
+	r, ok := rules[a]
+	if !ok {
+		return apperr.New(apperr.Forbidden, "unknown action %q", a)
+	}
+	if r.audience == public && !r.unsafe {
+		return nil
+	}
+	if s.Anonymous() {
+		if r.audience == public {
+			return nil
+		}
+		return apperr.New(apperr.Unauthenticated, "log in to do this")
+	}
+	if r.unsafe && s.Scope == ScopeRead {
+		return apperr.New(apperr.Forbidden, "this API token is read-only")
+	}
+	if r.audience != researcher {
+		return nil
+	}
+	if !s.Researcher {
+		return apperr.New(apperr.Forbidden, "a researcher account is required")
+	}
+	if !s.SecondFactor {
+		return apperr.New(apperr.Forbidden, "two-factor authentication is required")
+	}
+	if r.siteAdmin && !s.SiteAdmin {
+		return apperr.New(apperr.Forbidden, "only site admins may do this")
 	}
 	return nil
 }

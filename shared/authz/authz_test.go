@@ -105,6 +105,8 @@ var expected = map[authz.Action][]string{
 	// DP: every group but preview; lab admin.
 	authz.DeletePreviewData: {"study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-admin"},
 	authz.ApproveStudy:      {"site-admin"},
+	// Cloning reads the source study and writes a new one: RD, and never with a read-only token.
+	authz.CloneStudy: {"site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-readonly", "lab-member", "lab-admin"},
 
 	authz.CreateStudy:      {"lab-guest", "lab-member", "lab-admin"},
 	authz.ReadLabMembers:   {"site-admin", "lab-member", "lab-admin"},
@@ -112,6 +114,7 @@ var expected = map[authz.Action][]string{
 	authz.EditLab:          {"site-admin", "lab-admin"},
 	authz.ApproveLabToTest: {"site-admin"},
 	authz.CreateLab:        {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"},
+	authz.ListAllLabs:      {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "read-token-study-admin"},
 	authz.ListStudies:      {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "read-token-study-admin"},
 	authz.ReadLab:          {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin", "read-token-study-admin"},
 	authz.RequestToJoin:    {"researcher", "other-lab-admin", "site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-requested", "lab-guest", "lab-readonly", "lab-member", "lab-admin"},

@@ -30,9 +30,18 @@ const (
 	imageLimit   = 1 << 20
 )
 
+// studyLimit admits a study's protocol (2 MiB), generator and metadata (256 KiB each) with room for
+// the other fields; their own checks give the precise errors.
+const studyLimit = 3 << 20
+
 func bodyLimit(r *http.Request) int64 {
-	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/studies/") && strings.HasSuffix(r.URL.Path, "/image") {
+	p := r.URL.Path
+	switch {
+	case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/studies/") && strings.HasSuffix(p, "/image"):
 		return imageLimit
+	case r.Method == http.MethodPut && strings.HasPrefix(p, "/api/studies/") && strings.Count(p, "/") == 3,
+		r.Method == http.MethodPost && strings.HasPrefix(p, "/api/labs/") && strings.HasSuffix(p, "/studies"):
+		return studyLimit
 	}
 	return appBodyLimit
 }
@@ -95,7 +104,7 @@ var operations = map[string]operation{
 	"UpdateStudy":           {action: authz.EditStudy, object: studyObject},
 	"TransitionStudy":       {action: authz.ChangeStatus, object: studyObject, actionOf: transitionAction},
 	"GetStudyLog":           {action: authz.ReadStudy, object: studyObject},
-	"CloneStudy":            {action: authz.ReadStudy, object: studyObject},
+	"CloneStudy":            {action: authz.CloneStudy, object: studyObject},
 	"ListStudyResearchers":  {action: authz.ReadStudy, object: studyObject},
 	"SetStudyResearcher":    {action: authz.ManageResearchers, object: studyObject},
 	"RemoveStudyResearcher": {action: authz.ManageResearchers, object: studyObject},
@@ -280,6 +289,9 @@ func (s *appServer) authorize(f appapi.StrictHandlerFunc, operationID string) ap
 			action = op.actionOf(request)
 		}
 		obj := authz.Object{OwnerID: p.Subject.UserID}
+		if err := authz.Precheck(p.Subject, action); err != nil {
+			return nil, err
+		}
 		if op.object != nil {
 			// Anonymous callers learn nothing about objects: they are asked to log in first
 			// (or, for public actions, go on without one).

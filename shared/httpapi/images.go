@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strings"
 
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
@@ -56,8 +57,13 @@ func (s *appServer) SetStudyImage(ctx context.Context, req appapi.SetStudyImageR
 	if err != nil {
 		return nil, err
 	}
-	// Content-addressed, so a replaced image never serves stale from a cache.
-	key := fmt.Sprintf("study-images/%s/%x.%s", req.StudyId, sha256.Sum256(data), format)
+	studyID := objectFrom(ctx).StudyID
+	study, err := st.Find(ctx, studyID)
+	if err != nil {
+		return nil, err
+	}
+	// Content-addressed under the canonical UUID, so a replaced image never serves stale.
+	key := fmt.Sprintf("study-images/%s/%x.%s", study.Uuid, sha256.Sum256(data), format)
 	store, err := s.in.Experiments(ctx)
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "image storage unavailable")
@@ -65,7 +71,7 @@ func (s *appServer) SetStudyImage(ctx context.Context, req appapi.SetStudyImageR
 	if err := store.Put(ctx, key, bytes.NewReader(data), "image/"+format); err != nil {
 		return nil, apperr.Wrap(err, apperr.Unavailable, "image storage unavailable")
 	}
-	mails, err := st.SetImage(ctx, PrincipalFrom(ctx).Subject.UserID, objectFrom(ctx).StudyID, key)
+	mails, err := st.SetImage(ctx, PrincipalFrom(ctx).Subject.UserID, studyID, key)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +96,7 @@ func (s *appServer) studyImage(ctx context.Context, object string) (io.ReadClose
 	if err != nil {
 		return nil, "", apperr.Wrap(err, apperr.Unavailable, "image storage unavailable")
 	}
-	return rc, "image/" + path.Ext(object)[1:], nil
+	return rc, "image/" + strings.TrimPrefix(path.Ext(object), "."), nil
 }
 
 func (s *appServer) GetStudyImage(ctx context.Context, _ appapi.GetStudyImageRequestObject) (appapi.GetStudyImageResponseObject, error) {

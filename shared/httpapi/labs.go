@@ -5,6 +5,7 @@ import (
 
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/labs"
 	"lookit.dev/platform/shared/postgres"
 )
@@ -45,7 +46,8 @@ func (s *appServer) ListLabs(ctx context.Context, _ appapi.ListLabsRequestObject
 		return nil, err
 	}
 	sub := PrincipalFrom(ctx).Subject
-	ls, err := l.List(ctx, sub.UserID, sub.Researcher)
+	// Unapproved labs (with their contact details) only for researchers who may act as such.
+	ls, err := l.List(ctx, sub.UserID, authz.Authorize(sub, authz.ListAllLabs, authz.Object{}) == nil)
 	if err != nil {
 		return nil, err
 	}

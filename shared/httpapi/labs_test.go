@@ -63,3 +63,41 @@ func TestLabRoutesAnswerBadInputWithTheField(t *testing.T) {
 		t.Errorf("removing the last admin: %d %v", code, out)
 	}
 }
+
+// Unapproved labs, with their contact details, are listed only to researchers who completed
+// two-factor authentication; and callers who could never act on a study cannot tell an unknown
+// one from a real one.
+func TestWhatCallersWithoutStandingLearn(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID int64
+	var studyUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, contact_email) VALUES ('Unapproved Secret Lab', 'secret@lab.example.org') RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id) VALUES ('Probe', $1, 2) RETURNING uuid::text`, labID).Scan(&studyUUID); err != nil {
+		t.Fatal(err)
+	}
+	get := func(r role, path string) (int, string) {
+		req := httptest.NewRequest("GET", path, nil)
+		credential(t, pool, newUser(t, pool, 0, r), r)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	no2fa := role{name: "probe-no2fa", researcher: true}
+	if code, body := get(no2fa, "/api/labs"); code != 200 || strings.Contains(body, "Unapproved Secret Lab") {
+		t.Errorf("researcher without 2FA lists unapproved labs: %d %s", code, body)
+	}
+	full := role{name: "probe-2fa", researcher: true, twoFactor: true}
+	if code, body := get(full, "/api/labs"); code != 200 || !strings.Contains(body, "Unapproved Secret Lab") {
+		t.Errorf("researcher with 2FA does not see unapproved labs: %d", code)
+	}
+	family := role{name: "probe-family"}
+	for _, path := range []string{"/api/studies/" + studyUUID, "/api/studies/00000000-0000-4000-8000-000000000000", "/api/studies/nonsense"} {
+		if code, _ := get(family, path); code != http.StatusForbidden {
+			t.Errorf("family GET %s: %d, want 403 whether or not the study exists", path, code)
+		}
+	}
+}

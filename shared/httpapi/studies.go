@@ -291,7 +291,7 @@ func (s *appServer) SetStudyResearcher(ctx context.Context, req appapi.SetStudyR
 	if err != nil {
 		return nil, err
 	}
-	mails, err := st.SetResearcher(ctx, objectFrom(ctx).StudyID, req.UserId, authz.StudyGroup(req.Body.Group))
+	mails, err := st.SetResearcher(ctx, PrincipalFrom(ctx).Subject.UserID, objectFrom(ctx).StudyID, req.UserId, authz.StudyGroup(req.Body.Group))
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +304,7 @@ func (s *appServer) RemoveStudyResearcher(ctx context.Context, req appapi.Remove
 	if err != nil {
 		return nil, err
 	}
-	if err := st.RemoveResearcher(ctx, objectFrom(ctx).StudyID, req.UserId); err != nil {
+	if err := st.RemoveResearcher(ctx, PrincipalFrom(ctx).Subject.UserID, objectFrom(ctx).StudyID, req.UserId); err != nil {
 		return nil, err
 	}
 	return appapi.RemoveStudyResearcher204Response{}, nil

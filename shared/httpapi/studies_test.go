@@ -249,4 +249,14 @@ func TestStudyRoutesAnswerBadInputWithTheField(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d studies after bad input, want 1", n)
 	}
+	// Real protocols are large: 300 KiB of frames is accepted (the app API's 64 KiB cap does not
+	// apply to studies), 3 MiB is refused as too large.
+	big := `{"name":"Big protocol","structure":{"frames":{"a":{"kind":"exp-lookit-text","blocks":[{"text":"` +
+		strings.Repeat("x", 300<<10) + `"}]}},"sequence":["a"]}}`
+	if code, out := call("PUT", "/api/studies/"+id, big); code != 200 {
+		t.Errorf("300 KiB protocol: %d %v", code, out)
+	}
+	if code, _ := call("PUT", "/api/studies/"+id, strings.Replace(big, "x", strings.Repeat("x", 11), -1)); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("3 MiB protocol: %d", code)
+	}
 }

@@ -374,6 +374,21 @@ func (l *Labs) Remove(ctx context.Context, actorID, labID int64, userUUID string
 		if err := labs.CheckLastAdmin(from, "", int(admins)); err != nil {
 			return err
 		}
+		// Leaving the lab ends one's study groups there: refuse while one is a study's last admin.
+		studyRows, err := q.LockLabStudiesOf(ctx, db.LockLabStudiesOfParams{UserID: userID, LabID: labID})
+		if err != nil {
+			return err
+		}
+		var lastOf []string
+		for _, r := range studyRows {
+			if r.LastAdmin != nil && *r.LastAdmin {
+				lastOf = append(lastOf, fmt.Sprintf("%q", r.Name))
+			}
+		}
+		if len(lastOf) > 0 {
+			return apperr.New(apperr.Conflict, "this researcher is the last admin of %s: make someone else an admin there first",
+				strings.Join(lastOf, ", "))
+		}
 		if _, err := q.DeleteLabMember(ctx, db.DeleteLabMemberParams{LabID: labID, UserID: userID}); err != nil {
 			return err
 		}

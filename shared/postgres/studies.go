@@ -238,6 +238,11 @@ func (s *Studies) Update(ctx context.Context, actorID, studyID int64, in studies
 			return err
 		}
 		out, err = s.takeOffline(ctx, q, actorID, old, changed)
+		if err != nil || len(out) > 0 {
+			return err
+		}
+		// A cap lowered to (or below) what is already counted pauses an active study now.
+		out, err = s.pauseAtCap(ctx, q, studyID)
 		return err
 	})
 	if err != nil {
@@ -462,7 +467,7 @@ var errNotInStudyLab = apperr.New(apperr.Conflict, "only members of the study's 
 
 // SetResearcher puts a researcher of the study's lab in one of the study's groups (or moves
 // them). The last member of the admin group cannot be moved out of it. The researcher is emailed.
-func (s *Studies) SetResearcher(ctx context.Context, studyID int64, userUUID string, group authz.StudyGroup) ([]pmail.Request, error) {
+func (s *Studies) SetResearcher(ctx context.Context, actorID, studyID int64, userUUID string, group authz.StudyGroup) ([]pmail.Request, error) {
 	if !slices.Contains(authz.StudyGroups, group) {
 		return nil, apperr.Field("/group", "group must be one of preview, design, analysis, submission_processor, researcher, manager, admin")
 	}
@@ -473,7 +478,8 @@ func (s *Studies) SetResearcher(ctx context.Context, studyID int64, userUUID str
 		if err != nil {
 			return err
 		}
-		m, err := q.LabMember(ctx, db.LabMemberParams{LabID: st.LabID, UserID: userID})
+		// Held until commit, so that a removal from the lab waits and then removes this row too.
+		m, err := q.LabMemberForShare(ctx, db.LabMemberForShareParams{LabID: st.LabID, UserID: userID})
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (m.Role == string(authz.LabRequested) || !m.IsResearcher)) {
 			return errNotInStudyLab
 		}
@@ -494,7 +500,7 @@ func (s *Studies) SetResearcher(ctx context.Context, studyID int64, userUUID str
 			return err
 		}
 		extra, _ := json.Marshal(map[string]string{"researcher": userUUID, "from": current, "to": string(group)})
-		if err := q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, Action: "researcher_changed", Extra: extra}); err != nil {
+		if err := q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, UserID: &actorID, Action: "researcher_changed", Extra: extra}); err != nil {
 			return err
 		}
 		r, err := queueEmail(ctx, q, s.From, pmail.StudyAccess(st.Name, string(group), s.link("exp", "studies", st.Uuid)),
@@ -509,7 +515,7 @@ func (s *Studies) SetResearcher(ctx context.Context, studyID int64, userUUID str
 }
 
 // RemoveResearcher takes a researcher out of a study's groups; the last admin stays.
-func (s *Studies) RemoveResearcher(ctx context.Context, studyID int64, userUUID string) error {
+func (s *Studies) RemoveResearcher(ctx context.Context, actorID, studyID int64, userUUID string) error {
 	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		_, userID, _, err := s.studyMember(ctx, q, studyID, userUUID)
@@ -530,7 +536,7 @@ func (s *Studies) RemoveResearcher(ctx context.Context, studyID int64, userUUID 
 			return err
 		}
 		extra, _ := json.Marshal(map[string]string{"researcher": userUUID, "from": current})
-		return q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, Action: "researcher_removed", Extra: extra})
+		return q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, UserID: &actorID, Action: "researcher_removed", Extra: extra})
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: remove study researcher: %w", err)

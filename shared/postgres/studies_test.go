@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"sync"
 	"testing"
 
 	"lookit.dev/platform/shared/authz"
@@ -146,28 +148,37 @@ func TestCloneAndStudyResearchers(t *testing.T) {
 	}
 
 	// Researchers: lab members only; the last admin stays; the researcher is told.
-	if _, err := s.SetResearcher(ctx, studyID, outsider.uuid, "analysis"); code(err) != "conflict" {
+	if _, err := s.SetResearcher(ctx, owner.id, studyID, outsider.uuid, "analysis"); code(err) != "conflict" {
 		t.Errorf("outsider: %v", err)
 	}
-	mails, err := s.SetResearcher(ctx, studyID, colleague.uuid, "analysis")
+	mails, err := s.SetResearcher(ctx, owner.id, studyID, colleague.uuid, "analysis")
 	if err != nil || len(mails) != 1 || mails[0].To[0] != colleague.email || mails[0].ReplyTo != "clone-"+run+"@lab.example.org" {
 		t.Fatalf("add colleague: %+v %v", mails, err)
 	}
-	if _, err := s.SetResearcher(ctx, studyID, owner.uuid, "researcher"); code(err) != "conflict" {
+	if _, err := s.SetResearcher(ctx, owner.id, studyID, owner.uuid, "researcher"); code(err) != "conflict" {
 		t.Errorf("demoting the last study admin: %v", err)
 	}
-	if err := s.RemoveResearcher(ctx, studyID, owner.uuid); code(err) != "conflict" {
+	if err := s.RemoveResearcher(ctx, owner.id, studyID, owner.uuid); code(err) != "conflict" {
 		t.Errorf("removing the last study admin: %v", err)
 	}
-	if _, err := s.SetResearcher(ctx, studyID, colleague.uuid, "admin"); err != nil {
+	if _, err := s.SetResearcher(ctx, owner.id, studyID, colleague.uuid, "admin"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RemoveResearcher(ctx, studyID, owner.uuid); err != nil {
+	if err := s.RemoveResearcher(ctx, owner.id, studyID, owner.uuid); err != nil {
 		t.Errorf("removing one of two admins: %v", err)
 	}
-	// Leaving the lab ends access to its studies.
+	// Leaving the lab ends access to its studies, but not while one is a study's last admin.
 	l := &postgres.Labs{Pool: pool, From: "bot@example.org", BaseURL: "https://lookit.example.org"}
 	if _, err := pool.Exec(ctx, `UPDATE lab_members SET role = 'admin' WHERE lab_id = $1 AND user_id = $2`, labID, owner.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Remove(ctx, owner.id, labID, colleague.uuid); code(err) != "conflict" || !strings.Contains(err.Error(), "last admin of") {
+		t.Fatalf("removing the last admin of studies from the lab: %v", err)
+	}
+	if _, err := s.SetResearcher(ctx, colleague.id, studyID, owner.uuid, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetResearcher(ctx, colleague.id, copyID, owner.uuid, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.Remove(ctx, owner.id, labID, colleague.uuid); err != nil {
@@ -182,5 +193,75 @@ func TestCloneAndStudyResearchers(t *testing.T) {
 	rows, err := s.List(ctx, authz.Subject{UserID: owner.id, Labs: map[int64]authz.LabRole{labID: authz.LabAdmin}}, false)
 	if err != nil || len(rows) < 3 {
 		t.Fatalf("list: %d %v", len(rows), err)
+	}
+}
+
+// Two studies naming each other in prior-participation rules, saved at the same moment, must
+// both succeed (a FOR UPDATE study lock deadlocked here against the rules' foreign-key checks).
+func TestStudiesNamingEachOtherSaveConcurrently(t *testing.T) {
+	newRun()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	s := &postgres.Studies{Pool: pool, From: "bot@example.org", BaseURL: "https://lookit.example.org"}
+	owner := researcher(t, pool, "mutual-owner", false)
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name) VALUES ('Mutual Lab ' || $1) RETURNING id`, run).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 15 {
+		a, err := s.Create(ctx, owner.id, labID, studies.External, studies.Input{Name: "A", MaxAgeYears: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Create(ctx, owner.id, labID, studies.External, studies.Input{Name: "B", MaxAgeYears: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		aID, _, _ := s.ID(ctx, a)
+		bID, _, _ := s.ID(ctx, b)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, pair := range [][2]any{{aID, b}, {bID, a}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = s.Update(ctx, owner.id, pair[0].(int64), studies.Input{Name: "X", MaxAgeYears: 2, MustNot: []string{pair[1].(string)}})
+			}()
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("round %d: %v / %v", round, errs[0], errs[1])
+		}
+	}
+}
+
+// Lowering the cap of an active study to what it already counts pauses it at once.
+func TestLoweringTheCapPausesAnActiveStudy(t *testing.T) {
+	newRun()
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	s := &postgres.Studies{Pool: pool, From: "bot@example.org", BaseURL: "https://lookit.example.org"}
+	owner := researcher(t, pool, "lower-owner", false)
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Lower Lab ' || $1, true) RETURNING id`, run).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	in := studies.Input{Name: "Capped", MaxAgeYears: 2, Metadata: json.RawMessage(`{"url":"https://example.org/x"}`)}
+	id, err := s.Create(ctx, owner.id, labID, studies.External, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	studyID, _, _ := s.ID(ctx, id)
+	if _, err := pool.Exec(ctx, `UPDATE studies SET state = 'active', tallied_responses = 3 WHERE id = $1`, studyID); err != nil {
+		t.Fatal(err)
+	}
+	two := 2
+	in.MaxResponses = &two
+	mails, err := s.Update(ctx, owner.id, studyID, in)
+	if err != nil || len(mails) != 1 || mails[0].Kind != "study_cap_reached" {
+		t.Fatalf("lowering the cap: %+v %v", mails, err)
+	}
+	if r, _ := s.Find(ctx, studyID); r.State != "paused" {
+		t.Errorf("state %s, want paused", r.State)
 	}
 }

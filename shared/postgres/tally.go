@@ -28,7 +28,9 @@ func validForCap(r db.ResponseForTallyRow) bool {
 }
 
 // Tally brings a response's place in its study's cap up to date after anything that can change
-// its validity (creation, a frame saved, a consent ruling). The response that reaches the cap
+// its validity (creation, a frame saved, a consent ruling). Callers in a transaction use tally
+// and must take the study lock before touching the response (updating it or inserting a consent
+// ruling), as tally does: study, then response, always in that order. The response that reaches the cap
 // pauses the study in the same transaction and tells its researchers; once the cap is reached no
 // further response is tallied. Calling it again changes nothing.
 func (s *Studies) Tally(ctx context.Context, responseID int64) ([]pmail.Request, error) {
@@ -73,16 +75,27 @@ func (s *Studies) tally(ctx context.Context, q *db.Queries, responseID int64) ([
 		return nil, err
 	}
 	if st.MaxResponses != nil && st.TalliedResponses >= *st.MaxResponses {
-		return nil, nil // over the cap: the response exists but does not count
+		// Over the cap: the response exists but does not count (and the study pauses if the
+		// cap was lowered under an active study).
+		return s.pauseAtCap(ctx, q, studyID)
 	}
 	if err := q.SetResponseTallied(ctx, db.SetResponseTalliedParams{ID: responseID, Tallied: true}); err != nil {
 		return nil, err
 	}
-	n, err := q.AddToTally(ctx, db.AddToTallyParams{ID: studyID, Delta: 1})
+	if _, err := q.AddToTally(ctx, db.AddToTallyParams{ID: studyID, Delta: 1}); err != nil {
+		return nil, err
+	}
+	return s.pauseAtCap(ctx, q, studyID)
+}
+
+// pauseAtCap pauses an active study whose tally has reached its max_responses, logs it and tells
+// its researchers. The caller holds the study's row lock.
+func (s *Studies) pauseAtCap(ctx context.Context, q *db.Queries, studyID int64) ([]pmail.Request, error) {
+	st, err := q.LockStudy(ctx, studyID)
 	if err != nil {
 		return nil, err
 	}
-	if st.MaxResponses == nil || n < *st.MaxResponses || studies.State(st.State) != studies.Active {
+	if st.MaxResponses == nil || st.TalliedResponses < *st.MaxResponses || studies.State(st.State) != studies.Active {
 		return nil, nil
 	}
 	const comment = "The study reached its maximum number of responses and was paused."

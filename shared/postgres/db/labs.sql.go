@@ -42,7 +42,7 @@ func (q *Queries) AutoJoinLabs(ctx context.Context) ([]AutoJoinLabsRow, error) {
 }
 
 const countLabAdmins = `-- name: CountLabAdmins :one
-SELECT count(*) FROM lab_members WHERE lab_id = $1 AND role = 'admin'
+SELECT count(*) FROM lab_members m JOIN users u ON u.id = m.user_id WHERE m.lab_id = $1 AND m.role = 'admin' AND u.is_active
 `
 
 func (q *Queries) CountLabAdmins(ctx context.Context, labID int64) (int64, error) {
@@ -364,7 +364,7 @@ func (q *Queries) ListLabs(ctx context.Context, arg ListLabsParams) ([]ListLabsR
 }
 
 const lockLab = `-- name: LockLab :one
-SELECT id, uuid::text AS uuid, name, contact_email, approved_to_test FROM labs WHERE id = $1 FOR UPDATE
+SELECT id, uuid::text AS uuid, name, contact_email, approved_to_test FROM labs WHERE id = $1 FOR NO KEY UPDATE
 `
 
 type LockLabRow struct {

@@ -100,7 +100,8 @@ func (q *Queries) CloneStudy(ctx context.Context, arg CloneStudyParams) (CloneSt
 }
 
 const countStudyAdmins = `-- name: CountStudyAdmins :one
-SELECT count(*) FROM study_researchers WHERE study_id = $1 AND grp = 'admin'
+SELECT count(*) FROM study_researchers r JOIN users u ON u.id = r.user_id
+WHERE r.study_id = $1 AND r.grp = 'admin' AND u.is_active
 `
 
 func (q *Queries) CountStudyAdmins(ctx context.Context, studyID int64) (int64, error) {
@@ -363,6 +364,29 @@ func (q *Queries) InsertResponse(ctx context.Context, arg InsertResponseParams) 
 	return i, err
 }
 
+const labMemberForShare = `-- name: LabMemberForShare :one
+SELECT m.role, u.is_researcher FROM lab_members m JOIN users u ON u.id = m.user_id
+WHERE m.lab_id = $1 AND m.user_id = $2 FOR SHARE OF m
+`
+
+type LabMemberForShareParams struct {
+	LabID  int64
+	UserID int64
+}
+
+type LabMemberForShareRow struct {
+	Role         string
+	IsResearcher bool
+}
+
+// A membership read that holds until commit: removing the member waits for it.
+func (q *Queries) LabMemberForShare(ctx context.Context, arg LabMemberForShareParams) (LabMemberForShareRow, error) {
+	row := q.db.QueryRow(ctx, labMemberForShare, arg.LabID, arg.UserID)
+	var i LabMemberForShareRow
+	err := row.Scan(&i.Role, &i.IsResearcher)
+	return i, err
+}
+
 const latestDemographicsID = `-- name: LatestDemographicsID :one
 SELECT id FROM demographic_data WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1
 `
@@ -460,12 +484,54 @@ func (q *Queries) ListResearcherStudies(ctx context.Context, arg ListResearcherS
 	return items, nil
 }
 
+const lockLabStudiesOf = `-- name: LockLabStudiesOf :many
+SELECT s.id, s.name, r.grp = 'admin' AND (SELECT count(*) FROM study_researchers a JOIN users u ON u.id = a.user_id
+        WHERE a.study_id = s.id AND a.grp = 'admin' AND u.is_active) <= 1 AS last_admin
+FROM studies s JOIN study_researchers r ON r.study_id = s.id AND r.user_id = $1
+WHERE s.lab_id = $2
+ORDER BY s.id
+FOR NO KEY UPDATE OF s
+`
+
+type LockLabStudiesOfParams struct {
+	UserID int64
+	LabID  int64
+}
+
+type LockLabStudiesOfRow struct {
+	ID        int64
+	Name      string
+	LastAdmin *bool
+}
+
+// The studies of a lab a researcher is in, locked in id order, with whether the researcher is
+// their last active admin: leaving the lab must not leave a study without an admin.
+func (q *Queries) LockLabStudiesOf(ctx context.Context, arg LockLabStudiesOfParams) ([]LockLabStudiesOfRow, error) {
+	rows, err := q.db.Query(ctx, lockLabStudiesOf, arg.UserID, arg.LabID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LockLabStudiesOfRow
+	for rows.Next() {
+		var i LockLabStudiesOfRow
+		if err := rows.Scan(&i.ID, &i.Name, &i.LastAdmin); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockStudy = `-- name: LockStudy :one
 SELECT s.id, s.uuid::text AS uuid, s.name, s.lab_id, s.study_type_id, s.state, s.built, s.is_building,
        s.max_responses, s.tallied_responses, s.structure, s.use_generator, s.generator, s.metadata,
        l.approved_to_test AS lab_approved, l.contact_email AS lab_contact_email
 FROM studies s JOIN labs l ON l.id = s.lab_id
-WHERE s.id = $1 FOR UPDATE OF s
+WHERE s.id = $1 FOR NO KEY UPDATE OF s
 `
 
 type LockStudyRow struct {
@@ -487,7 +553,9 @@ type LockStudyRow struct {
 	LabContactEmail  string
 }
 
-// Transitions, edits and the response tally of one study are serialized on its row.
+// Transitions, edits and the response tally of one study are serialized on its row. NO KEY
+// UPDATE, so that rows referencing the study (rules, responses) can still be inserted meanwhile:
+// FOR UPDATE would block their foreign-key checks and deadlock two studies naming each other.
 func (q *Queries) LockStudy(ctx context.Context, id int64) (LockStudyRow, error) {
 	row := q.db.QueryRow(ctx, lockStudy, id)
 	var i LockStudyRow
@@ -513,7 +581,7 @@ func (q *Queries) LockStudy(ctx context.Context, id int64) (LockStudyRow, error)
 }
 
 const lockStudyForResponse = `-- name: LockStudyForResponse :one
-SELECT s.id, s.state, s.study_type_id FROM studies s WHERE s.id = $1 FOR UPDATE
+SELECT s.id, s.state, s.study_type_id FROM studies s WHERE s.id = $1 FOR NO KEY UPDATE
 `
 
 type LockStudyForResponseRow struct {
@@ -699,7 +767,7 @@ const responseForTally = `-- name: ResponseForTally :one
 SELECT r.id, r.tallied, r.is_preview, r.eligibility, r.completed, r.completed_consent_frame, r.study_type_id,
        coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
                  ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') AS ruling
-FROM responses r WHERE r.id = $1 FOR UPDATE
+FROM responses r WHERE r.id = $1 FOR NO KEY UPDATE
 `
 
 type ResponseForTallyRow struct {

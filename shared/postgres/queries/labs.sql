@@ -22,7 +22,7 @@ SELECT id FROM labs WHERE uuid = $1;
 -- name: LockLab :one
 -- Membership changes of one lab are serialized on its row, so two admins demoting each other at
 -- once cannot both succeed.
-SELECT id, uuid::text AS uuid, name, contact_email, approved_to_test FROM labs WHERE id = $1 FOR UPDATE;
+SELECT id, uuid::text AS uuid, name, contact_email, approved_to_test FROM labs WHERE id = $1 FOR NO KEY UPDATE;
 
 -- name: CreateLab :one
 INSERT INTO labs (name, slug, institution, principal_investigator_name, contact_email, contact_phone, lab_website,
@@ -53,7 +53,7 @@ WHERE m.lab_id = $1 AND m.user_id = $2;
 SELECT id, email, is_researcher, given_name, family_name FROM users WHERE uuid = $1 AND is_active;
 
 -- name: CountLabAdmins :one
-SELECT count(*) FROM lab_members WHERE lab_id = $1 AND role = 'admin';
+SELECT count(*) FROM lab_members m JOIN users u ON u.id = m.user_id WHERE m.lab_id = $1 AND m.role = 'admin' AND u.is_active;
 
 -- name: UpsertLabMember :exec
 INSERT INTO lab_members (lab_id, user_id, role) VALUES ($1, $2, $3)

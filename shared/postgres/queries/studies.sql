@@ -22,12 +22,14 @@ UPDATE studies SET name = @name, preview_summary = @preview_summary, short_descr
 WHERE id = @id;
 
 -- name: LockStudy :one
--- Transitions, edits and the response tally of one study are serialized on its row.
+-- Transitions, edits and the response tally of one study are serialized on its row. NO KEY
+-- UPDATE, so that rows referencing the study (rules, responses) can still be inserted meanwhile:
+-- FOR UPDATE would block their foreign-key checks and deadlock two studies naming each other.
 SELECT s.id, s.uuid::text AS uuid, s.name, s.lab_id, s.study_type_id, s.state, s.built, s.is_building,
        s.max_responses, s.tallied_responses, s.structure, s.use_generator, s.generator, s.metadata,
        l.approved_to_test AS lab_approved, l.contact_email AS lab_contact_email
 FROM studies s JOIN labs l ON l.id = s.lab_id
-WHERE s.id = $1 FOR UPDATE OF s;
+WHERE s.id = $1 FOR NO KEY UPDATE OF s;
 
 -- name: StudyIDByUUID :one
 SELECT id, lab_id FROM studies WHERE uuid = $1;
@@ -69,7 +71,8 @@ ON CONFLICT (study_id, user_id) DO UPDATE SET grp = excluded.grp;
 SELECT grp FROM study_researchers WHERE study_id = $1 AND user_id = $2;
 
 -- name: CountStudyAdmins :one
-SELECT count(*) FROM study_researchers WHERE study_id = $1 AND grp = 'admin';
+SELECT count(*) FROM study_researchers r JOIN users u ON u.id = r.user_id
+WHERE r.study_id = $1 AND r.grp = 'admin' AND u.is_active;
 
 -- name: RemoveStudyResearcher :execrows
 DELETE FROM study_researchers WHERE study_id = $1 AND user_id = $2;
@@ -81,6 +84,21 @@ WHERE r.study_id = $1 ORDER BY u.email;
 
 -- name: UserStudyGroups :many
 SELECT study_id, grp FROM study_researchers WHERE user_id = $1;
+
+-- name: LockLabStudiesOf :many
+-- The studies of a lab a researcher is in, locked in id order, with whether the researcher is
+-- their last active admin: leaving the lab must not leave a study without an admin.
+SELECT s.id, s.name, r.grp = 'admin' AND (SELECT count(*) FROM study_researchers a JOIN users u ON u.id = a.user_id
+        WHERE a.study_id = s.id AND a.grp = 'admin' AND u.is_active) <= 1 AS last_admin
+FROM studies s JOIN study_researchers r ON r.study_id = s.id AND r.user_id = @user_id
+WHERE s.lab_id = @lab_id
+ORDER BY s.id
+FOR NO KEY UPDATE OF s;
+
+-- name: LabMemberForShare :one
+-- A membership read that holds until commit: removing the member waits for it.
+SELECT m.role, u.is_researcher FROM lab_members m JOIN users u ON u.id = m.user_id
+WHERE m.lab_id = $1 AND m.user_id = $2 FOR SHARE OF m;
 
 -- name: RemoveFromLabStudies :exec
 -- Leaving a lab ends one's place in its studies (Lookit's removal does the same).
@@ -127,7 +145,7 @@ SELECT study_id FROM responses WHERE id = $1;
 SELECT r.id, r.tallied, r.is_preview, r.eligibility, r.completed, r.completed_consent_frame, r.study_type_id,
        coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
                  ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') AS ruling
-FROM responses r WHERE r.id = $1 FOR UPDATE;
+FROM responses r WHERE r.id = $1 FOR NO KEY UPDATE;
 
 -- name: SetResponseTallied :exec
 UPDATE responses SET tallied = $2 WHERE id = $1;
@@ -149,7 +167,7 @@ WHERE s.state = 'active' AND s.public
 ORDER BY s.priority, s.created_at DESC, s.id;
 
 -- name: LockStudyForResponse :one
-SELECT s.id, s.state, s.study_type_id FROM studies s WHERE s.id = $1 FOR UPDATE;
+SELECT s.id, s.state, s.study_type_id FROM studies s WHERE s.id = $1 FOR NO KEY UPDATE;
 
 -- name: FamilyChild :one
 SELECT id FROM children WHERE uuid = $1 AND user_id = $2 AND NOT deleted;
