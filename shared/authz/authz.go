@@ -178,22 +178,10 @@ func IsUnsafe(a Action) bool { return rules[a].unsafe }
 // (log in first), or a Forbidden error whose message says what is missing. Unknown actions are
 // denied: deny by default.
 func Authorize(s Subject, a Action, o Object) error {
-	r, ok := rules[a]
-	if !ok {
-		return apperr.New(apperr.Forbidden, "unknown action %q", a)
+	if err := Precheck(s, a); err != nil {
+		return err
 	}
-	if r.audience == public && !r.unsafe {
-		return nil
-	}
-	if s.Anonymous() {
-		if r.audience == public {
-			return nil
-		}
-		return apperr.New(apperr.Unauthenticated, "log in to do this")
-	}
-	if r.unsafe && s.Scope == ScopeRead {
-		return apperr.New(apperr.Forbidden, "this API token is read-only")
-	}
+	r := rules[a]
 	switch r.audience {
 	case public, authenticated:
 		return nil
@@ -203,16 +191,7 @@ func Authorize(s Subject, a Action, o Object) error {
 		}
 		return apperr.New(apperr.Forbidden, "this belongs to another family")
 	}
-	// Researcher actions.
-	if !s.Researcher {
-		return apperr.New(apperr.Forbidden, "a researcher account is required")
-	}
-	if !s.SecondFactor {
-		return apperr.New(apperr.Forbidden, "two-factor authentication is required")
-	}
-	if r.siteAdmin && !s.SiteAdmin {
-		return apperr.New(apperr.Forbidden, "only site admins may do this")
-	}
+	// Researcher actions: Precheck established the account, second factor and site role.
 	if r.study != "" {
 		p := r.study
 		if o.Preview && r.preview != "" {
