@@ -66,11 +66,12 @@ const (
 	Unsubscribe       Action = "account.unsubscribe" // with a signed link, no session
 
 	// Any logged-in user, on their own account.
-	ReadSelf       Action = "account.read"
-	EditSelf       Action = "account.edit"
-	ManageSessions Action = "account.sessions"
-	ManageTokens   Action = "account.tokens"
-	ListLabs       Action = "labs.list_approved"
+	ReadSelf        Action = "account.read"
+	EditSelf        Action = "account.edit"
+	ManageSessions  Action = "account.sessions"
+	ManageTokens    Action = "account.tokens"
+	ListLabs        Action = "labs.list_approved"
+	ReadActiveStudy Action = "study.read_active" // the compatibility API serves active studies to any user
 
 	// The owning family.
 	ReadChild          Action = "child.read"
@@ -118,11 +119,12 @@ var rules = map[Action]rule{
 	SignUp:            {audience: public, unsafe: true},
 	Unsubscribe:       {audience: public, unsafe: true},
 
-	ReadSelf:       {audience: authenticated},
-	EditSelf:       {audience: authenticated, unsafe: true},
-	ManageSessions: {audience: authenticated, unsafe: true},
-	ManageTokens:   {audience: authenticated, unsafe: true},
-	ListLabs:       {audience: authenticated},
+	ReadSelf:        {audience: authenticated},
+	EditSelf:        {audience: authenticated, unsafe: true},
+	ManageSessions:  {audience: authenticated, unsafe: true},
+	ManageTokens:    {audience: authenticated, unsafe: true},
+	ListLabs:        {audience: authenticated},
+	ReadActiveStudy: {audience: authenticated},
 
 	ReadChild:          {audience: owner},
 	EditChild:          {audience: owner, unsafe: true},

@@ -68,6 +68,7 @@ var expected = map[authz.Action][]string{
 	authz.Unsubscribe:       without(everyone, "read-token-study-admin"),
 	authz.ReadSelf:          loggedIn,
 	authz.ListLabs:          loggedIn,
+	authz.ReadActiveStudy:   loggedIn,
 	authz.EditSelf:          loggedInWrite,
 	authz.ManageSessions:    loggedInWrite,
 	authz.ManageTokens:      loggedInWrite,

@@ -8,6 +8,7 @@ import (
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/events"
+	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/logging"
 	"lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres"
@@ -22,13 +23,16 @@ func (s *appServer) accounts(ctx context.Context) (*postgres.Accounts, error) {
 	return &postgres.Accounts{Pool: pool, From: s.in.Config.EmailFrom, BaseURL: s.in.Config.BaseURL.String()}, nil
 }
 
-// publish hands committed outbox emails to the mailer. A failure is logged, not returned: the
+// publish hands committed outbox emails to the mailer (see publishMail).
+func (s *appServer) publish(ctx context.Context, reqs []mail.Request) { publishMail(ctx, s.in, reqs) }
+
+// publishMail hands committed outbox emails to the mailer. A failure is logged, not returned: the
 // email is stored and the retry-unsent-emails job publishes it later.
-func (s *appServer) publish(ctx context.Context, reqs []mail.Request) {
+func publishMail(ctx context.Context, in *instance.Instance, reqs []mail.Request) {
 	if len(reqs) == 0 {
 		return
 	}
-	pub, err := s.in.Publisher(ctx)
+	pub, err := in.Publisher(ctx)
 	if err == nil {
 		for _, r := range reqs {
 			if _, err = events.PublishJSON(ctx, pub, events.TopicEmail, r, nil); err != nil {
@@ -37,7 +41,7 @@ func (s *appServer) publish(ctx context.Context, reqs []mail.Request) {
 		}
 	}
 	if err != nil {
-		logging.Error(ctx, s.in.Log, "email stored but not published; the retry job will send it", err,
+		logging.Error(ctx, in.Log, "email stored but not published; the retry job will send it", err,
 			slog.Int("emails", len(reqs)))
 	}
 }

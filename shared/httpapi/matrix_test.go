@@ -379,3 +379,104 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// compatAllowed lists, for every route of the compatibility JSON:API, the roles that get
+// through. A route without a row fails TestCompatRouteMatrix.
+var compatAllowed = map[string][]string{
+	"GetStudy":       loggedIn, // an active study
+	"StudyResponses": {"family"},
+	"GetChild":       {"family"},
+	"CreateResponse": {"family"}, // with the family's own child
+	// Only the child's family writes a response: researchers with real-data access cannot (§10 gap 6).
+	"GetResponse":     {"family"},
+	"UpdateResponse":  {"family"},
+	"ReplaceResponse": {"family"},
+}
+
+// Every route of the compatibility API against every role, on a child of the family, an active
+// study, and a response of that child.
+func TestCompatRouteMatrix(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	handler := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID, studyID int64
+	var studyUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Compat Matrix Lab', true) RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, public, max_age_years)
+		VALUES ('Compat study', $1, 1, 'active', true, 5) RETURNING id, uuid::text`, labID).Scan(&studyID, &studyUUID); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]int64{}
+	for _, r := range roles {
+		if !r.anonymous {
+			users[r.name] = newUser(t, pool, labID, r)
+			if r.study != "" {
+				if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, $3)`, studyID, users[r.name], r.study); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US')`, users["family"]); err != nil {
+		t.Fatal(err)
+	}
+	fixture := func() (child, response string) {
+		if err := pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'Kid', current_date - 300, 'm')
+			RETURNING uuid::text`, users["family"]).Scan(&child); err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id, eligibility)
+			SELECT $1, id, 1, '{Eligible}' FROM children WHERE uuid = $2 RETURNING uuid::text`, studyID, child).Scan(&response); err != nil {
+			t.Fatal(err)
+		}
+		return child, response
+	}
+	seen := map[string]bool{}
+	for _, rt := range httpapi.CompatRoutes() {
+		seen[rt.Name] = true
+		if compatAllowed[rt.Name] == nil {
+			t.Errorf("%s /api/v1/%s (%s) has no row in the compatibility route matrix", rt.Method, rt.Path, rt.Name)
+			continue
+		}
+		for _, r := range roles {
+			child, response := fixture()
+			path := "/api/v1/" + strings.NewReplacer("{id}", map[string]string{
+				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child}[rt.Name]).Replace(rt.Path)
+			if strings.HasPrefix(rt.Path, "responses/{id}") {
+				path = "/api/v1/responses/" + response + "/"
+			}
+			if rt.Name == "StudyResponses" {
+				path += "?page[size]=10&page=1&child=" + child
+			}
+			body := ""
+			switch rt.Method {
+			case "POST":
+				body = `{"data":{"type":"responses","attributes":{"exp_data":{},"sequence":[]},"relationships":{"child":{"data":{"type":"children","id":"` +
+					child + `"}},"study":{"data":{"type":"studies","id":"` + studyUUID + `"}}}}}`
+			case "PATCH", "PUT":
+				body = `{"data":{"type":"responses","id":"` + response + `","attributes":{"sequence":["0-a"],"exp_data":{"0-a":{}}}}}`
+			}
+			req := httptest.NewRequest(rt.Method, path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/vnd.api+json")
+			if !r.anonymous {
+				credential(t, pool, users[r.name], r)(req)
+			}
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			denied := rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden
+			if want := contains(compatAllowed[rt.Name], r.name); denied == want {
+				t.Errorf("%s by %s: %d %s; want allowed=%v", rt.Name, r.name, rec.Code, strings.TrimSpace(rec.Body.String()), want)
+			}
+			if rec.Code >= 500 {
+				t.Errorf("%s by %s: %d %s", rt.Name, r.name, rec.Code, rec.Body.String())
+			}
+		}
+	}
+	for name := range compatAllowed {
+		if !seen[name] {
+			t.Errorf("matrix row %s names no route", name)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"lookit.dev/platform/shared/accounts"
 	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/jsonb"
 )
 
 // Input is what researchers edit on a study. The type is chosen at creation and fixed after.
@@ -147,6 +148,9 @@ func cleanMetadata(t Type, raw json.RawMessage) (json.RawMessage, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, apperr.Field("/metadata", "metadata must be a JSON object")
+	}
+	if err := jsonb.Check(raw); err != nil {
+		return nil, apperr.Field("/metadata", "metadata: %v", err)
 	}
 	str := func(key string) (string, bool, error) {
 		v, ok := m[key]

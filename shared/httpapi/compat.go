@@ -1,0 +1,527 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"lookit.dev/platform/shared/accounts"
+	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/authz"
+	"lookit.dev/platform/shared/hashedid"
+	"lookit.dev/platform/shared/instance"
+	"lookit.dev/platform/shared/jsonapi"
+	"lookit.dev/platform/shared/postgres"
+	"lookit.dev/platform/shared/postgres/db"
+	"lookit.dev/platform/shared/protocol"
+	"lookit.dev/platform/shared/studies"
+	"lookit.dev/platform/shared/web"
+)
+
+// The Lookit-compatible JSON:API (reference §4, frameplayer-contract.md §1), served under
+// /api/v1/ and /api/v2/ alike for the unmodified experiment runners. Every handler decides
+// access with authz.Authorize on the object it loaded; CompatRoutes lists the routes for the
+// route matrix test.
+
+// compatBodyLimit admits the runner's whole-record saves (the contract asks for at least 10 MB).
+const compatBodyLimit = 16 << 20
+
+// CompatRoute is one route of the compatibility API.
+type CompatRoute struct {
+	Method, Path, Name string
+}
+
+type compatHandler func(s *compatServer, w http.ResponseWriter, r *http.Request, p *Principal) error
+
+var compatRoutes = []struct {
+	CompatRoute
+	h compatHandler
+}{
+	{CompatRoute{"GET", "studies/{id}/", "GetStudy"}, (*compatServer).getStudy},
+	{CompatRoute{"GET", "studies/{id}/responses/", "StudyResponses"}, (*compatServer).studyResponses},
+	{CompatRoute{"GET", "children/{id}/", "GetChild"}, (*compatServer).getChild},
+	{CompatRoute{"POST", "responses/", "CreateResponse"}, (*compatServer).createResponse},
+	{CompatRoute{"GET", "responses/{id}/", "GetResponse"}, (*compatServer).getResponse},
+	{CompatRoute{"PATCH", "responses/{id}/", "UpdateResponse"}, (*compatServer).updateResponse},
+	{CompatRoute{"PUT", "responses/{id}/", "ReplaceResponse"}, (*compatServer).updateResponse},
+}
+
+// CompatRoutes lists the compatibility API's routes (under /api/v1/; /api/v2/ is the same).
+func CompatRoutes() []CompatRoute {
+	out := make([]CompatRoute, len(compatRoutes))
+	for i, r := range compatRoutes {
+		out[i] = r.CompatRoute
+	}
+	return out
+}
+
+type compatServer struct {
+	in *instance.Instance
+}
+
+func newCompatAPI(in *instance.Instance, mux *http.ServeMux) {
+	s := &compatServer{in: in}
+	for _, version := range []string{"v1", "v2"} {
+		for _, rt := range compatRoutes {
+			h := rt.h
+			mux.Handle(rt.Method+" /api/"+version+"/"+rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				r.Body = http.MaxBytesReader(w, r.Body, compatBodyLimit)
+				authenticate(in, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if err := h(s, w, r, PrincipalFrom(r.Context())); err != nil {
+						web.Error(w, r, in.Log, err)
+					}
+				})).ServeHTTP(w, r)
+			}))
+		}
+	}
+}
+
+func (s *compatServer) studies(ctx context.Context) (*postgres.Studies, error) {
+	pool, err := s.in.DB(ctx)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+	}
+	return &postgres.Studies{Pool: pool, From: s.in.Config.EmailFrom, BaseURL: s.in.Config.BaseURL.String()}, nil
+}
+
+// url is an absolute API URL in the request's version, as Lookit renders links.
+func (s *compatServer) url(r *http.Request, parts ...string) string {
+	version := "v1"
+	if strings.HasPrefix(r.URL.Path, "/api/v2/") {
+		version = "v2"
+	}
+	return strings.TrimRight(s.in.Config.BaseURL.String(), "/") + "/api/" + version + "/" + strings.Join(parts, "/") + "/"
+}
+
+func writeDoc(w http.ResponseWriter, status int, v any) {
+	web.JSON(w, status, jsonapi.MediaType, v)
+}
+
+type single struct {
+	Data jsonapi.Resource `json:"data"`
+}
+
+// readBody reads a request body within the compatibility API's cap.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, apperr.New(apperr.TooLarge, "request body exceeds %d bytes", compatBodyLimit)
+	}
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Invalid, "could not read the request body")
+	}
+	return b, nil
+}
+
+// studyObject is the authorization object of a study row.
+func studyObj(id, labID int64) authz.Object { return authz.Object{StudyID: id, LabID: labID} }
+
+// canPreview reports whether the subject may preview a study that is not active: read
+// permission on it, or any researcher when the study is shared for preview.
+func canPreview(sub authz.Subject, st db.CompatStudyRow) error {
+	if st.SharedPreview {
+		if err := authz.Authorize(sub, authz.ListStudies, authz.Object{}); err == nil {
+			return nil
+		}
+	}
+	return authz.Authorize(sub, authz.ReadStudy, studyObj(st.ID, st.LabID))
+}
+
+type studyAttributes struct {
+	Name              string          `json:"name"`
+	ShortDescription  string          `json:"short_description"`
+	Purpose           string          `json:"purpose"`
+	Criteria          string          `json:"criteria"`
+	Duration          string          `json:"duration"`
+	ContactInfo       string          `json:"contact_info"`
+	Image             *string         `json:"image"`
+	Structure         json.RawMessage `json:"structure"`
+	Generator         string          `json:"generator"`
+	UseGenerator      bool            `json:"use_generator"`
+	DisplayFullScreen bool            `json:"display_full_screen"`
+	ExitURL           string          `json:"exit_url"`
+	State             string          `json:"state"`
+	Public            bool            `json:"public"`
+	URL               string          `json:"url"`
+	PK                int64           `json:"pk"`
+}
+
+func (s *compatServer) getStudy(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.ReadActiveStudy); err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	row, err := st.CompatStudy(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	// Families see active studies; researchers also those they may preview (Lookit's rule).
+	if studies.State(row.State) == studies.Active {
+		err = authz.Authorize(p.Subject, authz.ReadActiveStudy, authz.Object{})
+	} else if err = canPreview(p.Subject, row); err != nil {
+		err = apperr.New(apperr.NotFound, "no such study")
+	}
+	if err != nil {
+		return err
+	}
+	exit := row.ExitUrl
+	if exit == "" {
+		exit = strings.TrimRight(s.in.Config.BaseURL.String(), "/") + "/studies/history/"
+	}
+	var image *string
+	if row.ImageObject != "" {
+		u := strings.TrimRight(s.in.Config.BaseURL.String(), "/") + "/api/public/studies/" + row.Uuid + "/image"
+		image = &u
+	}
+	self := s.url(r, "studies", row.Uuid)
+	writeDoc(w, http.StatusOK, single{Data: jsonapi.Resource{Type: "studies", ID: row.Uuid,
+		Attributes: studyAttributes{Name: row.Name, ShortDescription: row.ShortDescription, Purpose: row.Purpose,
+			Criteria: row.Criteria, Duration: row.Duration, ContactInfo: row.ContactInfo, Image: image,
+			Structure: row.Structure, Generator: row.Generator, UseGenerator: row.UseGenerator,
+			DisplayFullScreen: row.DisplayFullScreen, ExitURL: exit, State: row.State, Public: row.Public, URL: self, PK: row.ID},
+		// The runner loads past sessions from this link and cannot start without it.
+		Relationships: map[string]jsonapi.Relationship{"responses": {Links: &jsonapi.Links{Related: s.url(r, "studies", row.Uuid, "responses")}}},
+		Links:         &jsonapi.Links{Self: self}}})
+	return nil
+}
+
+type childAttributes struct {
+	GivenName             string `json:"given_name"`
+	Birthday              string `json:"birthday"`
+	Gender                string `json:"gender"`
+	AgeAtBirth            string `json:"age_at_birth"`
+	AdditionalInformation string `json:"additional_information"`
+	LanguageList          string `json:"language_list"`
+	ConditionList         string `json:"condition_list"`
+	Deleted               bool   `json:"deleted"`
+	URL                   string `json:"url"`
+	PK                    int64  `json:"pk"`
+}
+
+func (s *compatServer) getChild(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.ReadChild); err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	c, err := st.CompatChild(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := authz.Authorize(p.Subject, authz.ReadChild, authz.Object{OwnerID: c.UserID}); err != nil {
+		return err
+	}
+	child := accounts.Child{Birthday: accounts.DateOf(c.Birthday.Time), GestationalAge: c.GestationalAgeAtBirth,
+		Conditions: accounts.Conditions(c.ExistingConditions), Languages: accounts.Languages(c.LanguagesSpoken)}
+	self := s.url(r, "children", c.Uuid)
+	writeDoc(w, http.StatusOK, single{Data: jsonapi.Resource{Type: "children", ID: c.Uuid,
+		Attributes: childAttributes{GivenName: c.GivenName, Birthday: child.Birthday.String(), Gender: c.Gender,
+			AgeAtBirth: child.AgeAtBirth(), AdditionalInformation: c.AdditionalInformation,
+			LanguageList: child.LanguageList(), ConditionList: child.ConditionList(), Deleted: c.Deleted, URL: self, PK: c.ID},
+		Relationships: map[string]jsonapi.Relationship{"user": {Links: &jsonapi.Links{Related: s.url(r, "users", c.UserUuid)}}},
+		Links:         &jsonapi.Links{Self: self}}})
+	return nil
+}
+
+type responseAttributes struct {
+	Conditions            json.RawMessage `json:"conditions"`
+	GlobalEventTimings    json.RawMessage `json:"global_event_timings"`
+	ExpData               json.RawMessage `json:"exp_data"`
+	Sequence              []string        `json:"sequence"`
+	Completed             bool            `json:"completed"`
+	CompletedConsentFrame bool            `json:"completed_consent_frame"`
+	SurveyConsent         bool            `json:"survey_consent"`
+	CreatedOn             time.Time       `json:"created_on"`
+	IsPreview             bool            `json:"is_preview"`
+	HashChildID           string          `json:"hash_child_id"`
+	RecordingMethod       *string         `json:"recording_method"`
+	Withdrawn             bool            `json:"withdrawn"`
+	Eligibility           []string        `json:"eligibility"`
+	PK                    int64           `json:"pk"`
+}
+
+// withdrawn reads the exit survey's withdrawal box from the last frame, as Lookit does.
+func withdrawn(r db.CompatResponseRow) bool {
+	if len(r.Sequence) == 0 {
+		return false
+	}
+	var frames map[string]json.RawMessage
+	if json.Unmarshal(r.ExpData, &frames) != nil {
+		return false
+	}
+	var last struct {
+		FrameType  string `json:"frameType"`
+		Withdrawal any    `json:"withdrawal"`
+	}
+	if json.Unmarshal(frames[r.Sequence[len(r.Sequence)-1]], &last) != nil || last.FrameType != protocol.ExpDataFrameTypeExit {
+		return false
+	}
+	b, _ := last.Withdrawal.(bool)
+	return b
+}
+
+func (s *compatServer) responseResource(r *http.Request, row db.CompatResponseRow) jsonapi.Resource {
+	childID, _ := uuid.Parse(row.ChildUuid)
+	studyID, _ := uuid.Parse(row.StudyUuid)
+	salt, _ := uuid.Parse(row.StudySalt)
+	orEmpty := func(b []byte, empty string) json.RawMessage {
+		if len(b) == 0 {
+			return json.RawMessage(empty)
+		}
+		return b
+	}
+	seq := row.Sequence
+	if seq == nil {
+		seq = []string{}
+	}
+	self := s.url(r, "responses", row.Uuid)
+	return jsonapi.Resource{Type: "responses", ID: row.Uuid,
+		Attributes: responseAttributes{Conditions: orEmpty(row.Conditions, "{}"), GlobalEventTimings: orEmpty(row.GlobalEventTimings, "[]"),
+			ExpData: orEmpty(row.ExpData, "{}"), Sequence: seq, Completed: row.Completed,
+			CompletedConsentFrame: row.CompletedConsentFrame, SurveyConsent: row.SurveyConsent, CreatedOn: row.CreatedAt.Time,
+			IsPreview: row.IsPreview, HashChildID: hashedid.Of(childID, studyID, salt, int(row.HashDigits)),
+			RecordingMethod: row.RecordingMethod, Withdrawn: withdrawn(row), Eligibility: row.Eligibility, PK: row.ID},
+		Relationships: map[string]jsonapi.Relationship{
+			"child": {Data: &jsonapi.Identifier{Type: "children", ID: row.ChildUuid}, Links: &jsonapi.Links{Related: s.url(r, "children", row.ChildUuid)}},
+			"study": {Data: &jsonapi.Identifier{Type: "studies", ID: row.StudyUuid}, Links: &jsonapi.Links{Related: s.url(r, "studies", row.StudyUuid)}},
+		},
+		Links: &jsonapi.Links{Self: self}}
+}
+
+func (s *compatServer) getResponse(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.ReadOwnResponses); err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	row, err := st.CompatResponse(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := authz.Authorize(p.Subject, authz.ReadOwnResponses, authz.Object{OwnerID: row.FamilyID}); err != nil {
+		return err
+	}
+	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, row)})
+	return nil
+}
+
+// studyResponses is the runner's past-sessions request: ?child=<uuid> (which must be the
+// caller's) and Lookit's pagination; without a child, the caller's own children's responses.
+func (s *compatServer) studyResponses(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.ReadOwnResponses); err != nil {
+		return err
+	}
+	page, err := jsonapi.ParsePage(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	study, err := st.CompatStudy(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	child := r.URL.Query().Get("child")
+	var ids []string
+	count := 0
+	if child != "" && child != "TEST_CHILD_DISREGARD" {
+		c, err := st.CompatChild(r.Context(), child)
+		if err != nil {
+			return err
+		}
+		if err := authz.Authorize(p.Subject, authz.ReadOwnResponses, authz.Object{OwnerID: c.UserID}); err != nil {
+			return err
+		}
+		if ids, count, err = st.ChildResponses(r.Context(), p.Subject.UserID, study.ID, child, page.Size, page.Offset()); err != nil {
+			return err
+		}
+	}
+	data := make([]jsonapi.Resource, 0, len(ids))
+	for _, id := range ids {
+		row, err := st.CompatResponse(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		data = append(data, s.responseResource(r, row))
+	}
+	base := *r.URL
+	base.Scheme, base.Host = s.in.Config.BaseURL.Scheme, s.in.Config.BaseURL.Host
+	writeDoc(w, http.StatusOK, jsonapi.NewList(&base, page, count, data))
+	return nil
+}
+
+// responseInput reads the writable attributes of a response document (read-only ones such as
+// created_on and hash_child_id, and unknown ones, are ignored).
+func responseInput(in jsonapi.Incoming) (postgres.ResponsePatch, *bool, *string, error) {
+	var p postgres.ResponsePatch
+	var preview *bool
+	var method *string
+	raw := func(name string) json.RawMessage {
+		v, ok := in.Attributes[name]
+		if !ok || string(v) == "null" {
+			return nil
+		}
+		return v
+	}
+	p.Conditions, p.GlobalEventTimings, p.ExpData = raw("conditions"), raw("global_event_timings"), raw("exp_data")
+	decode := func(name string, dst any) error {
+		if v := raw(name); v != nil {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return apperr.Field("/data/attributes/"+name, "%s has the wrong type", name)
+			}
+		}
+		return nil
+	}
+	for name, dst := range map[string]any{"sequence": &p.Sequence, "completed": &p.Completed,
+		"completed_consent_frame": &p.CompletedConsentFrame, "survey_consent": &p.SurveyConsent,
+		"is_preview": &preview, "recording_method": &method} {
+		if err := decode(name, dst); err != nil {
+			return p, nil, nil, err
+		}
+	}
+	if method != nil && (len(*method) > 50 || *method == "") {
+		return p, nil, nil, apperr.Field("/data/attributes/recording_method", "recording_method must be 1 to 50 characters")
+	}
+	return p, preview, method, nil
+}
+
+func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.CreateResponse); err != nil {
+		return err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	in, err := jsonapi.Decode(body, "responses")
+	if err != nil {
+		return err
+	}
+	childRel, ok := in.Relationships["child"]
+	if !ok {
+		return apperr.Field("/data/relationships/child", "the child relationship is required")
+	}
+	studyRel, ok := in.Relationships["study"]
+	if !ok {
+		return apperr.Field("/data/relationships/study", "the study relationship is required")
+	}
+	patch, preview, method, err := responseInput(in)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	st, err := s.studies(ctx)
+	if err != nil {
+		return err
+	}
+	child, err := st.CompatChild(ctx, childRel.ID)
+	if err != nil {
+		return err
+	}
+	if err := authz.Authorize(p.Subject, authz.CreateResponse, authz.Object{OwnerID: child.UserID}); err != nil {
+		return err
+	}
+	study, err := st.CompatStudy(ctx, studyRel.ID)
+	if err != nil {
+		return err
+	}
+	isPreview := preview != nil && *preview
+	if isPreview {
+		// Previews are researchers' own sessions, with their own child, on studies they may preview.
+		if err := canPreview(p.Subject, study); err != nil {
+			return err
+		}
+	}
+	created, mails, err := st.CreateResponse(ctx, postgres.NewResponse{FamilyID: p.Subject.UserID, StudyID: study.ID,
+		ChildUUID: child.Uuid, Preview: isPreview, RecordingMethod: method})
+	if err != nil {
+		return err
+	}
+	publishMail(ctx, s.in, mails)
+	// The runner's first save usually comes next; data sent with the creation is kept too.
+	if patch.ExpData != nil || patch.Sequence != nil || patch.Conditions != nil || patch.GlobalEventTimings != nil ||
+		patch.Completed != nil || patch.CompletedConsentFrame != nil || patch.SurveyConsent != nil {
+		mails, err := st.SaveResponse(ctx, created.ID, patch)
+		if err != nil {
+			return err
+		}
+		publishMail(ctx, s.in, mails)
+	}
+	row, err := st.CompatResponse(ctx, created.UUID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", s.url(r, "responses", row.Uuid))
+	writeDoc(w, http.StatusCreated, single{Data: s.responseResource(r, row)})
+	return nil
+}
+
+// updateResponse saves the runner's whole record. Only the family of the child may write a
+// response (Lookit let researchers with real-data access PATCH participants' data, §10 gap 6).
+func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.EditOwnResponse); err != nil {
+		return err
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	st, err := s.studies(ctx)
+	if err != nil {
+		return err
+	}
+	row, err := st.CompatResponse(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := authz.Authorize(p.Subject, authz.EditOwnResponse, authz.Object{OwnerID: row.FamilyID}); err != nil {
+		return err
+	}
+	in, err := jsonapi.Decode(body, "responses")
+	if err != nil {
+		return err
+	}
+	if in.ID != "" && in.ID != row.Uuid {
+		e := apperr.New(apperr.Conflict, "data.id does not match the URL")
+		e.Field = "/data/id"
+		return e
+	}
+	if c, ok := in.Relationships["child"]; ok && c.ID != row.ChildUuid {
+		return apperr.Field("/data/relationships/child", "a response's child cannot change")
+	}
+	if c, ok := in.Relationships["study"]; ok && c.ID != row.StudyUuid {
+		return apperr.Field("/data/relationships/study", "a response's study cannot change")
+	}
+	patch, _, _, err := responseInput(in)
+	if err != nil {
+		return err
+	}
+	mails, err := st.SaveResponse(ctx, row.ID, patch)
+	if err != nil {
+		return err
+	}
+	publishMail(ctx, s.in, mails)
+	row, err = st.CompatResponse(ctx, row.Uuid)
+	if err != nil {
+		return err
+	}
+	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, row)})
+	return nil
+}

@@ -1,0 +1,288 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"lookit.dev/platform/shared/hashedid"
+	"lookit.dev/platform/shared/httpapi"
+	"lookit.dev/platform/shared/instance"
+	"lookit.dev/platform/shared/postgres/pgtest"
+)
+
+const (
+	fixtureStudy    = "11111111-1111-4111-8111-111111111111"
+	fixtureChild    = "22222222-2222-4222-8222-222222222222"
+	fixtureResponse = "6a8b61a0-6ce1-46e7-a3fe-d53444f6cda3"
+	fixtureSalt     = "0f8c3b1e-5d2a-4c7b-9e61-2a3b4c5d6e7f"
+)
+
+type captured struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    json.RawMessage   `json:"body"`
+}
+
+// The real experiment runner's session (testdata/frameplayer-session.jsonl, captured from
+// ember-lookit-frameplayer v3.2.0) replayed against a seeded study and child: every API request
+// succeeds with what the runner needs, and the data ends up complete.
+func TestTheRunnersSessionReplays(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	protocol, err := os.ReadFile("../demo/frameplayer-protocol.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Replay Lab', true) RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO studies (uuid, salt, name, lab_id, study_type_id, state, public, built, structure, exit_url, max_age_years)
+		VALUES ($1, $2, 'Replay study', $3, 1, 'active', true, true, $4, 'http://127.0.0.1:8000/exit/', 5)`, fixtureStudy, fixtureSalt, labID, protocol); err != nil {
+		t.Fatal(err)
+	}
+	fam := role{name: "replay-family"}
+	familyID := newUser(t, pool, 0, fam)
+	if _, err := pool.Exec(ctx, `INSERT INTO children (uuid, user_id, given_name, birthday, gender) VALUES ($1, $2, 'Kid', current_date - 400, 'f')`, fixtureChild, familyID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US')`, familyID); err != nil {
+		t.Fatal(err)
+	}
+	auth := credential(t, pool, familyID, fam)
+
+	f, err := os.Open("testdata/frameplayer-session.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var reqs []captured
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var c captured
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(c.URL, "/api/") {
+			reqs = append(reqs, c)
+		}
+	}
+	responseID := fixtureResponse
+	send := func(c captured) (int, map[string]any) {
+		url := strings.ReplaceAll(c.URL, fixtureResponse, responseID)
+		body := bytes.ReplaceAll(c.Body, []byte(fixtureResponse), []byte(responseID))
+		req := httptest.NewRequest(c.Method, url, bytes.NewReader(body))
+		for k, v := range c.Headers {
+			if k != "cookie" && k != "x-csrftoken" {
+				req.Header.Set(k, v)
+			}
+		}
+		auth(req) // our session's cookies and X-CSRFToken in place of the captured stub
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		if ct := rec.Header().Get("Content-Type"); rec.Code < 300 && ct != "application/vnd.api+json" {
+			t.Errorf("%s %s: Content-Type %q", c.Method, url, ct)
+		}
+		return rec.Code, out
+	}
+	var hash string
+	for i := 0; i < len(reqs); i++ {
+		c := reqs[i]
+		// The runner's last two saves are identical and overlap: send them together.
+		if i+1 < len(reqs) && c.Method == "PATCH" && reqs[i+1].Method == "PATCH" && bytes.Equal(c.Body, reqs[i+1].Body) {
+			var wg sync.WaitGroup
+			codes := make([]int, 2)
+			for j := range 2 {
+				wg.Add(1)
+				go func() { defer wg.Done(); codes[j], _ = send(reqs[i+j]) }()
+			}
+			wg.Wait()
+			if codes[0] != 200 || codes[1] != 200 {
+				t.Fatalf("overlapping saves: %v", codes)
+			}
+			i++
+			continue
+		}
+		code, out := send(c)
+		data, _ := out["data"].(map[string]any)
+		switch {
+		case c.Method == "POST":
+			if code != http.StatusCreated || data["id"] == nil {
+				t.Fatalf("create response: %d %v", code, out)
+			}
+			responseID = data["id"].(string)
+		case strings.Contains(c.URL, "/responses/?"):
+			links, _ := out["links"].(map[string]any)
+			meta, _ := links["meta"].(map[string]any)
+			list, _ := out["data"].([]any)
+			if code != 200 || meta["count"] != 1.0 || len(list) != 1 {
+				t.Fatalf("past sessions: %d %v", code, out)
+			}
+			hash, _ = list[0].(map[string]any)["attributes"].(map[string]any)["hash_child_id"].(string)
+		case strings.HasPrefix(c.URL, "/api/v1/studies/"):
+			rel, _ := data["relationships"].(map[string]any)
+			related, _ := rel["responses"].(map[string]any)["links"].(map[string]any)["related"].(string)
+			if code != 200 || !strings.HasSuffix(related, "/api/v1/studies/"+fixtureStudy+"/responses/") {
+				t.Fatalf("study: %d %v", code, out)
+			}
+		default:
+			if code != 200 {
+				t.Fatalf("%s %s: %d %v", c.Method, c.URL, code, out)
+			}
+		}
+	}
+	want := hashedid.Of(uuid.MustParse(fixtureChild), uuid.MustParse(fixtureStudy), uuid.MustParse(fixtureSalt), 6)
+	if hash != want {
+		t.Errorf("hash_child_id %q, want %q", hash, want)
+	}
+	var completed, consent, survey bool
+	var seq []string
+	var method string
+	var elig []string
+	if err := pool.QueryRow(ctx, `SELECT completed, completed_consent_frame, survey_consent, sequence, recording_method, eligibility
+		FROM responses WHERE uuid = $1`, responseID).Scan(&completed, &consent, &survey, &seq, &method, &elig); err != nil {
+		t.Fatal(err)
+	}
+	if !completed || !consent || !survey || len(seq) != 3 || method != "recordrtc" || len(elig) != 1 || elig[0] != "Eligible" {
+		t.Errorf("stored response: completed %v consent %v survey %v sequence %v method %s eligibility %v", completed, consent, survey, seq, method, elig)
+	}
+}
+
+// Whatever a client sends to the compatibility API, the answer is never a 5xx.
+func FuzzCompatRequests(f *testing.F) {
+	pool := pgtest.Pool(f)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(f, instance.Value(pool)))
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Compat Fuzz Lab', true)
+		ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`).Scan(&labID); err != nil {
+		f.Fatal(err)
+	}
+	fam := role{name: "compat-fuzz-family"}
+	familyID := newUser(f, pool, 0, fam)
+	auth := credential(f, pool, familyID, fam)
+	var study, jsStudy, child, response, jsResponse string
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('F', $1, 1, 'active', 9) RETURNING uuid::text`, labID).Scan(&study)
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('J', $1, 3, 'active', 9) RETURNING uuid::text`, labID).Scan(&jsStudy)
+	_ = pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 100, 'f') RETURNING uuid::text`, familyID).Scan(&child)
+	_, _ = pool.Exec(ctx, `INSERT INTO demographic_data (user_id) VALUES ($1)`, familyID)
+	_ = pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id) SELECT s.id, c.id, 1 FROM studies s, children c
+		WHERE s.uuid = $1 AND c.uuid = $2 RETURNING uuid::text`, study, child).Scan(&response)
+	_ = pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id, exp_data) SELECT s.id, c.id, 3, '[]' FROM studies s, children c
+		WHERE s.uuid = $1 AND c.uuid = $2 RETURNING uuid::text`, jsStudy, child).Scan(&jsResponse)
+	f.Add("POST", "responses/", `{"data":{"type":"responses","attributes":{"isPreview":true},"relationships":{"child":{"data":{"type":"children","id":"CHILD"}},"study":{"data":{"type":"studies","id":"STUDY"}}}}}`)
+	f.Add("PATCH", "responses/RESPONSE/", `{"data":{"type":"responses","id":"RESPONSE","attributes":{"exp_data":{"0-a":{"frameType":"EXIT","withdrawal":true}},"sequence":["0-a"]}}}`)
+	f.Add("PATCH", "responses/JSRESPONSE/", `{"data":{"type":"responses","attributes":{"exp_data":[{"trial_index":0,"trial_type":"html"}]}}}`)
+	f.Add("GET", "studies/STUDY/responses/?child=CHILD&page=2&page_size=1", ``)
+	f.Fuzz(func(t *testing.T, method, path, body string) {
+		if method != "GET" && method != "PATCH" && method != "PUT" {
+			method = "POST"
+		}
+		r := strings.NewReplacer("JSRESPONSE", jsResponse, "RESPONSE", response, "STUDY", study, "CHILD", child)
+		req := httptest.NewRequest(method, "/", strings.NewReader(r.Replace(body)))
+		req.URL.Path = "/api/v1/" + r.Replace(path)
+		if i := strings.IndexByte(req.URL.Path, '?'); i >= 0 {
+			req.URL.RawQuery, req.URL.Path = req.URL.Path[i+1:], req.URL.Path[:i]
+		}
+		req.Header.Set("Content-Type", "application/vnd.api+json")
+		auth(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s %q: %d %s", method, req.URL, body, rec.Code, rec.Body)
+		}
+	})
+}
+
+func TestCompatBadSavesNameTheField(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Compat Bad Lab', true) RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	fam := role{name: "compat-bad-family"}
+	familyID := newUser(t, pool, 0, fam)
+	auth := credential(t, pool, familyID, fam)
+	var study, child, response, jsResponse string
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('B', $1, 1, 'active', 9) RETURNING uuid::text`, labID).Scan(&study)
+	_ = pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 100, 'f') RETURNING uuid::text`, familyID).Scan(&child)
+	_ = pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id) SELECT s.id, c.id, 1 FROM studies s, children c
+		WHERE s.uuid = $1 AND c.uuid = $2 RETURNING uuid::text`, study, child).Scan(&response)
+	_ = pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id, exp_data) SELECT s.id, c.id, 3, '[{"trial_index":0,"trial_type":"a"},{"trial_index":1,"trial_type":"b"}]'
+		FROM studies s, children c WHERE s.uuid = $1 AND c.uuid = $2 RETURNING uuid::text`, study, child).Scan(&jsResponse)
+	call := func(method, path, body string) (int, map[string]any) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/vnd.api+json")
+		auth(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	patch := func(id, attrs string) string {
+		return `{"data":{"type":"responses","id":"` + id + `","attributes":` + attrs + `}}`
+	}
+	for name, c := range map[string]struct {
+		id, body string
+		code     int
+		pointer  string
+	}{
+		"NUL in exp_data":      {response, patch(response, `{"exp_data":{"a":"\u0000"}}`), 400, "/data/attributes/exp_data"},
+		"exp_data a list":      {response, patch(response, `{"exp_data":[1]}`), 400, "/data/attributes/exp_data"},
+		"sequence of numbers":  {response, patch(response, `{"sequence":[1,2]}`), 400, "/data/attributes/sequence"},
+		"conditions a string":  {response, patch(response, `{"conditions":"x"}`), 400, "/data/attributes/conditions"},
+		"wrong type":           {response, `{"data":{"type":"studies","attributes":{}}}`, 409, "/data/type"},
+		"another id":           {response, patch(jsResponse, `{}`), 409, "/data/id"},
+		"no data":              {response, `{}`, 400, "/data"},
+		"jsPsych shrinks":      {jsResponse, patch(jsResponse, `{"exp_data":[{"trial_index":0,"trial_type":"a"}]}`), 400, "/data/attributes/exp_data"},
+		"jsPsych not a list":   {jsResponse, patch(jsResponse, `{"exp_data":{"a":1}}`), 400, "/data/attributes/exp_data"},
+		"no child on creation": {"", `{"data":{"type":"responses","relationships":{"study":{"data":{"type":"studies","id":"` + study + `"}}}}}`, 400, "/data/relationships/child"},
+	} {
+		method, path := "PATCH", "/api/v1/responses/"+c.id+"/"
+		if c.id == "" {
+			method, path = "POST", "/api/v1/responses/"
+		}
+		code, out := call(method, path, c.body)
+		if code != c.code || errorPointer(out) != c.pointer {
+			t.Errorf("%s: %d %v, want %d at %s", name, code, out, c.code, c.pointer)
+		}
+	}
+	// A jsPsych save that grows keeps the list and derives the sequence on the server.
+	code, out := call("PATCH", "/api/v2/responses/"+jsResponse+"/", patch(jsResponse,
+		`{"exp_data":[{"trial_index":0,"trial_type":"a"},{"trial_index":1,"trial_type":"b"},{"trial_index":2,"trial_type":"c"}],"sequence":["ignored"]}`))
+	attrs, _ := out["data"].(map[string]any)["attributes"].(map[string]any)
+	if code != 200 || toJSON(attrs["sequence"]) != `["0-a","1-b","2-c"]` {
+		t.Errorf("jsPsych save: %d %v", code, out)
+	}
+	// A family without demographics is told so, with a 400 (Lookit answered 500).
+	other := role{name: "compat-no-demographics"}
+	otherID := newUser(t, pool, 0, other)
+	var otherChild string
+	_ = pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 100, 'f') RETURNING uuid::text`, otherID).Scan(&otherChild)
+	req := httptest.NewRequest("POST", "/api/v1/responses/", strings.NewReader(`{"data":{"type":"responses","relationships":{"child":{"data":{"type":"children","id":"`+
+		otherChild+`"}},"study":{"data":{"type":"studies","id":"`+study+`"}}}}}`))
+	credential(t, pool, otherID, other)(req)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "demographic") {
+		t.Errorf("no demographics: %d %s", rec.Code, rec.Body)
+	}
+}

@@ -1,0 +1,221 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/jsonb"
+	pmail "lookit.dev/platform/shared/mail"
+	"lookit.dev/platform/shared/postgres/db"
+	"lookit.dev/platform/shared/studies"
+)
+
+var errNoResponse = apperr.New(apperr.NotFound, "no such response")
+
+// CompatStudy, CompatChild and CompatResponse read what the compatibility API shows.
+func (s *Studies) CompatStudy(ctx context.Context, studyUUID string) (db.CompatStudyRow, error) {
+	if _, err := uuid.Parse(studyUUID); err != nil {
+		return db.CompatStudyRow{}, errNoStudy
+	}
+	r, err := db.New(s.Pool).CompatStudy(ctx, studyUUID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNoStudy
+	}
+	return r, err
+}
+
+// CompatChild: see CompatStudy.
+func (s *Studies) CompatChild(ctx context.Context, childUUID string) (db.CompatChildRow, error) {
+	if _, err := uuid.Parse(childUUID); err != nil {
+		return db.CompatChildRow{}, errNoChild
+	}
+	r, err := db.New(s.Pool).CompatChild(ctx, childUUID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNoChild
+	}
+	return r, err
+}
+
+// CompatResponse: see CompatStudy.
+func (s *Studies) CompatResponse(ctx context.Context, responseUUID string) (db.CompatResponseRow, error) {
+	if _, err := uuid.Parse(responseUUID); err != nil {
+		return db.CompatResponseRow{}, errNoResponse
+	}
+	r, err := db.New(s.Pool).CompatResponse(ctx, responseUUID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNoResponse
+	}
+	return r, err
+}
+
+// ChildResponses returns one page of a family's child's responses to a study, newest-modified
+// first, and how many there are.
+func (s *Studies) ChildResponses(ctx context.Context, familyID, studyID int64, childUUID string, limit, offset int) ([]string, int, error) {
+	if _, err := uuid.Parse(childUUID); err != nil {
+		return nil, 0, nil
+	}
+	q := db.New(s.Pool)
+	n, err := q.CompatCountChildResponses(ctx, db.CompatCountChildResponsesParams{StudyID: studyID, ChildUuid: childUUID, FamilyID: familyID})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: child responses: %w", err)
+	}
+	ids, err := q.CompatChildResponses(ctx, db.CompatChildResponsesParams{StudyID: studyID, ChildUuid: childUUID,
+		FamilyID: familyID, Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: child responses: %w", err)
+	}
+	return ids, int(n), nil
+}
+
+// ResponsePatch is what a runner's save may change; nil fields keep their value.
+type ResponsePatch struct {
+	Conditions            json.RawMessage
+	GlobalEventTimings    json.RawMessage
+	ExpData               json.RawMessage
+	Sequence              []string
+	Completed             *bool
+	CompletedConsentFrame *bool
+	SurveyConsent         *bool
+}
+
+// Limits on a response's frame data.
+const (
+	MaxSequence      = 10_000
+	MaxFrameIDLength = 512
+)
+
+func jsonKind(b json.RawMessage) byte {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// SaveResponse applies a runner's save: whole fields, last write wins, so that the two identical
+// saves the runner sends on exit both succeed. For jsPsych responses exp_data is a list that may
+// never shrink and the sequence is derived from it. The response is then tallied against the
+// study's cap (study row locked first, then the response).
+func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p ResponsePatch) ([]pmail.Request, error) {
+	if p.Conditions != nil && jsonKind(p.Conditions) != '{' {
+		return nil, apperr.Field("/data/attributes/conditions", "conditions must be an object")
+	}
+	if p.GlobalEventTimings != nil && jsonKind(p.GlobalEventTimings) != '[' {
+		return nil, apperr.Field("/data/attributes/global_event_timings", "global_event_timings must be a list")
+	}
+	for _, f := range []struct {
+		name string
+		v    json.RawMessage
+	}{{"conditions", p.Conditions}, {"global_event_timings", p.GlobalEventTimings}, {"exp_data", p.ExpData}} {
+		if f.v != nil {
+			if err := jsonb.Check(f.v); err != nil {
+				return nil, apperr.Field("/data/attributes/"+f.name, "%s: %v", f.name, err)
+			}
+		}
+	}
+	if len(p.Sequence) > MaxSequence {
+		return nil, apperr.Field("/data/attributes/sequence", "sequence has more than %d entries", MaxSequence)
+	}
+	for i, id := range p.Sequence {
+		if len(id) > MaxFrameIDLength || !utf8.ValidString(id) || bytes.ContainsRune([]byte(id), 0) {
+			return nil, apperr.Field(fmt.Sprintf("/data/attributes/sequence/%d", i), "frame ids are text of at most %d bytes", MaxFrameIDLength)
+		}
+	}
+	var out []pmail.Request
+	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		studyID, err := q.ResponseStudy(ctx, responseID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoResponse
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := q.LockStudy(ctx, studyID); err != nil {
+			return err
+		}
+		cur, err := q.LockResponseForSave(ctx, responseID)
+		if err != nil {
+			return err
+		}
+		next := db.SaveResponseParams{ID: responseID, Conditions: cur.Conditions, GlobalEventTimings: cur.GlobalEventTimings,
+			ExpData: cur.ExpData, Sequence: cur.Sequence, Completed: cur.Completed,
+			CompletedConsentFrame: cur.CompletedConsentFrame, SurveyConsent: cur.SurveyConsent}
+		if p.Conditions != nil {
+			next.Conditions = p.Conditions
+		}
+		if p.GlobalEventTimings != nil {
+			next.GlobalEventTimings = p.GlobalEventTimings
+		}
+		if p.Sequence != nil {
+			next.Sequence = p.Sequence
+		}
+		for _, f := range []struct {
+			src *bool
+			dst *bool
+		}{{p.Completed, &next.Completed}, {p.CompletedConsentFrame, &next.CompletedConsentFrame}, {p.SurveyConsent, &next.SurveyConsent}} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+		if p.ExpData != nil {
+			if studies.TypeOf(cur.StudyTypeID) == studies.JSPsych {
+				seq, err := jsPsychData(cur.ExpData, p.ExpData)
+				if err != nil {
+					return err
+				}
+				next.Sequence = seq
+			} else if jsonKind(p.ExpData) != '{' {
+				return apperr.Field("/data/attributes/exp_data", "exp_data must be an object keyed by frame")
+			}
+			next.ExpData = p.ExpData
+		}
+		if next.Sequence == nil {
+			next.Sequence = []string{}
+		}
+		if err := q.SaveResponse(ctx, next); err != nil {
+			return err
+		}
+		out, err = s.tally(ctx, q, responseID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: save response: %w", err)
+	}
+	return out, nil
+}
+
+// jsPsychData checks a jsPsych save (a list of trials that never shrinks, Lookit's rule) and
+// derives the sequence "<trial_index>-<trial_type>" from the rows that have both.
+func jsPsychData(old, next json.RawMessage) ([]string, error) {
+	var rows []map[string]json.RawMessage
+	if err := json.Unmarshal(next, &rows); err != nil {
+		return nil, apperr.Field("/data/attributes/exp_data", "exp_data of a jsPsych study must be a list of trials")
+	}
+	var before []json.RawMessage
+	if json.Unmarshal(old, &before) == nil && len(rows) < len(before) {
+		return nil, apperr.Field("/data/attributes/exp_data", "exp_data cannot lose trials (%d stored, %d sent)", len(before), len(rows))
+	}
+	seq := []string{}
+	for _, r := range rows {
+		idx, okI := r["trial_index"]
+		typ, okT := r["trial_type"]
+		if !okI || !okT {
+			continue
+		}
+		var t string
+		if json.Unmarshal(typ, &t) != nil {
+			t = string(bytes.Trim(typ, `"`))
+		}
+		seq = append(seq, string(bytes.TrimSpace(idx))+"-"+t)
+	}
+	return seq, nil
+}

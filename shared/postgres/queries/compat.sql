@@ -1,0 +1,46 @@
+-- Queries of the Lookit-compatible JSON:API (shared/httpapi compat*.go).
+
+-- name: CompatStudy :one
+SELECT s.id, s.uuid::text AS uuid, s.lab_id, s.name, s.short_description, s.purpose, s.criteria, s.duration,
+       s.contact_info, s.image_object, s.structure, s.generator, s.use_generator, s.display_full_screen, s.exit_url,
+       s.state, s.public, s.shared_preview, s.study_type_id
+FROM studies s WHERE s.uuid = $1;
+
+-- name: CompatChild :one
+SELECT c.id, c.uuid::text AS uuid, c.user_id, u.uuid::text AS user_uuid, c.given_name, c.birthday, c.gender,
+       c.gestational_age_at_birth, c.additional_information, c.existing_conditions, c.languages_spoken, c.deleted
+FROM children c JOIN users u ON u.id = c.user_id
+WHERE c.uuid = $1;
+
+-- name: CompatResponse :one
+SELECT r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.completed, r.completed_consent_frame,
+       r.survey_consent, r.exp_data, r.conditions, r.global_event_timings, r.sequence, r.is_preview,
+       r.recording_method, r.eligibility, r.created_at, r.updated_at,
+       c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid, s.salt::text AS study_salt,
+       s.hash_digits, s.lab_id
+FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE r.uuid = $1;
+
+-- name: CompatChildResponses :many
+-- A child's responses to a study, most recently modified first (the runner's past sessions).
+SELECT r.uuid::text AS uuid
+FROM responses r JOIN children c ON c.id = r.child_id
+WHERE r.study_id = @study_id AND c.uuid = @child_uuid AND c.user_id = @family_id
+ORDER BY r.updated_at DESC, r.id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CompatCountChildResponses :one
+SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id
+WHERE r.study_id = @study_id AND c.uuid = @child_uuid AND c.user_id = @family_id;
+
+-- name: LockResponseForSave :one
+SELECT id, study_type_id, exp_data, conditions, global_event_timings, sequence, completed, completed_consent_frame,
+       survey_consent
+FROM responses WHERE id = $1 FOR NO KEY UPDATE;
+
+-- name: SaveResponse :exec
+-- The runner re-sends the whole record after every frame: whole-field last write wins.
+UPDATE responses SET conditions = @conditions, global_event_timings = @global_event_timings, exp_data = @exp_data,
+    sequence = @sequence, completed = @completed, completed_consent_frame = @completed_consent_frame,
+    survey_consent = @survey_consent, updated_at = now()
+WHERE id = @id;
