@@ -50,6 +50,7 @@ var compatRoutes = []struct {
 	{CompatRoute{"GET", "responses/{id}/", "GetResponse"}, (*compatServer).getResponse},
 	{CompatRoute{"PATCH", "responses/{id}/", "UpdateResponse"}, (*compatServer).updateResponse},
 	{CompatRoute{"PUT", "responses/{id}/", "ReplaceResponse"}, (*compatServer).updateResponse},
+	{CompatRoute{"GET", "past-sessions/{id}/", "PastSessions"}, (*compatServer).pastSessions},
 }
 
 // CompatRoutes lists the compatibility API's routes (under /api/v1/; /api/v2/ is the same).
@@ -72,6 +73,10 @@ func newCompatAPI(in *instance.Instance, mux *http.ServeMux) {
 			h := rt.h
 			mux.Handle(rt.Method+" /api/"+version+"/"+rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				r.Body = http.MaxBytesReader(w, r.Body, compatBodyLimit)
+				if r.Method != http.MethodGet && !jsonAPIContent(r.Header.Get("Content-Type")) {
+					web.Error(w, r, in.Log, apperr.New(apperr.Unsupported, "send the body as %s", jsonapi.MediaType))
+					return
+				}
 				authenticate(in, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if err := h(s, w, r, PrincipalFrom(r.Context())); err != nil {
 						web.Error(w, r, in.Log, err)
@@ -80,6 +85,13 @@ func newCompatAPI(in *instance.Instance, mux *http.ServeMux) {
 			}))
 		}
 	}
+}
+
+// jsonAPIContent accepts JSON:API's media type and plain JSON (some clients send that).
+func jsonAPIContent(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	return mt == jsonapi.MediaType || mt == "application/json"
 }
 
 func (s *compatServer) studies(ctx context.Context) (*postgres.Studies, error) {
@@ -441,6 +453,10 @@ func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
+	if method == nil {
+		pipe := "pipe" // Lookit's model default: runners that predate recording_method use Pipe
+		method = &pipe
+	}
 	isPreview := preview != nil && *preview
 	if isPreview {
 		// Previews are researchers' own sessions, with their own child, on studies they may preview.
@@ -523,5 +539,44 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, row)})
+	return nil
+}
+
+// maxPastSessions bounds the unpaginated past-sessions list (Lookit returned all of them).
+const maxPastSessions = 1000
+
+// pastSessions lists every response of the same child to the same study as the given one, for
+// the jsPsych data client. Only the child's family may read them (Lookit checked no ownership
+// here, reference §10 gap 2).
+func (s *compatServer) pastSessions(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Precheck(p.Subject, authz.ReadOwnPastSession); err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	row, err := st.CompatResponse(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := authz.Authorize(p.Subject, authz.ReadOwnPastSession, authz.Object{OwnerID: row.FamilyID}); err != nil {
+		return err
+	}
+	ids, _, err := st.ChildResponses(r.Context(), row.FamilyID, row.StudyID, row.ChildUuid, maxPastSessions, 0)
+	if err != nil {
+		return err
+	}
+	data := make([]jsonapi.Resource, 0, len(ids))
+	for _, id := range ids {
+		x, err := st.CompatResponse(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		data = append(data, s.responseResource(r, x))
+	}
+	writeDoc(w, http.StatusOK, struct {
+		Data []jsonapi.Resource `json:"data"`
+	}{data})
 	return nil
 }

@@ -282,6 +282,15 @@ func TestCompatBadSavesNameTheField(t *testing.T) {
 	credential(t, pool, otherID, other)(req)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnsupportedMediaType {
+		t.Errorf("a body without a JSON media type: %d %s", rec.Code, rec.Body)
+	}
+	req = httptest.NewRequest("POST", "/api/v1/responses/", strings.NewReader(`{"data":{"type":"responses","relationships":{"child":{"data":{"type":"children","id":"`+
+		otherChild+`"}},"study":{"data":{"type":"studies","id":"`+study+`"}}}}}`))
+	req.Header.Set("Content-Type", "application/vnd.api+json")
+	credential(t, pool, otherID, other)(req)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "demographic") {
 		t.Errorf("no demographics: %d %s", rec.Code, rec.Body)
 	}

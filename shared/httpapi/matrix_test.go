@@ -391,6 +391,8 @@ var compatAllowed = map[string][]string{
 	"GetResponse":     {"family"},
 	"UpdateResponse":  {"family"},
 	"ReplaceResponse": {"family"},
+	// Lookit let anyone who knew a response's UUID read the child's sessions (§10 gap 2).
+	"PastSessions": {"family"},
 }
 
 // Every route of the compatibility API against every role, on a child of the family, an active
@@ -444,8 +446,8 @@ func TestCompatRouteMatrix(t *testing.T) {
 			child, response := fixture()
 			path := "/api/v1/" + strings.NewReplacer("{id}", map[string]string{
 				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child}[rt.Name]).Replace(rt.Path)
-			if strings.HasPrefix(rt.Path, "responses/{id}") {
-				path = "/api/v1/responses/" + response + "/"
+			if strings.HasPrefix(rt.Path, "responses/{id}") || strings.HasPrefix(rt.Path, "past-sessions/{id}") {
+				path = "/api/v1/" + strings.Replace(rt.Path, "{id}", response, 1)
 			}
 			if rt.Name == "StudyResponses" {
 				path += "?page[size]=10&page=1&child=" + child
