@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -293,5 +294,68 @@ func TestCompatBadSavesNameTheField(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "demographic") {
 		t.Errorf("no demographics: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// The runner's saves run Lookit's last-frame rules: a consent frame's videos become consent
+// footage; a withdrawal on the exit survey deletes the other videos (rows now, objects in 7 days).
+func TestLastFrameRulesOnSave(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID, studyID, responseID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Video Rules Lab', true) RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	fam := role{name: "video-rules-family"}
+	familyID := newUser(t, pool, 0, fam)
+	auth := credential(t, pool, familyID, fam)
+	var response string
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('V', $1, 1, 'active', 9) RETURNING id`, labID).Scan(&studyID)
+	if err := pool.QueryRow(ctx, `WITH c AS (INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 100, 'f') RETURNING id)
+		INSERT INTO responses (study_id, child_id, study_type_id, recording_method) SELECT $2, c.id, 1, 'recordrtc' FROM c RETURNING id, uuid::text`,
+		familyID, studyID).Scan(&responseID, &response); err != nil {
+		t.Fatal(err)
+	}
+	for i, frame := range []string{"1-video-consent", "2-video", "2-video", "3-exit"} {
+		if _, err := pool.Exec(ctx, `INSERT INTO videos (s3_timestamp, frame_id, full_name, bucket, study_id, response_id)
+			VALUES (now(), $1, $2, 'recorder', $3, $4)`, frame, fmt.Sprintf("videoStream_%d_%s_%s.webm", i, frame, response), studyID, responseID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save := func(expData, sequence string) {
+		t.Helper()
+		req := httptest.NewRequest("PATCH", "/api/v1/responses/"+response+"/", strings.NewReader(
+			`{"data":{"type":"responses","id":"`+response+`","attributes":{"exp_data":`+expData+`,"sequence":`+sequence+`}}}`))
+		req.Header.Set("Content-Type", "application/vnd.api+json")
+		auth(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("save: %d %s", rec.Code, rec.Body)
+		}
+	}
+	count := func(where string) int {
+		var n int
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM videos WHERE response_id = $1 AND `+where, responseID).Scan(&n)
+		return n
+	}
+	save(`{"1-video-consent":{"frameType":"CONSENT"}}`, `["1-video-consent"]`)
+	if count("is_consent_footage") != 1 {
+		t.Fatalf("consent footage after the consent frame: %d", count("is_consent_footage"))
+	}
+	save(`{"1-video-consent":{"frameType":"CONSENT"},"2-video":{"frameType":"DEFAULT"},"3-exit":{"frameType":"EXIT","withdrawal":false}}`, `["1-video-consent","2-video","3-exit"]`)
+	if count("true") != 4 {
+		t.Fatalf("videos after an exit without withdrawal: %d", count("true"))
+	}
+	save(`{"1-video-consent":{"frameType":"CONSENT"},"2-video":{"frameType":"DEFAULT"},"3-exit":{"frameType":"EXIT","withdrawal":true}}`, `["1-video-consent","2-video","3-exit"]`)
+	if count("true") != 1 || count("is_consent_footage") != 1 {
+		t.Errorf("after withdrawal: %d videos, %d consent", count("true"), count("is_consent_footage"))
+	}
+	var scheduled int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM video_deletions WHERE reason = 'withdrawn' AND object_key LIKE '%' || $1 || '%'
+		AND delete_after > now() + interval '6 days'`, response).Scan(&scheduled)
+	if scheduled != 3 {
+		t.Errorf("%d objects scheduled for deletion, want 3", scheduled)
 	}
 }

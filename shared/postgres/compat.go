@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -15,6 +16,7 @@ import (
 	"lookit.dev/platform/shared/jsonb"
 	pmail "lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres/db"
+	"lookit.dev/platform/shared/protocol"
 	"lookit.dev/platform/shared/studies"
 )
 
@@ -184,6 +186,9 @@ func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p Response
 		if err := q.SaveResponse(ctx, next); err != nil {
 			return err
 		}
+		if err := lastFrameRules(ctx, q, responseID, studies.TypeOf(cur.StudyTypeID), next.ExpData, next.Sequence); err != nil {
+			return err
+		}
 		out, err = s.tally(ctx, q, responseID)
 		return err
 	})
@@ -218,4 +223,77 @@ func jsPsychData(old, next json.RawMessage) ([]string, error) {
 		seq = append(seq, string(bytes.TrimSpace(idx))+"-"+t)
 	}
 	return seq, nil
+}
+
+// lastFrame returns the kind and data of a response's last frame: for the frameplayer
+// exp_data[sequence[-1]] with its frameType (CONSENT, EXIT); for jsPsych the last trial's
+// chs_type (consent, exit) with its response object (Lookit's FrameActionDispatcher).
+func lastFrame(t studies.Type, expData json.RawMessage, sequence []string) (kind string, data map[string]json.RawMessage) {
+	if len(sequence) == 0 {
+		return "", nil
+	}
+	var frame map[string]json.RawMessage
+	field := "frameType"
+	if t == studies.JSPsych {
+		var rows []map[string]json.RawMessage
+		if json.Unmarshal(expData, &rows) != nil || len(rows) == 0 {
+			return "", nil
+		}
+		frame, field = rows[len(rows)-1], "chs_type"
+		var resp map[string]json.RawMessage
+		_ = json.Unmarshal(frame["response"], &resp)
+		data = resp
+	} else {
+		var frames map[string]map[string]json.RawMessage
+		if json.Unmarshal(expData, &frames) != nil {
+			return "", nil
+		}
+		frame = frames[sequence[len(sequence)-1]]
+		data = frame
+	}
+	_ = json.Unmarshal(frame[field], &kind)
+	return strings.ToUpper(kind), data
+}
+
+// truthy is Python's truth of a JSON value, as Lookit tests withdrawal.
+func truthy(v json.RawMessage) bool {
+	var x any
+	if json.Unmarshal(v, &x) != nil {
+		return false
+	}
+	switch t := x.(type) {
+	case bool:
+		return t
+	case string:
+		return t != ""
+	case float64:
+		return t != 0
+	case []any:
+		return len(t) > 0
+	case map[string]any:
+		return len(t) > 0
+	}
+	return false
+}
+
+// lastFrameRules runs Lookit's rules on the frame just saved: a consent frame makes its videos
+// consent footage; an exit frame with withdrawal deletes the response's other videos (the rows
+// now, the stored objects in 7 days: video_deletions).
+func lastFrameRules(ctx context.Context, q *db.Queries, responseID int64, t studies.Type, expData json.RawMessage, sequence []string) error {
+	kind, data := lastFrame(t, expData, sequence)
+	switch kind {
+	case protocol.ExpDataFrameTypeConsent:
+		_, err := q.MarkConsentFootage(ctx, db.MarkConsentFootageParams{ResponseID: responseID, FrameID: sequence[len(sequence)-1]})
+		return err
+	case protocol.ExpDataFrameTypeExit:
+		if !truthy(data["withdrawal"]) {
+			return nil
+		}
+		if _, err := q.ScheduleWithdrawnVideos(ctx, responseID); err != nil {
+			return err
+		}
+		_, err := q.DeleteWithdrawnVideos(ctx, responseID)
+		return err
+	}
+	return nil
 }

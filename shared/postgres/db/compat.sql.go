@@ -239,6 +239,19 @@ func (q *Queries) CompatStudy(ctx context.Context, uuid string) (CompatStudyRow,
 	return i, err
 }
 
+const deleteWithdrawnVideos = `-- name: DeleteWithdrawnVideos :execrows
+DELETE FROM videos WHERE response_id = $1 AND NOT is_consent_footage
+`
+
+// … and its row goes now.
+func (q *Queries) DeleteWithdrawnVideos(ctx context.Context, responseID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteWithdrawnVideos, responseID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const lockResponseForSave = `-- name: LockResponseForSave :one
 SELECT id, study_type_id, exp_data, conditions, global_event_timings, sequence, completed, completed_consent_frame,
        survey_consent
@@ -274,6 +287,24 @@ func (q *Queries) LockResponseForSave(ctx context.Context, id int64) (LockRespon
 	return i, err
 }
 
+const markConsentFootage = `-- name: MarkConsentFootage :execrows
+UPDATE videos SET is_consent_footage = true WHERE response_id = $1 AND frame_id = $2 AND NOT is_consent_footage
+`
+
+type MarkConsentFootageParams struct {
+	ResponseID int64
+	FrameID    string
+}
+
+// The response's last frame is a consent frame: its videos are consent footage.
+func (q *Queries) MarkConsentFootage(ctx context.Context, arg MarkConsentFootageParams) (int64, error) {
+	result, err := q.db.Exec(ctx, markConsentFootage, arg.ResponseID, arg.FrameID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const saveResponse = `-- name: SaveResponse :exec
 UPDATE responses SET conditions = $1, global_event_timings = $2, exp_data = $3,
     sequence = $4, completed = $5, completed_consent_frame = $6,
@@ -305,4 +336,19 @@ func (q *Queries) SaveResponse(ctx context.Context, arg SaveResponseParams) erro
 		arg.ID,
 	)
 	return err
+}
+
+const scheduleWithdrawnVideos = `-- name: ScheduleWithdrawnVideos :execrows
+INSERT INTO video_deletions (bucket, object_key, reason, delete_after)
+SELECT bucket, full_name, 'withdrawn', now() + interval '7 days' FROM videos WHERE response_id = $1 AND NOT is_consent_footage
+ON CONFLICT (bucket, object_key) DO NOTHING
+`
+
+// The family withdrew: every non-consent video's object is deleted in 7 days …
+func (q *Queries) ScheduleWithdrawnVideos(ctx context.Context, responseID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, scheduleWithdrawnVideos, responseID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -346,3 +346,28 @@ type User struct {
 	LastLoginAt            pgtype.Timestamptz
 	CreatedAt              pgtype.Timestamptz
 }
+
+type Video struct {
+	ID               int64
+	Uuid             string
+	CreatedAt        pgtype.Timestamptz
+	S3Timestamp      pgtype.Timestamptz
+	PipeName         *string
+	PipeNumericID    *int64
+	FrameID          string
+	FullName         string
+	Bucket           string
+	StudyID          int64
+	ResponseID       int64
+	IsConsentFootage bool
+}
+
+type VideoDeletion struct {
+	ID          int64
+	Bucket      string
+	ObjectKey   string
+	Reason      string
+	DeleteAfter pgtype.Timestamptz
+	DeletedAt   pgtype.Timestamptz
+	CreatedAt   pgtype.Timestamptz
+}

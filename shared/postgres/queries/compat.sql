@@ -44,3 +44,17 @@ UPDATE responses SET conditions = @conditions, global_event_timings = @global_ev
     sequence = @sequence, completed = @completed, completed_consent_frame = @completed_consent_frame,
     survey_consent = @survey_consent, updated_at = now()
 WHERE id = @id;
+
+-- name: MarkConsentFootage :execrows
+-- The response's last frame is a consent frame: its videos are consent footage.
+UPDATE videos SET is_consent_footage = true WHERE response_id = $1 AND frame_id = $2 AND NOT is_consent_footage;
+
+-- name: ScheduleWithdrawnVideos :execrows
+-- The family withdrew: every non-consent video's object is deleted in 7 days …
+INSERT INTO video_deletions (bucket, object_key, reason, delete_after)
+SELECT bucket, full_name, 'withdrawn', now() + interval '7 days' FROM videos WHERE response_id = $1 AND NOT is_consent_footage
+ON CONFLICT (bucket, object_key) DO NOTHING;
+
+-- name: DeleteWithdrawnVideos :execrows
+-- … and its row goes now.
+DELETE FROM videos WHERE response_id = $1 AND NOT is_consent_footage;
