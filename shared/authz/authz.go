@@ -1,6 +1,8 @@
 package authz
 
 import (
+	"slices"
+
 	"lookit.dev/platform/shared/apperr"
 )
 
@@ -278,4 +280,44 @@ func (s Subject) hasLabPerm(p LabPerm, o Object) bool {
 	}
 	role, ok := s.Labs[o.LabID]
 	return ok && LabRolePerms[role][p]
+}
+
+// Holdings says where a subject holds a study permission, for queries over many studies: the
+// studies of their groups that grant it, the labs whose role grants it on every study (umbrella),
+// or every study (site permission). It is the set form of Authorize's study rules; the matrix
+// test checks the two agree.
+type Holdings struct {
+	Studies []int64
+	Labs    []int64
+	All     bool
+}
+
+// Holding returns where s holds p (nothing for subjects who may not act as researchers).
+func (s Subject) Holding(p Perm) Holdings {
+	var h Holdings
+	if s.Anonymous() || !s.Researcher || !s.SecondFactor {
+		return h
+	}
+	if s.SiteAdmin && siteAdminStudyPerms[p] {
+		h.All = true
+	}
+	if p == ApproveRejectStudy {
+		return h
+	}
+	for id, g := range s.Studies {
+		if GroupPerms[g][p] {
+			h.Studies = append(h.Studies, id)
+		}
+	}
+	for id, role := range s.Labs {
+		if LabUmbrella[role][p] {
+			h.Labs = append(h.Labs, id)
+		}
+	}
+	return h
+}
+
+// Covers reports whether the holdings include a study of a lab.
+func (h Holdings) Covers(studyID, labID int64) bool {
+	return h.All || slices.Contains(h.Studies, studyID) || slices.Contains(h.Labs, labID)
 }

@@ -51,6 +51,7 @@ var compatRoutes = []struct {
 	{CompatRoute{"PATCH", "responses/{id}/", "UpdateResponse"}, (*compatServer).updateResponse},
 	{CompatRoute{"PUT", "responses/{id}/", "ReplaceResponse"}, (*compatServer).updateResponse},
 	{CompatRoute{"GET", "past-sessions/{id}/", "PastSessions"}, (*compatServer).pastSessions},
+	{CompatRoute{"GET", "responses/", "ListResponses"}, (*compatServer).listResponses},
 }
 
 // CompatRoutes lists the compatibility API's routes (under /api/v1/; /api/v2/ is the same).
@@ -233,7 +234,14 @@ func (s *compatServer) getChild(w http.ResponseWriter, r *http.Request, p *Princ
 		return err
 	}
 	if err := authz.Authorize(p.Subject, authz.ReadChild, authz.Object{OwnerID: c.UserID}); err != nil {
-		return err
+		// Researchers see the children of consented responses they may read (Lookit's rule).
+		ok, verr := st.ChildVisible(r.Context(), c.ID, readable(p.Subject))
+		if verr != nil {
+			return verr
+		}
+		if !ok {
+			return err
+		}
 	}
 	child := accounts.Child{Birthday: accounts.DateOf(c.Birthday.Time), GestationalAge: c.GestationalAgeAtBirth,
 		Conditions: accounts.Conditions(c.ExistingConditions), Languages: accounts.Languages(c.LanguagesSpoken)}
@@ -325,9 +333,58 @@ func (s *compatServer) getResponse(w http.ResponseWriter, r *http.Request, p *Pr
 		return err
 	}
 	if err := authz.Authorize(p.Subject, authz.ReadOwnResponses, authz.Object{OwnerID: row.FamilyID}); err != nil {
-		return err
+		// Researchers read consented responses of studies where they hold real-data (or, for
+		// previews, preview-data) permission; others learn nothing of the response.
+		obj := authz.Object{StudyID: row.StudyID, LabID: row.LabID, Preview: row.IsPreview}
+		if authz.Authorize(p.Subject, authz.ReadResponses, obj) != nil {
+			return err
+		}
+		ok, cerr := st.Consented(r.Context(), row.ID)
+		if cerr != nil {
+			return cerr
+		}
+		if !ok {
+			return apperr.New(apperr.NotFound, "no such response")
+		}
 	}
 	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, row)})
+	return nil
+}
+
+// readable is where the subject may read response data as a researcher (authz's set form).
+func readable(sub authz.Subject) postgres.ReadableData {
+	return postgres.ReadableData{Real: sub.Holding(authz.ReadStudyResponseData), Preview: sub.Holding(authz.ReadStudyPreviewData)}
+}
+
+// listResponses is Lookit's flat list: the caller's children's responses and the consented
+// responses they may read as a researcher, newest-modified first, paginated.
+func (s *compatServer) listResponses(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Authorize(p.Subject, authz.ReadSelf, authz.Object{}); err != nil {
+		return err
+	}
+	page, err := jsonapi.ParsePage(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	ids, count, err := st.VisibleResponses(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
+	if err != nil {
+		return err
+	}
+	data := make([]jsonapi.Resource, 0, len(ids))
+	for _, id := range ids {
+		row, err := st.CompatResponse(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		data = append(data, s.responseResource(r, row))
+	}
+	base := *r.URL
+	base.Scheme, base.Host = s.in.Config.BaseURL.Scheme, s.in.Config.BaseURL.Host
+	writeDoc(w, http.StatusOK, jsonapi.NewList(&base, page, count, data))
 	return nil
 }
 

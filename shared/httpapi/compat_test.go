@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/hashedid"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
@@ -357,5 +358,105 @@ func TestLastFrameRulesOnSave(t *testing.T) {
 		AND delete_after > now() + interval '6 days'`, response).Scan(&scheduled)
 	if scheduled != 3 {
 		t.Errorf("%d objects scheduled for deletion, want 3", scheduled)
+	}
+}
+
+// Visibility: a family sees only its own children and responses; a researcher sees consented
+// responses (and their children) of studies they may read, previews only with preview permission.
+func TestCompatVisibility(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID, studyID, otherStudyID int64
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Visibility Lab', true) RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('Seen', $1, 1, 'active', 9) RETURNING id`, labID).Scan(&studyID)
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('Unseen', $1, 1, 'active', 9) RETURNING id`, labID).Scan(&otherStudyID)
+	famA, famB := role{name: "vis-family-a"}, role{name: "vis-family-b"}
+	a, b := newUser(t, pool, 0, famA), newUser(t, pool, 0, famB)
+	analyst := role{name: "vis-analyst", researcher: true, twoFactor: true, study: authz.GroupAnalysis}
+	previewer := role{name: "vis-previewer", researcher: true, twoFactor: true, study: authz.GroupPreview}
+	analystID, previewerID := newUser(t, pool, 0, analyst), newUser(t, pool, 0, previewer)
+	for id, g := range map[int64]string{analystID: "analysis", previewerID: "preview"} {
+		if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, $3)`, studyID, id, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type resp struct{ child, response string }
+	newResp := func(family, study int64, consent, ruling string, preview bool) resp {
+		var x resp
+		if err := pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 90, 'm') RETURNING uuid::text`, family).Scan(&x.child); err != nil {
+			t.Fatal(err)
+		}
+		var rid int64
+		if err := pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id, completed_consent_frame, is_preview)
+			SELECT $1, id, 1, $3, $4 FROM children WHERE uuid = $2 RETURNING id, uuid::text`, study, x.child, consent == "yes", preview).Scan(&rid, &x.response); err != nil {
+			t.Fatal(err)
+		}
+		if ruling != "" {
+			if _, err := pool.Exec(ctx, `INSERT INTO consent_rulings (response_id, action) VALUES ($1, $2)`, rid, ruling); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return x
+	}
+	accepted := newResp(a, studyID, "yes", "accepted", false)
+	rejected := newResp(a, studyID, "yes", "rejected", false)
+	pending := newResp(b, studyID, "yes", "", false)
+	preview := newResp(b, studyID, "yes", "accepted", true)
+	elsewhere := newResp(b, otherStudyID, "yes", "accepted", false)
+
+	get := func(r role, id int64, path string) (int, string) {
+		req := httptest.NewRequest("GET", path, nil)
+		credential(t, pool, id, r)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	listed := func(r role, id int64) map[string]bool {
+		code, body := get(r, id, "/api/v1/responses/?page_size=100")
+		if code != 200 {
+			t.Fatalf("list as %s: %d %s", r.name, code, body)
+		}
+		var doc struct {
+			Data []struct{ ID string } `json:"data"`
+		}
+		_ = json.Unmarshal([]byte(body), &doc)
+		out := map[string]bool{}
+		for _, d := range doc.Data {
+			out[d.ID] = true
+		}
+		return out
+	}
+	all := []resp{accepted, rejected, pending, preview, elsewhere}
+	for _, c := range []struct {
+		r    role
+		id   int64
+		sees []resp
+	}{
+		{famA, a, []resp{accepted, rejected}},
+		{famB, b, []resp{pending, preview, elsewhere}},
+		{analyst, analystID, []resp{accepted, preview}}, // RR and RP (analysis): consented, this study only
+		{previewer, previewerID, []resp{preview}},       // preview data only
+	} {
+		got := listed(c.r, c.id)
+		for _, x := range all {
+			want := false
+			for _, s := range c.sees {
+				want = want || s == x
+			}
+			if got[x.response] != want {
+				t.Errorf("%s lists %s: %v, want %v", c.r.name, x.response, got[x.response], want)
+			}
+			code, _ := get(c.r, c.id, "/api/v1/responses/"+x.response+"/")
+			if (code == 200) != want {
+				t.Errorf("%s GET response %s: %d, want visible=%v", c.r.name, x.response, code, want)
+			}
+			code, _ = get(c.r, c.id, "/api/v1/children/"+x.child+"/")
+			if (code == 200) != want {
+				t.Errorf("%s GET child of %s: %d, want visible=%v", c.r.name, x.response, code, want)
+			}
+		}
 	}
 }

@@ -388,11 +388,13 @@ var compatAllowed = map[string][]string{
 	"GetChild":       {"family"},
 	"CreateResponse": {"family"}, // with the family's own child
 	// Only the child's family writes a response: researchers with real-data access cannot (§10 gap 6).
-	"GetResponse":     {"family"},
+	// Real-data readers of the study get past authorization; an unconsented response is then a 404.
+	"GetResponse":     {"family", "study-analysis", "study-researcher", "study-admin"},
 	"UpdateResponse":  {"family"},
 	"ReplaceResponse": {"family"},
 	// Lookit let anyone who knew a response's UUID read the child's sessions (§10 gap 2).
-	"PastSessions": {"family"},
+	"PastSessions":  {"family"},
+	"ListResponses": loggedIn, // each sees what is theirs to see (TestCompatVisibility)
 }
 
 // Every route of the compatibility API against every role, on a child of the family, an active

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/jsonb"
 	pmail "lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres/db"
@@ -296,4 +297,59 @@ func lastFrameRules(ctx context.Context, q *db.Queries, responseID int64, t stud
 		return err
 	}
 	return nil
+}
+
+// ReadableData is where a researcher may read response data: real data (RR) and preview data
+// (RP), from authz.Subject.Holding.
+type ReadableData struct {
+	Real, Preview authz.Holdings
+}
+
+func nonNil(v []int64) []int64 {
+	if v == nil {
+		return []int64{}
+	}
+	return v
+}
+
+// VisibleResponses lists one page of the responses a user may see: their children's, and
+// consented ones they may read as a researcher; newest-modified first.
+func (s *Studies) VisibleResponses(ctx context.Context, userID int64, rd ReadableData, limit, offset int) ([]string, int, error) {
+	q := db.New(s.Pool)
+	n, err := q.CompatCountVisibleResponses(ctx, db.CompatCountVisibleResponsesParams{UserID: userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible responses: %w", err)
+	}
+	ids, err := q.CompatVisibleResponses(ctx, db.CompatVisibleResponsesParams{UserID: userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
+		Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible responses: %w", err)
+	}
+	return ids, int(n), nil
+}
+
+// Consented reports whether a response's consent frame was completed and its newest ruling
+// accepts it.
+func (s *Studies) Consented(ctx context.Context, responseID int64) (bool, error) {
+	ok, err := db.New(s.Pool).CompatResponseConsented(ctx, responseID)
+	if err != nil {
+		return false, fmt.Errorf("postgres: consented: %w", err)
+	}
+	return ok, nil
+}
+
+// ChildVisible reports whether a researcher may see a child: one of its consented responses is
+// readable to them.
+func (s *Studies) ChildVisible(ctx context.Context, childID int64, rd ReadableData) (bool, error) {
+	ok, err := db.New(s.Pool).CompatChildVisible(ctx, db.CompatChildVisibleParams{ChildID: childID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+	if err != nil {
+		return false, fmt.Errorf("postgres: child visible: %w", err)
+	}
+	return ok, nil
 }

@@ -96,6 +96,39 @@ func (q *Queries) CompatChildResponses(ctx context.Context, arg CompatChildRespo
 	return items, nil
 }
 
+const compatChildVisible = `-- name: CompatChildVisible :one
+SELECT EXISTS (SELECT 1 FROM responses r JOIN studies s ON s.id = r.study_id
+    WHERE r.child_id = $1 AND r.study_type_id = s.study_type_id AND response_consented(r.id)
+      AND ((NOT r.is_preview AND ($2::boolean OR r.study_id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
+        OR (r.is_preview AND ($5::boolean OR r.study_id = ANY($6::bigint[]) OR s.lab_id = ANY($7::bigint[])))))
+`
+
+type CompatChildVisibleParams struct {
+	ChildID   int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+}
+
+// Whether a researcher may see a child: it has a consented response they may read.
+func (q *Queries) CompatChildVisible(ctx context.Context, arg CompatChildVisibleParams) (bool, error) {
+	row := q.db.QueryRow(ctx, compatChildVisible,
+		arg.ChildID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+	)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const compatCountChildResponses = `-- name: CompatCountChildResponses :one
 SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id
 WHERE r.study_id = $1 AND c.uuid = $2 AND c.user_id = $3
@@ -109,6 +142,39 @@ type CompatCountChildResponsesParams struct {
 
 func (q *Queries) CompatCountChildResponses(ctx context.Context, arg CompatCountChildResponsesParams) (int64, error) {
 	row := q.db.QueryRow(ctx, compatCountChildResponses, arg.StudyID, arg.ChildUuid, arg.FamilyID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const compatCountVisibleResponses = `-- name: CompatCountVisibleResponses :one
+SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE (c.user_id = $1
+       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
+           AND ((NOT r.is_preview AND ($2::boolean OR r.study_id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
+             OR (r.is_preview AND ($5::boolean OR r.study_id = ANY($6::bigint[]) OR s.lab_id = ANY($7::bigint[]))))))
+`
+
+type CompatCountVisibleResponsesParams struct {
+	UserID    int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+}
+
+func (q *Queries) CompatCountVisibleResponses(ctx context.Context, arg CompatCountVisibleResponsesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, compatCountVisibleResponses,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+	)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -181,6 +247,17 @@ func (q *Queries) CompatResponse(ctx context.Context, uuid string) (CompatRespon
 	return i, err
 }
 
+const compatResponseConsented = `-- name: CompatResponseConsented :one
+SELECT response_consented($1::bigint)
+`
+
+func (q *Queries) CompatResponseConsented(ctx context.Context, dollar_1 int64) (bool, error) {
+	row := q.db.QueryRow(ctx, compatResponseConsented, dollar_1)
+	var response_consented bool
+	err := row.Scan(&response_consented)
+	return response_consented, err
+}
+
 const compatStudy = `-- name: CompatStudy :one
 
 SELECT s.id, s.uuid::text AS uuid, s.lab_id, s.name, s.short_description, s.purpose, s.criteria, s.duration,
@@ -237,6 +314,60 @@ func (q *Queries) CompatStudy(ctx context.Context, uuid string) (CompatStudyRow,
 		&i.StudyTypeID,
 	)
 	return i, err
+}
+
+const compatVisibleResponses = `-- name: CompatVisibleResponses :many
+SELECT r.uuid::text AS uuid FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE (c.user_id = $1
+       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
+           AND ((NOT r.is_preview AND ($2::boolean OR r.study_id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
+             OR (r.is_preview AND ($5::boolean OR r.study_id = ANY($6::bigint[]) OR s.lab_id = ANY($7::bigint[]))))))
+ORDER BY r.updated_at DESC, r.id DESC
+LIMIT $9 OFFSET $8
+`
+
+type CompatVisibleResponsesParams struct {
+	UserID    int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+	Off       int32
+	Lim       int32
+}
+
+// The flat response list: the caller's children's responses, and consented responses of the
+// studies where the caller holds real-data (rr) or preview-data (rp) permission (authz.Holding).
+func (q *Queries) CompatVisibleResponses(ctx context.Context, arg CompatVisibleResponsesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, compatVisibleResponses,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var uuid string
+		if err := rows.Scan(&uuid); err != nil {
+			return nil, err
+		}
+		items = append(items, uuid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const deleteWithdrawnVideos = `-- name: DeleteWithdrawnVideos :execrows

@@ -58,3 +58,31 @@ ON CONFLICT (bucket, object_key) DO NOTHING;
 -- name: DeleteWithdrawnVideos :execrows
 -- … and its row goes now.
 DELETE FROM videos WHERE response_id = $1 AND NOT is_consent_footage;
+
+-- name: CompatResponseConsented :one
+SELECT response_consented($1::bigint);
+
+-- name: CompatVisibleResponses :many
+-- The flat response list: the caller's children's responses, and consented responses of the
+-- studies where the caller holds real-data (rr) or preview-data (rp) permission (authz.Holding).
+SELECT r.uuid::text AS uuid FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE (c.user_id = @user_id
+       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
+           AND ((NOT r.is_preview AND (@rr_all::boolean OR r.study_id = ANY(@rr_studies::bigint[]) OR s.lab_id = ANY(@rr_labs::bigint[])))
+             OR (r.is_preview AND (@rp_all::boolean OR r.study_id = ANY(@rp_studies::bigint[]) OR s.lab_id = ANY(@rp_labs::bigint[]))))))
+ORDER BY r.updated_at DESC, r.id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CompatCountVisibleResponses :one
+SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE (c.user_id = @user_id
+       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
+           AND ((NOT r.is_preview AND (@rr_all::boolean OR r.study_id = ANY(@rr_studies::bigint[]) OR s.lab_id = ANY(@rr_labs::bigint[])))
+             OR (r.is_preview AND (@rp_all::boolean OR r.study_id = ANY(@rp_studies::bigint[]) OR s.lab_id = ANY(@rp_labs::bigint[]))))));
+
+-- name: CompatChildVisible :one
+-- Whether a researcher may see a child: it has a consented response they may read.
+SELECT EXISTS (SELECT 1 FROM responses r JOIN studies s ON s.id = r.study_id
+    WHERE r.child_id = @child_id AND r.study_type_id = s.study_type_id AND response_consented(r.id)
+      AND ((NOT r.is_preview AND (@rr_all::boolean OR r.study_id = ANY(@rr_studies::bigint[]) OR s.lab_id = ANY(@rr_labs::bigint[])))
+        OR (r.is_preview AND (@rp_all::boolean OR r.study_id = ANY(@rp_studies::bigint[]) OR s.lab_id = ANY(@rp_labs::bigint[])))));
