@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -52,6 +53,10 @@ var compatRoutes = []struct {
 	{CompatRoute{"PUT", "responses/{id}/", "ReplaceResponse"}, (*compatServer).updateResponse},
 	{CompatRoute{"GET", "past-sessions/{id}/", "PastSessions"}, (*compatServer).pastSessions},
 	{CompatRoute{"GET", "responses/", "ListResponses"}, (*compatServer).listResponses},
+	{CompatRoute{"GET", "studies/", "ListStudies"}, (*compatServer).listStudies},
+	{CompatRoute{"GET", "children/", "ListChildren"}, (*compatServer).listChildren},
+	{CompatRoute{"GET", "labs/", "ListLabs"}, (*compatServer).listLabs},
+	{CompatRoute{"GET", "labs/{id}/", "GetLab"}, (*compatServer).getLab},
 }
 
 // CompatRoutes lists the compatibility API's routes (under /api/v1/; /api/v2/ is the same).
@@ -187,6 +192,11 @@ func (s *compatServer) getStudy(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return err
 	}
+	writeDoc(w, http.StatusOK, single{Data: s.studyResource(r, row)})
+	return nil
+}
+
+func (s *compatServer) studyResource(r *http.Request, row db.CompatStudyRow) jsonapi.Resource {
 	exit := row.ExitUrl
 	if exit == "" {
 		exit = strings.TrimRight(s.in.Config.BaseURL.String(), "/") + "/studies/history/"
@@ -197,15 +207,14 @@ func (s *compatServer) getStudy(w http.ResponseWriter, r *http.Request, p *Princ
 		image = &u
 	}
 	self := s.url(r, "studies", row.Uuid)
-	writeDoc(w, http.StatusOK, single{Data: jsonapi.Resource{Type: "studies", ID: row.Uuid,
+	return jsonapi.Resource{Type: "studies", ID: row.Uuid,
 		Attributes: studyAttributes{Name: row.Name, ShortDescription: row.ShortDescription, Purpose: row.Purpose,
 			Criteria: row.Criteria, Duration: row.Duration, ContactInfo: row.ContactInfo, Image: image,
 			Structure: row.Structure, Generator: row.Generator, UseGenerator: row.UseGenerator,
 			DisplayFullScreen: row.DisplayFullScreen, ExitURL: exit, State: row.State, Public: row.Public, URL: self, PK: row.ID},
 		// The runner loads past sessions from this link and cannot start without it.
 		Relationships: map[string]jsonapi.Relationship{"responses": {Links: &jsonapi.Links{Related: s.url(r, "studies", row.Uuid, "responses")}}},
-		Links:         &jsonapi.Links{Self: self}}})
-	return nil
+		Links:         &jsonapi.Links{Self: self}}
 }
 
 type childAttributes struct {
@@ -243,16 +252,20 @@ func (s *compatServer) getChild(w http.ResponseWriter, r *http.Request, p *Princ
 			return err
 		}
 	}
+	writeDoc(w, http.StatusOK, single{Data: s.childResource(r, c)})
+	return nil
+}
+
+func (s *compatServer) childResource(r *http.Request, c db.CompatChildRow) jsonapi.Resource {
 	child := accounts.Child{Birthday: accounts.DateOf(c.Birthday.Time), GestationalAge: c.GestationalAgeAtBirth,
 		Conditions: accounts.Conditions(c.ExistingConditions), Languages: accounts.Languages(c.LanguagesSpoken)}
 	self := s.url(r, "children", c.Uuid)
-	writeDoc(w, http.StatusOK, single{Data: jsonapi.Resource{Type: "children", ID: c.Uuid,
+	return jsonapi.Resource{Type: "children", ID: c.Uuid,
 		Attributes: childAttributes{GivenName: c.GivenName, Birthday: child.Birthday.String(), Gender: c.Gender,
 			AgeAtBirth: child.AgeAtBirth(), AdditionalInformation: c.AdditionalInformation,
 			LanguageList: child.LanguageList(), ConditionList: child.ConditionList(), Deleted: c.Deleted, URL: self, PK: c.ID},
 		Relationships: map[string]jsonapi.Relationship{"user": {Links: &jsonapi.Links{Related: s.url(r, "users", c.UserUuid)}}},
-		Links:         &jsonapi.Links{Self: self}}})
-	return nil
+		Links:         &jsonapi.Links{Self: self}}
 }
 
 type responseAttributes struct {
@@ -382,9 +395,7 @@ func (s *compatServer) listResponses(w http.ResponseWriter, r *http.Request, p *
 		}
 		data = append(data, s.responseResource(r, row))
 	}
-	base := *r.URL
-	base.Scheme, base.Host = s.in.Config.BaseURL.Scheme, s.in.Config.BaseURL.Host
-	writeDoc(w, http.StatusOK, jsonapi.NewList(&base, page, count, data))
+	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
 	return nil
 }
 
@@ -429,9 +440,7 @@ func (s *compatServer) studyResponses(w http.ResponseWriter, r *http.Request, p 
 		}
 		data = append(data, s.responseResource(r, row))
 	}
-	base := *r.URL
-	base.Scheme, base.Host = s.in.Config.BaseURL.Scheme, s.in.Config.BaseURL.Host
-	writeDoc(w, http.StatusOK, jsonapi.NewList(&base, page, count, data))
+	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
 	return nil
 }
 
@@ -635,5 +644,132 @@ func (s *compatServer) pastSessions(w http.ResponseWriter, r *http.Request, p *P
 	writeDoc(w, http.StatusOK, struct {
 		Data []jsonapi.Resource `json:"data"`
 	}{data})
+	return nil
+}
+
+// listURL is the request's URL on the public origin, the base of a list's links.
+func (s *compatServer) listURL(r *http.Request) *url.URL {
+	base := *r.URL
+	base.Scheme, base.Host = s.in.Config.BaseURL.Scheme, s.in.Config.BaseURL.Host
+	return &base
+}
+
+// listStudies: active public studies; researchers also see studies shared for preview and those
+// they may read (Lookit's list rule).
+func (s *compatServer) listStudies(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Authorize(p.Subject, authz.ReadActiveStudy, authz.Object{}); err != nil {
+		return err
+	}
+	page, err := jsonapi.ParsePage(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	researcher := authz.Authorize(p.Subject, authz.ListStudies, authz.Object{}) == nil
+	ids, count, err := st.CompatStudies(r.Context(), researcher, p.Subject.Holding(authz.ReadStudyDetails), page.Size, page.Offset())
+	if err != nil {
+		return err
+	}
+	data := make([]jsonapi.Resource, 0, len(ids))
+	for _, id := range ids {
+		row, err := st.CompatStudy(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		data = append(data, s.studyResource(r, row))
+	}
+	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
+	return nil
+}
+
+// listChildren: the caller's children and, for researchers, those of consented responses they
+// may read.
+func (s *compatServer) listChildren(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Authorize(p.Subject, authz.ReadSelf, authz.Object{}); err != nil {
+		return err
+	}
+	page, err := jsonapi.ParsePage(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	ids, count, err := st.VisibleChildren(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
+	if err != nil {
+		return err
+	}
+	data := make([]jsonapi.Resource, 0, len(ids))
+	for _, id := range ids {
+		c, err := st.CompatChild(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		data = append(data, s.childResource(r, c))
+	}
+	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
+	return nil
+}
+
+type labAttributes struct {
+	Name                      string `json:"name"`
+	Institution               string `json:"institution"`
+	PrincipalInvestigatorName string `json:"principal_investigator_name"`
+	LabWebsite                string `json:"lab_website"`
+	Description               string `json:"description"`
+	ApprovedToTest            bool   `json:"approved_to_test"`
+	URL                       string `json:"url"`
+	PK                        int64  `json:"pk"`
+}
+
+func (s *compatServer) labResource(r *http.Request, l db.CompatLabRow) jsonapi.Resource {
+	self := s.url(r, "labs", l.Uuid)
+	return jsonapi.Resource{Type: "labs", ID: l.Uuid, Attributes: labAttributes{Name: l.Name, Institution: l.Institution,
+		PrincipalInvestigatorName: l.PrincipalInvestigatorName, LabWebsite: l.LabWebsite, Description: l.Description,
+		ApprovedToTest: l.ApprovedToTest, URL: self, PK: l.ID}, Links: &jsonapi.Links{Self: self}}
+}
+
+// listLabs and getLab: labs approved to test, for any logged-in user.
+func (s *compatServer) listLabs(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Authorize(p.Subject, authz.ListLabs, authz.Object{}); err != nil {
+		return err
+	}
+	page, err := jsonapi.ParsePage(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	rows, count, err := st.CompatLabs(r.Context(), page.Size, page.Offset())
+	if err != nil {
+		return err
+	}
+	data := make([]jsonapi.Resource, 0, len(rows))
+	for _, l := range rows {
+		data = append(data, s.labResource(r, db.CompatLabRow(l)))
+	}
+	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
+	return nil
+}
+
+func (s *compatServer) getLab(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := authz.Authorize(p.Subject, authz.ListLabs, authz.Object{}); err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	l, err := st.CompatLab(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeDoc(w, http.StatusOK, single{Data: s.labResource(r, l)})
 	return nil
 }

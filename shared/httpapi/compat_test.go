@@ -460,3 +460,79 @@ func TestCompatVisibility(t *testing.T) {
 		}
 	}
 }
+
+// The study list shows families active public studies; researchers also shared-preview studies
+// and those they may read. Labs are listed when approved to test; children when visible.
+func TestCompatStudyAndLabLists(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID int64
+	var labUUID, hiddenLab string
+	_ = pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('List Lab', true) RETURNING id, uuid::text`).Scan(&labID, &labUUID)
+	_ = pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Pending List Lab', false) RETURNING uuid::text`).Scan(&hiddenLab)
+	study := func(name, state string, public, shared bool) (int64, string) {
+		var id int64
+		var u string
+		if err := pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, public, shared_preview) VALUES ($1, $2, 2, $3, $4, $5)
+			RETURNING id, uuid::text`, name, labID, state, public, shared).Scan(&id, &u); err != nil {
+			t.Fatal(err)
+		}
+		return id, u
+	}
+	_, live := study("Live", "active", true, false)
+	_, private := study("Private", "active", false, false)
+	draftID, draft := study("Draft", "created", false, false)
+	_, shared := study("Shared", "created", false, true)
+	fam := role{name: "list-family"}
+	designer := role{name: "list-designer", researcher: true, twoFactor: true}
+	stranger := role{name: "list-stranger", researcher: true, twoFactor: true}
+	famID, designerID, strangerID := newUser(t, pool, 0, fam), newUser(t, pool, 0, designer), newUser(t, pool, 0, stranger)
+	if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'design')`, draftID, designerID); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(r role, id int64, path string) map[string]bool {
+		req := httptest.NewRequest("GET", path, nil)
+		credential(t, pool, id, r)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var doc struct {
+			Data []struct{ ID string } `json:"data"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); rec.Code != 200 || err != nil {
+			t.Fatalf("GET %s as %s: %d %s", path, r.name, rec.Code, rec.Body)
+		}
+		out := map[string]bool{}
+		for _, d := range doc.Data {
+			out[d.ID] = true
+		}
+		return out
+	}
+	for _, c := range []struct {
+		r    role
+		id   int64
+		sees map[string]bool
+	}{
+		{fam, famID, map[string]bool{live: true}},
+		{stranger, strangerID, map[string]bool{live: true, shared: true}},
+		{designer, designerID, map[string]bool{live: true, shared: true, draft: true}},
+	} {
+		got := ids(c.r, c.id, "/api/v1/studies/?page_size=100")
+		for _, s := range []string{live, private, draft, shared} {
+			if got[s] != c.sees[s] {
+				t.Errorf("%s lists study %s: %v, want %v", c.r.name, s, got[s], c.sees[s])
+			}
+		}
+	}
+	if labs := ids(fam, famID, "/api/v2/labs/?page_size=100"); !labs[labUUID] || labs[hiddenLab] {
+		t.Errorf("labs listed %v", labs)
+	}
+	var child string
+	_ = pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 90, 'm') RETURNING uuid::text`, famID).Scan(&child)
+	if kids := ids(fam, famID, "/api/v1/children/"); len(kids) != 1 || !kids[child] {
+		t.Errorf("family's children %v", kids)
+	}
+	if kids := ids(stranger, strangerID, "/api/v1/children/"); kids[child] {
+		t.Error("a researcher without a consented response lists the family's child")
+	}
+}

@@ -395,6 +395,10 @@ var compatAllowed = map[string][]string{
 	// Lookit let anyone who knew a response's UUID read the child's sessions (§10 gap 2).
 	"PastSessions":  {"family"},
 	"ListResponses": loggedIn, // each sees what is theirs to see (TestCompatVisibility)
+	"ListStudies":   loggedIn, // ditto (TestCompatStudyAndLabLists)
+	"ListChildren":  loggedIn,
+	"ListLabs":      loggedIn,
+	"GetLab":        loggedIn,
 }
 
 // Every route of the compatibility API against every role, on a child of the family, an active
@@ -404,8 +408,8 @@ func TestCompatRouteMatrix(t *testing.T) {
 	ctx := context.Background()
 	handler := httpapi.New(newInstance(t, instance.Value(pool)))
 	var labID, studyID int64
-	var studyUUID string
-	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Compat Matrix Lab', true) RETURNING id`).Scan(&labID); err != nil {
+	var studyUUID, labUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Compat Matrix Lab', true) RETURNING id, uuid::text`).Scan(&labID, &labUUID); err != nil {
 		t.Fatal(err)
 	}
 	if err := pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, public, max_age_years)
@@ -447,7 +451,7 @@ func TestCompatRouteMatrix(t *testing.T) {
 		for _, r := range roles {
 			child, response := fixture()
 			path := "/api/v1/" + strings.NewReplacer("{id}", map[string]string{
-				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child}[rt.Name]).Replace(rt.Path)
+				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child, "GetLab": labUUID}[rt.Name]).Replace(rt.Path)
 			if strings.HasPrefix(rt.Path, "responses/{id}") || strings.HasPrefix(rt.Path, "past-sessions/{id}") {
 				path = "/api/v1/" + strings.Replace(rt.Path, "{id}", response, 1)
 			}

@@ -353,3 +353,66 @@ func (s *Studies) ChildVisible(ctx context.Context, childID int64, rd ReadableDa
 	}
 	return ok, nil
 }
+
+// CompatStudies lists one page of the studies the compatibility API shows a user: active public
+// ones, and for researchers (researcher true) also shared-preview ones and those in rd.
+func (s *Studies) CompatStudies(ctx context.Context, researcher bool, rd authz.Holdings, limit, offset int) ([]string, int, error) {
+	q := db.New(s.Pool)
+	n, err := q.CompatCountStudies(ctx, db.CompatCountStudiesParams{Researcher: researcher, RdAll: rd.All,
+		RdStudies: nonNil(rd.Studies), RdLabs: nonNil(rd.Labs)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: compat studies: %w", err)
+	}
+	ids, err := q.CompatStudies(ctx, db.CompatStudiesParams{Researcher: researcher, RdAll: rd.All,
+		RdStudies: nonNil(rd.Studies), RdLabs: nonNil(rd.Labs), Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: compat studies: %w", err)
+	}
+	return ids, int(n), nil
+}
+
+// CompatLabs lists one page of the labs approved to test.
+func (s *Studies) CompatLabs(ctx context.Context, limit, offset int) ([]db.CompatLabsRow, int, error) {
+	q := db.New(s.Pool)
+	n, err := q.CompatCountLabs(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: compat labs: %w", err)
+	}
+	rows, err := q.CompatLabs(ctx, db.CompatLabsParams{Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: compat labs: %w", err)
+	}
+	return rows, int(n), nil
+}
+
+// CompatLab returns an approved lab.
+func (s *Studies) CompatLab(ctx context.Context, labUUID string) (db.CompatLabRow, error) {
+	if _, err := uuid.Parse(labUUID); err != nil {
+		return db.CompatLabRow{}, errNoLab
+	}
+	r, err := db.New(s.Pool).CompatLab(ctx, labUUID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNoLab
+	}
+	return r, err
+}
+
+// VisibleChildren lists one page of the children a user may see: their own and those of
+// consented responses they may read as a researcher.
+func (s *Studies) VisibleChildren(ctx context.Context, userID int64, rd ReadableData, limit, offset int) ([]string, int, error) {
+	q := db.New(s.Pool)
+	n, err := q.CompatCountVisibleChildren(ctx, db.CompatCountVisibleChildrenParams{UserID: userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible children: %w", err)
+	}
+	ids, err := q.CompatVisibleChildren(ctx, db.CompatVisibleChildrenParams{UserID: userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
+		Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible children: %w", err)
+	}
+	return ids, int(n), nil
+}

@@ -97,10 +97,7 @@ func (q *Queries) CompatChildResponses(ctx context.Context, arg CompatChildRespo
 }
 
 const compatChildVisible = `-- name: CompatChildVisible :one
-SELECT EXISTS (SELECT 1 FROM responses r JOIN studies s ON s.id = r.study_id
-    WHERE r.child_id = $1 AND r.study_type_id = s.study_type_id AND response_consented(r.id)
-      AND ((NOT r.is_preview AND ($2::boolean OR r.study_id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
-        OR (r.is_preview AND ($5::boolean OR r.study_id = ANY($6::bigint[]) OR s.lab_id = ANY($7::bigint[])))))
+SELECT EXISTS (SELECT 1 FROM responses r WHERE r.child_id = $1 AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
 `
 
 type CompatChildVisibleParams struct {
@@ -147,12 +144,77 @@ func (q *Queries) CompatCountChildResponses(ctx context.Context, arg CompatCount
 	return count, err
 }
 
+const compatCountLabs = `-- name: CompatCountLabs :one
+SELECT count(*) FROM labs WHERE approved_to_test
+`
+
+func (q *Queries) CompatCountLabs(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, compatCountLabs)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const compatCountStudies = `-- name: CompatCountStudies :one
+SELECT count(*) FROM studies s
+WHERE (s.state = 'active' AND s.public)
+   OR ($1::boolean AND (s.shared_preview OR $2::boolean OR s.id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
+`
+
+type CompatCountStudiesParams struct {
+	Researcher bool
+	RdAll      bool
+	RdStudies  []int64
+	RdLabs     []int64
+}
+
+func (q *Queries) CompatCountStudies(ctx context.Context, arg CompatCountStudiesParams) (int64, error) {
+	row := q.db.QueryRow(ctx, compatCountStudies,
+		arg.Researcher,
+		arg.RdAll,
+		arg.RdStudies,
+		arg.RdLabs,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const compatCountVisibleChildren = `-- name: CompatCountVisibleChildren :one
+SELECT count(*) FROM children c
+WHERE c.user_id = $1
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
+`
+
+type CompatCountVisibleChildrenParams struct {
+	UserID    int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+}
+
+func (q *Queries) CompatCountVisibleChildren(ctx context.Context, arg CompatCountVisibleChildrenParams) (int64, error) {
+	row := q.db.QueryRow(ctx, compatCountVisibleChildren,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const compatCountVisibleResponses = `-- name: CompatCountVisibleResponses :one
-SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id
 WHERE (c.user_id = $1
-       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
-           AND ((NOT r.is_preview AND ($2::boolean OR r.study_id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
-             OR (r.is_preview AND ($5::boolean OR r.study_id = ANY($6::bigint[]) OR s.lab_id = ANY($7::bigint[]))))))
+       OR researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
 `
 
 type CompatCountVisibleResponsesParams struct {
@@ -178,6 +240,88 @@ func (q *Queries) CompatCountVisibleResponses(ctx context.Context, arg CompatCou
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const compatLab = `-- name: CompatLab :one
+SELECT id, uuid::text AS uuid, name, institution, principal_investigator_name, lab_website, description, approved_to_test
+FROM labs WHERE uuid = $1 AND approved_to_test
+`
+
+type CompatLabRow struct {
+	ID                        int64
+	Uuid                      string
+	Name                      string
+	Institution               string
+	PrincipalInvestigatorName string
+	LabWebsite                string
+	Description               string
+	ApprovedToTest            bool
+}
+
+func (q *Queries) CompatLab(ctx context.Context, uuid string) (CompatLabRow, error) {
+	row := q.db.QueryRow(ctx, compatLab, uuid)
+	var i CompatLabRow
+	err := row.Scan(
+		&i.ID,
+		&i.Uuid,
+		&i.Name,
+		&i.Institution,
+		&i.PrincipalInvestigatorName,
+		&i.LabWebsite,
+		&i.Description,
+		&i.ApprovedToTest,
+	)
+	return i, err
+}
+
+const compatLabs = `-- name: CompatLabs :many
+SELECT id, uuid::text AS uuid, name, institution, principal_investigator_name, lab_website, description, approved_to_test
+FROM labs WHERE approved_to_test ORDER BY name LIMIT $2 OFFSET $1
+`
+
+type CompatLabsParams struct {
+	Off int32
+	Lim int32
+}
+
+type CompatLabsRow struct {
+	ID                        int64
+	Uuid                      string
+	Name                      string
+	Institution               string
+	PrincipalInvestigatorName string
+	LabWebsite                string
+	Description               string
+	ApprovedToTest            bool
+}
+
+func (q *Queries) CompatLabs(ctx context.Context, arg CompatLabsParams) ([]CompatLabsRow, error) {
+	rows, err := q.db.Query(ctx, compatLabs, arg.Off, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CompatLabsRow
+	for rows.Next() {
+		var i CompatLabsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Uuid,
+			&i.Name,
+			&i.Institution,
+			&i.PrincipalInvestigatorName,
+			&i.LabWebsite,
+			&i.Description,
+			&i.ApprovedToTest,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const compatResponse = `-- name: CompatResponse :one
@@ -258,6 +402,52 @@ func (q *Queries) CompatResponseConsented(ctx context.Context, dollar_1 int64) (
 	return response_consented, err
 }
 
+const compatStudies = `-- name: CompatStudies :many
+SELECT s.uuid::text AS uuid FROM studies s
+WHERE (s.state = 'active' AND s.public)
+   OR ($1::boolean AND (s.shared_preview OR $2::boolean OR s.id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
+ORDER BY s.updated_at DESC, s.id DESC
+LIMIT $6 OFFSET $5
+`
+
+type CompatStudiesParams struct {
+	Researcher bool
+	RdAll      bool
+	RdStudies  []int64
+	RdLabs     []int64
+	Off        int32
+	Lim        int32
+}
+
+// Active public studies for everyone; for researchers also studies shared for preview and those
+// where they hold read-details permission (given as authz.Holding). Newest-modified first.
+func (q *Queries) CompatStudies(ctx context.Context, arg CompatStudiesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, compatStudies,
+		arg.Researcher,
+		arg.RdAll,
+		arg.RdStudies,
+		arg.RdLabs,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var uuid string
+		if err := rows.Scan(&uuid); err != nil {
+			return nil, err
+		}
+		items = append(items, uuid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const compatStudy = `-- name: CompatStudy :one
 
 SELECT s.id, s.uuid::text AS uuid, s.lab_id, s.name, s.short_description, s.purpose, s.criteria, s.duration,
@@ -316,12 +506,61 @@ func (q *Queries) CompatStudy(ctx context.Context, uuid string) (CompatStudyRow,
 	return i, err
 }
 
+const compatVisibleChildren = `-- name: CompatVisibleChildren :many
+SELECT c.uuid::text AS uuid FROM children c
+WHERE c.user_id = $1
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
+ORDER BY c.birthday DESC, c.id
+LIMIT $9 OFFSET $8
+`
+
+type CompatVisibleChildrenParams struct {
+	UserID    int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+	Off       int32
+	Lim       int32
+}
+
+// The caller's children and the children of consented responses they may read as a researcher.
+func (q *Queries) CompatVisibleChildren(ctx context.Context, arg CompatVisibleChildrenParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, compatVisibleChildren,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var uuid string
+		if err := rows.Scan(&uuid); err != nil {
+			return nil, err
+		}
+		items = append(items, uuid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const compatVisibleResponses = `-- name: CompatVisibleResponses :many
-SELECT r.uuid::text AS uuid FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+SELECT r.uuid::text AS uuid FROM responses r JOIN children c ON c.id = r.child_id
 WHERE (c.user_id = $1
-       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
-           AND ((NOT r.is_preview AND ($2::boolean OR r.study_id = ANY($3::bigint[]) OR s.lab_id = ANY($4::bigint[])))
-             OR (r.is_preview AND ($5::boolean OR r.study_id = ANY($6::bigint[]) OR s.lab_id = ANY($7::bigint[]))))))
+       OR researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
 ORDER BY r.updated_at DESC, r.id DESC
 LIMIT $9 OFFSET $8
 `

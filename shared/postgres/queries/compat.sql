@@ -65,24 +65,55 @@ SELECT response_consented($1::bigint);
 -- name: CompatVisibleResponses :many
 -- The flat response list: the caller's children's responses, and consented responses of the
 -- studies where the caller holds real-data (rr) or preview-data (rp) permission (authz.Holding).
-SELECT r.uuid::text AS uuid FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+SELECT r.uuid::text AS uuid FROM responses r JOIN children c ON c.id = r.child_id
 WHERE (c.user_id = @user_id
-       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
-           AND ((NOT r.is_preview AND (@rr_all::boolean OR r.study_id = ANY(@rr_studies::bigint[]) OR s.lab_id = ANY(@rr_labs::bigint[])))
-             OR (r.is_preview AND (@rp_all::boolean OR r.study_id = ANY(@rp_studies::bigint[]) OR s.lab_id = ANY(@rp_labs::bigint[]))))))
+       OR researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]))
 ORDER BY r.updated_at DESC, r.id DESC
 LIMIT @lim OFFSET @off;
 
 -- name: CompatCountVisibleResponses :one
-SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id
 WHERE (c.user_id = @user_id
-       OR (r.study_type_id = s.study_type_id AND response_consented(r.id)
-           AND ((NOT r.is_preview AND (@rr_all::boolean OR r.study_id = ANY(@rr_studies::bigint[]) OR s.lab_id = ANY(@rr_labs::bigint[])))
-             OR (r.is_preview AND (@rp_all::boolean OR r.study_id = ANY(@rp_studies::bigint[]) OR s.lab_id = ANY(@rp_labs::bigint[]))))));
+       OR researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
 
 -- name: CompatChildVisible :one
 -- Whether a researcher may see a child: it has a consented response they may read.
-SELECT EXISTS (SELECT 1 FROM responses r JOIN studies s ON s.id = r.study_id
-    WHERE r.child_id = @child_id AND r.study_type_id = s.study_type_id AND response_consented(r.id)
-      AND ((NOT r.is_preview AND (@rr_all::boolean OR r.study_id = ANY(@rr_studies::bigint[]) OR s.lab_id = ANY(@rr_labs::bigint[])))
-        OR (r.is_preview AND (@rp_all::boolean OR r.study_id = ANY(@rp_studies::bigint[]) OR s.lab_id = ANY(@rp_labs::bigint[])))));
+SELECT EXISTS (SELECT 1 FROM responses r WHERE r.child_id = @child_id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
+
+-- name: CompatStudies :many
+-- Active public studies for everyone; for researchers also studies shared for preview and those
+-- where they hold read-details permission (given as authz.Holding). Newest-modified first.
+SELECT s.uuid::text AS uuid FROM studies s
+WHERE (s.state = 'active' AND s.public)
+   OR (@researcher::boolean AND (s.shared_preview OR @rd_all::boolean OR s.id = ANY(@rd_studies::bigint[]) OR s.lab_id = ANY(@rd_labs::bigint[])))
+ORDER BY s.updated_at DESC, s.id DESC
+LIMIT @lim OFFSET @off;
+
+-- name: CompatCountStudies :one
+SELECT count(*) FROM studies s
+WHERE (s.state = 'active' AND s.public)
+   OR (@researcher::boolean AND (s.shared_preview OR @rd_all::boolean OR s.id = ANY(@rd_studies::bigint[]) OR s.lab_id = ANY(@rd_labs::bigint[])));
+
+-- name: CompatLabs :many
+SELECT id, uuid::text AS uuid, name, institution, principal_investigator_name, lab_website, description, approved_to_test
+FROM labs WHERE approved_to_test ORDER BY name LIMIT @lim OFFSET @off;
+
+-- name: CompatCountLabs :one
+SELECT count(*) FROM labs WHERE approved_to_test;
+
+-- name: CompatLab :one
+SELECT id, uuid::text AS uuid, name, institution, principal_investigator_name, lab_website, description, approved_to_test
+FROM labs WHERE uuid = $1 AND approved_to_test;
+
+-- name: CompatVisibleChildren :many
+-- The caller's children and the children of consented responses they may read as a researcher.
+SELECT c.uuid::text AS uuid FROM children c
+WHERE c.user_id = @user_id
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]))
+ORDER BY c.birthday DESC, c.id
+LIMIT @lim OFFSET @off;
+
+-- name: CompatCountVisibleChildren :one
+SELECT count(*) FROM children c
+WHERE c.user_id = @user_id
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
