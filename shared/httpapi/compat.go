@@ -539,11 +539,17 @@ func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p 
 	// The runner's first save usually comes next; data sent with the creation is kept too.
 	if patch.ExpData != nil || patch.Sequence != nil || patch.Conditions != nil || patch.GlobalEventTimings != nil ||
 		patch.Completed != nil || patch.CompletedConsentFrame != nil || patch.SurveyConsent != nil {
-		mails, err := st.SaveResponse(ctx, created.ID, patch)
+		_, mails, err := st.SaveResponse(ctx, created.ID, patch)
 		if err != nil {
 			return err
 		}
 		publishMail(ctx, s.in, mails)
+	}
+	// Taking part stretches the family's session to four days, as Lookit does.
+	if p.Session != nil {
+		if pool, err := s.in.DB(ctx); err == nil {
+			_ = (&postgres.Auth{Pool: pool}).Extend(ctx, *p.Session, postgres.ParticipationTTL)
+		}
 	}
 	row, err := st.CompatResponse(ctx, created.UUID)
 	if err != nil {
@@ -569,7 +575,8 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	row, err := st.CompatResponse(ctx, r.PathValue("id"))
+	// Only the response's description: its frame data is large and the save replaces it.
+	row, err := st.CompatResponseMeta(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -595,16 +602,18 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	mails, err := st.SaveResponse(ctx, row.ID, patch)
+	saved, mails, err := st.SaveResponse(ctx, row.ID, patch)
 	if err != nil {
 		return err
 	}
 	publishMail(ctx, s.in, mails)
-	row, err = st.CompatResponse(ctx, row.Uuid)
-	if err != nil {
-		return err
-	}
-	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, row)})
+	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, db.CompatResponseRow{ID: row.ID, Uuid: row.Uuid,
+		StudyID: row.StudyID, ChildID: row.ChildID, StudyTypeID: row.StudyTypeID, Completed: saved.Completed,
+		CompletedConsentFrame: saved.CompletedConsentFrame, SurveyConsent: saved.Consent, ExpData: saved.ExpData,
+		Conditions: saved.Conditions, GlobalEventTimings: saved.GlobalEventTimings, Sequence: saved.Sequence,
+		IsPreview: row.IsPreview, RecordingMethod: row.RecordingMethod, Eligibility: row.Eligibility, CreatedAt: row.CreatedAt,
+		ChildUuid: row.ChildUuid, FamilyID: row.FamilyID, StudyUuid: row.StudyUuid, StudySalt: row.StudySalt,
+		HashDigits: row.HashDigits, LabID: row.LabID})})
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -107,12 +108,12 @@ func jsonKind(b json.RawMessage) byte {
 // saves the runner sends on exit both succeed. For jsPsych responses exp_data is a list that may
 // never shrink and the sequence is derived from it. The response is then tallied against the
 // study's cap (study row locked first, then the response).
-func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p ResponsePatch) ([]pmail.Request, error) {
+func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p ResponsePatch) (SavedResponse, []pmail.Request, error) {
 	if p.Conditions != nil && jsonKind(p.Conditions) != '{' {
-		return nil, apperr.Field("/data/attributes/conditions", "conditions must be an object")
+		return SavedResponse{}, nil, apperr.Field("/data/attributes/conditions", "conditions must be an object")
 	}
 	if p.GlobalEventTimings != nil && jsonKind(p.GlobalEventTimings) != '[' {
-		return nil, apperr.Field("/data/attributes/global_event_timings", "global_event_timings must be a list")
+		return SavedResponse{}, nil, apperr.Field("/data/attributes/global_event_timings", "global_event_timings must be a list")
 	}
 	for _, f := range []struct {
 		name string
@@ -120,37 +121,78 @@ func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p Response
 	}{{"conditions", p.Conditions}, {"global_event_timings", p.GlobalEventTimings}, {"exp_data", p.ExpData}} {
 		if f.v != nil {
 			if err := jsonb.Check(f.v); err != nil {
-				return nil, apperr.Field("/data/attributes/"+f.name, "%s: %v", f.name, err)
+				return SavedResponse{}, nil, apperr.Field("/data/attributes/"+f.name, "%s: %v", f.name, err)
 			}
 		}
 	}
 	if len(p.Sequence) > MaxSequence {
-		return nil, apperr.Field("/data/attributes/sequence", "sequence has more than %d entries", MaxSequence)
+		return SavedResponse{}, nil, apperr.Field("/data/attributes/sequence", "sequence has more than %d entries", MaxSequence)
 	}
 	for i, id := range p.Sequence {
 		if len(id) > MaxFrameIDLength || !utf8.ValidString(id) || bytes.ContainsRune([]byte(id), 0) {
-			return nil, apperr.Field(fmt.Sprintf("/data/attributes/sequence/%d", i), "frame ids are text of at most %d bytes", MaxFrameIDLength)
+			return SavedResponse{}, nil, apperr.Field(fmt.Sprintf("/data/attributes/sequence/%d", i), "frame ids are text of at most %d bytes", MaxFrameIDLength)
 		}
 	}
+	if saved, ok, err := s.fastSave(ctx, responseID, p); err != nil || ok {
+		if err != nil {
+			return SavedResponse{}, nil, fmt.Errorf("postgres: save response: %w", err)
+		}
+		return saved, nil, nil
+	}
+	saved, out, needStudy, err := s.saveResponse(ctx, responseID, p, false)
+	if err == nil && needStudy {
+		// The save changes whether the response counts towards the cap: redo it under the
+		// study's lock (study first, then response, as every tally does).
+		saved, out, _, err = s.saveResponse(ctx, responseID, p, true)
+	}
+	if err != nil {
+		return SavedResponse{}, nil, fmt.Errorf("postgres: save response: %w", err)
+	}
+	return saved, out, nil
+}
+
+// SavedResponse is a response's data as a save left it, so that the answer to the save needs no
+// second read of the (large) frame data.
+type SavedResponse struct {
+	Conditions, GlobalEventTimings, ExpData   json.RawMessage
+	Sequence                                  []string
+	Completed, CompletedConsentFrame, Consent bool
+	UpdatedAt                                 time.Time
+}
+
+// errNeedStudyLock rolls back a save that turned out to need the study's lock.
+var errNeedStudyLock = errors.New("save needs the study lock")
+
+// saveResponse runs one attempt. Most saves (every frame of a session) leave the response's
+// place in the cap unchanged, so they lock only the response row: sessions of one study then
+// save in parallel. A save that would change the tally reports needStudy and is redone with the
+// study's lock.
+func (s *Studies) saveResponse(ctx context.Context, responseID int64, p ResponsePatch, studyLock bool) (SavedResponse, []pmail.Request, bool, error) {
 	var out []pmail.Request
+	var saved SavedResponse
 	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		studyID, err := q.ResponseStudy(ctx, responseID)
+		if studyLock {
+			studyID, err := q.ResponseStudy(ctx, responseID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return errNoResponse
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := q.LockStudy(ctx, studyID); err != nil {
+				return err
+			}
+		}
+		cur, err := q.LockResponseForSave(ctx, responseID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNoResponse
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := q.LockStudy(ctx, studyID); err != nil {
-			return err
-		}
-		cur, err := q.LockResponseForSave(ctx, responseID)
-		if err != nil {
-			return err
-		}
 		next := db.SaveResponseParams{ID: responseID, Conditions: cur.Conditions, GlobalEventTimings: cur.GlobalEventTimings,
-			ExpData: cur.ExpData, Sequence: cur.Sequence, Completed: cur.Completed,
+			Sequence: cur.Sequence, Completed: cur.Completed,
 			CompletedConsentFrame: cur.CompletedConsentFrame, SurveyConsent: cur.SurveyConsent}
 		if p.Conditions != nil {
 			next.Conditions = p.Conditions
@@ -171,7 +213,7 @@ func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p Response
 		}
 		if p.ExpData != nil {
 			if studies.TypeOf(cur.StudyTypeID) == studies.JSPsych {
-				seq, err := jsPsychData(cur.ExpData, p.ExpData)
+				seq, err := jsPsychData(int(cur.StoredTrials), p.ExpData)
 				if err != nil {
 					return err
 				}
@@ -184,31 +226,46 @@ func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p Response
 		if next.Sequence == nil {
 			next.Sequence = []string{}
 		}
+		valid := validForCap(db.ResponseForTallyRow{IsPreview: cur.IsPreview, Eligibility: cur.Eligibility,
+			Completed: next.Completed, CompletedConsentFrame: next.CompletedConsentFrame, StudyTypeID: cur.StudyTypeID, Ruling: cur.Ruling})
+		if valid != cur.Tallied && !studyLock {
+			return errNeedStudyLock
+		}
 		if err := q.SaveResponse(ctx, next); err != nil {
 			return err
 		}
-		if err := lastFrameRules(ctx, q, responseID, studies.TypeOf(cur.StudyTypeID), next.ExpData, next.Sequence); err != nil {
+		expData := next.ExpData
+		if expData == nil { // kept: read it once, for the rules and the answer
+			if expData, err = q.ResponseExpData(ctx, responseID); err != nil {
+				return err
+			}
+		}
+		saved = SavedResponse{Conditions: next.Conditions, GlobalEventTimings: next.GlobalEventTimings, ExpData: expData,
+			Sequence: next.Sequence, Completed: next.Completed, CompletedConsentFrame: next.CompletedConsentFrame,
+			Consent: next.SurveyConsent, UpdatedAt: time.Now()}
+		if err := lastFrameRules(ctx, q, responseID, studies.TypeOf(cur.StudyTypeID), expData, next.Sequence); err != nil {
 			return err
 		}
-		out, err = s.tally(ctx, q, responseID)
+		if studyLock {
+			out, err = s.tally(ctx, q, responseID)
+		}
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: save response: %w", err)
+	if errors.Is(err, errNeedStudyLock) {
+		return SavedResponse{}, nil, true, nil
 	}
-	return out, nil
+	return saved, out, false, err
 }
 
 // jsPsychData checks a jsPsych save (a list of trials that never shrinks, Lookit's rule) and
 // derives the sequence "<trial_index>-<trial_type>" from the rows that have both.
-func jsPsychData(old, next json.RawMessage) ([]string, error) {
+func jsPsychData(stored int, next json.RawMessage) ([]string, error) {
 	var rows []map[string]json.RawMessage
 	if err := json.Unmarshal(next, &rows); err != nil {
 		return nil, apperr.Field("/data/attributes/exp_data", "exp_data of a jsPsych study must be a list of trials")
 	}
-	var before []json.RawMessage
-	if json.Unmarshal(old, &before) == nil && len(rows) < len(before) {
-		return nil, apperr.Field("/data/attributes/exp_data", "exp_data cannot lose trials (%d stored, %d sent)", len(before), len(rows))
+	if len(rows) < stored {
+		return nil, apperr.Field("/data/attributes/exp_data", "exp_data cannot lose trials (%d stored, %d sent)", stored, len(rows))
 	}
 	seq := []string{}
 	for _, r := range rows {
@@ -245,11 +302,11 @@ func lastFrame(t studies.Type, expData json.RawMessage, sequence []string) (kind
 		_ = json.Unmarshal(frame["response"], &resp)
 		data = resp
 	} else {
-		var frames map[string]map[string]json.RawMessage
-		if json.Unmarshal(expData, &frames) != nil {
+		// Only the last frame is decoded in full: exp_data grows with every frame.
+		var frames map[string]json.RawMessage
+		if json.Unmarshal(expData, &frames) != nil || json.Unmarshal(frames[sequence[len(sequence)-1]], &frame) != nil {
 			return "", nil
 		}
-		frame = frames[sequence[len(sequence)-1]]
 		data = frame
 	}
 	_ = json.Unmarshal(frame[field], &kind)
@@ -415,4 +472,40 @@ func (s *Studies) VisibleChildren(ctx context.Context, userID int64, rd Readable
 		return nil, 0, fmt.Errorf("postgres: visible children: %w", err)
 	}
 	return ids, int(n), nil
+}
+
+// CompatResponseMeta reads what authorizes and describes a response, without its frame data.
+func (s *Studies) CompatResponseMeta(ctx context.Context, responseUUID string) (db.CompatResponseMetaRow, error) {
+	if _, err := uuid.Parse(responseUUID); err != nil {
+		return db.CompatResponseMetaRow{}, errNoResponse
+	}
+	r, err := db.New(s.Pool).CompatResponseMeta(ctx, responseUUID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, errNoResponse
+	}
+	return r, err
+}
+
+// fastSave is the save of most frames in one statement: a whole frameplayer record (exp_data and
+// sequence both sent) whose last frame is neither consent nor exit, and whose place in the cap
+// stays as it is. ok=false sends the save down the full path.
+func (s *Studies) fastSave(ctx context.Context, responseID int64, p ResponsePatch) (SavedResponse, bool, error) {
+	if p.ExpData == nil || p.Sequence == nil || jsonKind(p.ExpData) != '{' {
+		return SavedResponse{}, false, nil
+	}
+	if kind, _ := lastFrame(studies.Frameplayer, p.ExpData, p.Sequence); kind == protocol.ExpDataFrameTypeConsent || kind == protocol.ExpDataFrameTypeExit {
+		return SavedResponse{}, false, nil
+	}
+	row, err := db.New(s.Pool).FastSaveResponse(ctx, db.FastSaveResponseParams{ID: responseID, Conditions: p.Conditions,
+		GlobalEventTimings: p.GlobalEventTimings, ExpData: p.ExpData, Sequence: p.Sequence, Completed: p.Completed,
+		CompletedConsentFrame: p.CompletedConsentFrame, SurveyConsent: p.SurveyConsent})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return SavedResponse{}, false, nil
+	}
+	if err != nil {
+		return SavedResponse{}, false, err
+	}
+	return SavedResponse{Conditions: row.Conditions, GlobalEventTimings: row.GlobalEventTimings, ExpData: p.ExpData,
+		Sequence: p.Sequence, Completed: row.Completed, CompletedConsentFrame: row.CompletedConsentFrame,
+		Consent: row.SurveyConsent, UpdatedAt: row.UpdatedAt.Time}, true, nil
 }

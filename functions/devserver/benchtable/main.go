@@ -15,7 +15,12 @@ import (
 
 var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:.*?\s([\d.]+) B/op\s+([\d.]+) allocs/op)?`)
 
-type result struct{ ns, bytes, allocs float64 }
+type result struct {
+	ns, bytes, allocs float64
+	extra             []string // other metrics the benchmark reported (b.ReportMetric), "value unit"
+}
+
+var metric = regexp.MustCompile(`([\d.]+) (\S+)`)
 
 func main() {
 	rows := map[string]map[string]result{}
@@ -44,6 +49,11 @@ func main() {
 		r.ns, _ = strconv.ParseFloat(m[2], 64)
 		r.bytes, _ = strconv.ParseFloat(m[3], 64)
 		r.allocs, _ = strconv.ParseFloat(m[4], 64)
+		for _, x := range metric.FindAllStringSubmatch(text, -1) {
+			if u := x[2]; u != "ns/op" && u != "B/op" && u != "allocs/op" {
+				r.extra = append(r.extra, x[1]+" "+u)
+			}
+		}
 		rows[name][variant] = r
 	}
 	if len(order) == 0 {
@@ -68,6 +78,18 @@ func main() {
 			}
 		}
 		fmt.Printf("%-34s %14s %14s %9s %12.0f\n", n, duration(ours.ns), ceilCol, ratio, ours.allocs)
+	}
+	// Benchmarks that measure more than time per operation report it here.
+	for _, n := range order {
+		for _, variant := range []string{"ours", "", "ceiling"} {
+			if r, ok := rows[n][variant]; ok && len(r.extra) > 0 {
+				label := n
+				if variant != "" {
+					label += " (" + variant + ")"
+				}
+				fmt.Printf("%s: %s\n", label, strings.Join(r.extra, ", "))
+			}
+		}
 	}
 }
 

@@ -402,6 +402,56 @@ func (q *Queries) CompatResponseConsented(ctx context.Context, dollar_1 int64) (
 	return response_consented, err
 }
 
+const compatResponseMeta = `-- name: CompatResponseMeta :one
+SELECT r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.is_preview, r.recording_method,
+       r.eligibility, r.created_at, c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid,
+       s.salt::text AS study_salt, s.hash_digits, s.lab_id
+FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE r.uuid = $1
+`
+
+type CompatResponseMetaRow struct {
+	ID              int64
+	Uuid            string
+	StudyID         int64
+	ChildID         int64
+	StudyTypeID     int16
+	IsPreview       bool
+	RecordingMethod *string
+	Eligibility     []string
+	CreatedAt       pgtype.Timestamptz
+	ChildUuid       string
+	FamilyID        int64
+	StudyUuid       string
+	StudySalt       string
+	HashDigits      int16
+	LabID           int64
+}
+
+// What a save needs to know before it starts (no frame data: it is large).
+func (q *Queries) CompatResponseMeta(ctx context.Context, uuid string) (CompatResponseMetaRow, error) {
+	row := q.db.QueryRow(ctx, compatResponseMeta, uuid)
+	var i CompatResponseMetaRow
+	err := row.Scan(
+		&i.ID,
+		&i.Uuid,
+		&i.StudyID,
+		&i.ChildID,
+		&i.StudyTypeID,
+		&i.IsPreview,
+		&i.RecordingMethod,
+		&i.Eligibility,
+		&i.CreatedAt,
+		&i.ChildUuid,
+		&i.FamilyID,
+		&i.StudyUuid,
+		&i.StudySalt,
+		&i.HashDigits,
+		&i.LabID,
+	)
+	return i, err
+}
+
 const compatStudies = `-- name: CompatStudies :many
 SELECT s.uuid::text AS uuid FROM studies s
 WHERE (s.state = 'active' AND s.public)
@@ -622,22 +672,93 @@ func (q *Queries) DeleteWithdrawnVideos(ctx context.Context, responseID int64) (
 	return result.RowsAffected(), nil
 }
 
+const fastSaveResponse = `-- name: FastSaveResponse :one
+UPDATE responses r SET conditions = coalesce($1::jsonb, r.conditions),
+    global_event_timings = coalesce($2::jsonb, r.global_event_timings),
+    exp_data = coalesce($3::jsonb, r.exp_data),
+    sequence = coalesce($4::text[], r.sequence),
+    completed = coalesce($5::boolean, r.completed),
+    completed_consent_frame = coalesce($6::boolean, r.completed_consent_frame),
+    survey_consent = coalesce($7::boolean, r.survey_consent),
+    updated_at = now()
+WHERE r.id = $8 AND r.study_type_id <> 3
+  AND r.tallied = (NOT r.is_preview AND r.eligibility = ARRAY['Eligible']
+      AND (r.study_type_id = 2 OR (coalesce($5::boolean, r.completed)
+           AND coalesce($6::boolean, r.completed_consent_frame)
+           AND coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
+                         ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') <> 'rejected')))
+RETURNING r.conditions, r.global_event_timings, r.completed, r.completed_consent_frame, r.survey_consent, r.updated_at
+`
+
+type FastSaveResponseParams struct {
+	Conditions            []byte
+	GlobalEventTimings    []byte
+	ExpData               []byte
+	Sequence              []string
+	Completed             *bool
+	CompletedConsentFrame *bool
+	SurveyConsent         *bool
+	ID                    int64
+}
+
+type FastSaveResponseRow struct {
+	Conditions            []byte
+	GlobalEventTimings    []byte
+	Completed             bool
+	CompletedConsentFrame bool
+	SurveyConsent         bool
+	UpdatedAt             pgtype.Timestamptz
+}
+
+// The common save in one statement: a frameplayer response whose place in the cap does not
+// change (tallied already equals its validity after the save). Zero rows: take the full path.
+func (q *Queries) FastSaveResponse(ctx context.Context, arg FastSaveResponseParams) (FastSaveResponseRow, error) {
+	row := q.db.QueryRow(ctx, fastSaveResponse,
+		arg.Conditions,
+		arg.GlobalEventTimings,
+		arg.ExpData,
+		arg.Sequence,
+		arg.Completed,
+		arg.CompletedConsentFrame,
+		arg.SurveyConsent,
+		arg.ID,
+	)
+	var i FastSaveResponseRow
+	err := row.Scan(
+		&i.Conditions,
+		&i.GlobalEventTimings,
+		&i.Completed,
+		&i.CompletedConsentFrame,
+		&i.SurveyConsent,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const lockResponseForSave = `-- name: LockResponseForSave :one
-SELECT id, study_type_id, exp_data, conditions, global_event_timings, sequence, completed, completed_consent_frame,
-       survey_consent
-FROM responses WHERE id = $1 FOR NO KEY UPDATE
+SELECT r.id, r.study_type_id, r.conditions, r.global_event_timings, r.sequence, r.completed,
+       r.completed_consent_frame, r.survey_consent, r.tallied, r.is_preview, r.eligibility,
+       -- The frame data is large; a save needs only how many jsPsych trials are stored.
+       CASE WHEN r.study_type_id = 3 AND jsonb_typeof(r.exp_data) = 'array' THEN jsonb_array_length(r.exp_data) ELSE 0 END::integer AS stored_trials,
+       coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') AS ruling
+FROM responses r WHERE r.id = $1 FOR NO KEY UPDATE
 `
 
 type LockResponseForSaveRow struct {
 	ID                    int64
 	StudyTypeID           int16
-	ExpData               []byte
 	Conditions            []byte
 	GlobalEventTimings    []byte
 	Sequence              []string
 	Completed             bool
 	CompletedConsentFrame bool
 	SurveyConsent         bool
+	Tallied               bool
+	IsPreview             bool
+	Eligibility           []string
+	StoredTrials          int32
+	Ruling                interface{}
 }
 
 func (q *Queries) LockResponseForSave(ctx context.Context, id int64) (LockResponseForSaveRow, error) {
@@ -646,13 +767,17 @@ func (q *Queries) LockResponseForSave(ctx context.Context, id int64) (LockRespon
 	err := row.Scan(
 		&i.ID,
 		&i.StudyTypeID,
-		&i.ExpData,
 		&i.Conditions,
 		&i.GlobalEventTimings,
 		&i.Sequence,
 		&i.Completed,
 		&i.CompletedConsentFrame,
 		&i.SurveyConsent,
+		&i.Tallied,
+		&i.IsPreview,
+		&i.Eligibility,
+		&i.StoredTrials,
+		&i.Ruling,
 	)
 	return i, err
 }
@@ -675,9 +800,20 @@ func (q *Queries) MarkConsentFootage(ctx context.Context, arg MarkConsentFootage
 	return result.RowsAffected(), nil
 }
 
+const responseExpData = `-- name: ResponseExpData :one
+SELECT exp_data FROM responses WHERE id = $1
+`
+
+func (q *Queries) ResponseExpData(ctx context.Context, id int64) ([]byte, error) {
+	row := q.db.QueryRow(ctx, responseExpData, id)
+	var exp_data []byte
+	err := row.Scan(&exp_data)
+	return exp_data, err
+}
+
 const saveResponse = `-- name: SaveResponse :exec
-UPDATE responses SET conditions = $1, global_event_timings = $2, exp_data = $3,
-    sequence = $4, completed = $5, completed_consent_frame = $6,
+UPDATE responses SET conditions = $1, global_event_timings = $2,
+    exp_data = coalesce($3::jsonb, exp_data), sequence = $4, completed = $5, completed_consent_frame = $6,
     survey_consent = $7, updated_at = now()
 WHERE id = $8
 `

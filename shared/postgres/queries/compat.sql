@@ -34,16 +34,31 @@ SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id
 WHERE r.study_id = @study_id AND c.uuid = @child_uuid AND c.user_id = @family_id;
 
 -- name: LockResponseForSave :one
-SELECT id, study_type_id, exp_data, conditions, global_event_timings, sequence, completed, completed_consent_frame,
-       survey_consent
-FROM responses WHERE id = $1 FOR NO KEY UPDATE;
+SELECT r.id, r.study_type_id, r.conditions, r.global_event_timings, r.sequence, r.completed,
+       r.completed_consent_frame, r.survey_consent, r.tallied, r.is_preview, r.eligibility,
+       -- The frame data is large; a save needs only how many jsPsych trials are stored.
+       CASE WHEN r.study_type_id = 3 AND jsonb_typeof(r.exp_data) = 'array' THEN jsonb_array_length(r.exp_data) ELSE 0 END::integer AS stored_trials,
+       coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') AS ruling
+FROM responses r WHERE r.id = $1 FOR NO KEY UPDATE;
 
 -- name: SaveResponse :exec
 -- The runner re-sends the whole record after every frame: whole-field last write wins.
-UPDATE responses SET conditions = @conditions, global_event_timings = @global_event_timings, exp_data = @exp_data,
-    sequence = @sequence, completed = @completed, completed_consent_frame = @completed_consent_frame,
+UPDATE responses SET conditions = @conditions, global_event_timings = @global_event_timings,
+    exp_data = coalesce(sqlc.narg(exp_data)::jsonb, exp_data), sequence = @sequence, completed = @completed, completed_consent_frame = @completed_consent_frame,
     survey_consent = @survey_consent, updated_at = now()
 WHERE id = @id;
+
+-- name: ResponseExpData :one
+SELECT exp_data FROM responses WHERE id = $1;
+
+-- name: CompatResponseMeta :one
+-- What a save needs to know before it starts (no frame data: it is large).
+SELECT r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.is_preview, r.recording_method,
+       r.eligibility, r.created_at, c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid,
+       s.salt::text AS study_salt, s.hash_digits, s.lab_id
+FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
+WHERE r.uuid = $1;
 
 -- name: MarkConsentFootage :execrows
 -- The response's last frame is a consent frame: its videos are consent footage.
@@ -117,3 +132,22 @@ LIMIT @lim OFFSET @off;
 SELECT count(*) FROM children c
 WHERE c.user_id = @user_id
    OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
+
+-- name: FastSaveResponse :one
+-- The common save in one statement: a frameplayer response whose place in the cap does not
+-- change (tallied already equals its validity after the save). Zero rows: take the full path.
+UPDATE responses r SET conditions = coalesce(sqlc.narg(conditions)::jsonb, r.conditions),
+    global_event_timings = coalesce(sqlc.narg(global_event_timings)::jsonb, r.global_event_timings),
+    exp_data = coalesce(sqlc.narg(exp_data)::jsonb, r.exp_data),
+    sequence = coalesce(sqlc.narg(sequence)::text[], r.sequence),
+    completed = coalesce(sqlc.narg(completed)::boolean, r.completed),
+    completed_consent_frame = coalesce(sqlc.narg(completed_consent_frame)::boolean, r.completed_consent_frame),
+    survey_consent = coalesce(sqlc.narg(survey_consent)::boolean, r.survey_consent),
+    updated_at = now()
+WHERE r.id = @id AND r.study_type_id <> 3
+  AND r.tallied = (NOT r.is_preview AND r.eligibility = ARRAY['Eligible']
+      AND (r.study_type_id = 2 OR (coalesce(sqlc.narg(completed)::boolean, r.completed)
+           AND coalesce(sqlc.narg(completed_consent_frame)::boolean, r.completed_consent_frame)
+           AND coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
+                         ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') <> 'rejected')))
+RETURNING r.conditions, r.global_event_timings, r.completed, r.completed_consent_frame, r.survey_consent, r.updated_at;
