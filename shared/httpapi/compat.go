@@ -372,7 +372,16 @@ func readable(sub authz.Subject) postgres.ReadableData {
 // listResponses is Lookit's flat list: the caller's children's responses and the consented
 // responses they may read as a researcher, newest-modified first, paginated.
 func (s *compatServer) listResponses(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := authz.Authorize(p.Subject, authz.ReadSelf, authz.Object{}); err != nil {
+	return s.list(w, r, authz.ReadSelf, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
+		return st.VisibleResponses(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
+	}, s.loadResponse(r))
+}
+
+// list answers a list request: one page of the ids a query picks, each loaded as a resource.
+func (s *compatServer) list(w http.ResponseWriter, r *http.Request, action authz.Action,
+	pick func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error),
+	load func(st *postgres.Studies, id string) (jsonapi.Resource, error)) error {
+	if err := authz.Authorize(PrincipalFrom(r.Context()).Subject, action, authz.Object{}); err != nil {
 		return err
 	}
 	page, err := jsonapi.ParsePage(r.URL.Query())
@@ -383,20 +392,27 @@ func (s *compatServer) listResponses(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	ids, count, err := st.VisibleResponses(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
+	ids, count, err := pick(st, page)
 	if err != nil {
 		return err
 	}
 	data := make([]jsonapi.Resource, 0, len(ids))
 	for _, id := range ids {
-		row, err := st.CompatResponse(r.Context(), id)
+		res, err := load(st, id)
 		if err != nil {
 			return err
 		}
-		data = append(data, s.responseResource(r, row))
+		data = append(data, res)
 	}
 	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
 	return nil
+}
+
+func (s *compatServer) loadResponse(r *http.Request) func(*postgres.Studies, string) (jsonapi.Resource, error) {
+	return func(st *postgres.Studies, id string) (jsonapi.Resource, error) {
+		row, err := st.CompatResponse(r.Context(), id)
+		return s.responseResource(r, row), err
+	}
 }
 
 // studyResponses is the runner's past-sessions request: ?child=<uuid> (which must be the
@@ -666,62 +682,24 @@ func (s *compatServer) listURL(r *http.Request) *url.URL {
 // listStudies: active public studies; researchers also see studies shared for preview and those
 // they may read (Lookit's list rule).
 func (s *compatServer) listStudies(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := authz.Authorize(p.Subject, authz.ReadActiveStudy, authz.Object{}); err != nil {
-		return err
-	}
-	page, err := jsonapi.ParsePage(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	st, err := s.studies(r.Context())
-	if err != nil {
-		return err
-	}
 	researcher := authz.Authorize(p.Subject, authz.ListStudies, authz.Object{}) == nil
-	ids, count, err := st.CompatStudies(r.Context(), researcher, p.Subject.Holding(authz.ReadStudyDetails), page.Size, page.Offset())
-	if err != nil {
-		return err
-	}
-	data := make([]jsonapi.Resource, 0, len(ids))
-	for _, id := range ids {
+	return s.list(w, r, authz.ReadActiveStudy, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
+		return st.CompatStudies(r.Context(), researcher, p.Subject.Holding(authz.ReadStudyDetails), page.Size, page.Offset())
+	}, func(st *postgres.Studies, id string) (jsonapi.Resource, error) {
 		row, err := st.CompatStudy(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		data = append(data, s.studyResource(r, row))
-	}
-	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
-	return nil
+		return s.studyResource(r, row), err
+	})
 }
 
 // listChildren: the caller's children and, for researchers, those of consented responses they
 // may read.
 func (s *compatServer) listChildren(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := authz.Authorize(p.Subject, authz.ReadSelf, authz.Object{}); err != nil {
-		return err
-	}
-	page, err := jsonapi.ParsePage(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	st, err := s.studies(r.Context())
-	if err != nil {
-		return err
-	}
-	ids, count, err := st.VisibleChildren(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
-	if err != nil {
-		return err
-	}
-	data := make([]jsonapi.Resource, 0, len(ids))
-	for _, id := range ids {
+	return s.list(w, r, authz.ReadSelf, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
+		return st.VisibleChildren(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
+	}, func(st *postgres.Studies, id string) (jsonapi.Resource, error) {
 		c, err := st.CompatChild(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		data = append(data, s.childResource(r, c))
-	}
-	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
-	return nil
+		return s.childResource(r, c), err
+	})
 }
 
 type labAttributes struct {
