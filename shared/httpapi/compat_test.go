@@ -536,3 +536,54 @@ func TestCompatStudyAndLabLists(t *testing.T) {
 		t.Error("a researcher without a consented response lists the family's child")
 	}
 }
+
+// A preview response is a researcher's, on a study they may preview, with their own child; a
+// family cannot mark its session as a preview, and nobody previews with someone else's child.
+func TestPreviewResponsesNeedPreviewPermission(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID, studyID int64
+	var study string
+	_ = pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('Preview Lab', true) RETURNING id`).Scan(&labID)
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('Draft', $1, 1, 'created', 9) RETURNING id, uuid::text`, labID).Scan(&studyID, &study)
+	post := func(r role, id int64, child string) int {
+		req := httptest.NewRequest("POST", "/api/v1/responses/", strings.NewReader(`{"data":{"type":"responses","attributes":{"is_preview":true},
+			"relationships":{"child":{"data":{"type":"children","id":"`+child+`"}},"study":{"data":{"type":"studies","id":"`+study+`"}}}}}`))
+		req.Header.Set("Content-Type", "application/vnd.api+json")
+		credential(t, pool, id, r)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	kid := func(owner int64) string {
+		var c string
+		_ = pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 90, 'm') RETURNING uuid::text`, owner).Scan(&c)
+		if _, err := pool.Exec(ctx, `INSERT INTO demographic_data (user_id) VALUES ($1)`, owner); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	fam := role{name: "preview-family"}
+	famID := newUser(t, pool, 0, fam)
+	designer := role{name: "preview-designer", researcher: true, twoFactor: true}
+	designerID := newUser(t, pool, 0, designer)
+	if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'design')`, studyID, designerID); err != nil {
+		t.Fatal(err)
+	}
+	famChild, ownChild := kid(famID), kid(designerID)
+	if code := post(fam, famID, famChild); code != http.StatusForbidden && code != http.StatusNotFound {
+		t.Errorf("family previewing a draft: %d", code)
+	}
+	if code := post(designer, designerID, famChild); code != http.StatusForbidden {
+		t.Errorf("researcher previewing with a family's child: %d", code)
+	}
+	if code := post(designer, designerID, ownChild); code != http.StatusCreated {
+		t.Errorf("researcher previewing with their own child: %d", code)
+	}
+	var previews int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM responses WHERE study_id = $1 AND is_preview`, studyID).Scan(&previews)
+	if previews != 1 {
+		t.Errorf("%d preview responses, want 1", previews)
+	}
+}
