@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -290,15 +291,15 @@ func withdrawn(r db.CompatResponseRow) bool {
 	if len(r.Sequence) == 0 {
 		return false
 	}
-	var frames map[string]json.RawMessage
-	if json.Unmarshal(r.ExpData, &frames) != nil {
+	frame, ok := jsonapi.Member(r.ExpData, r.Sequence[len(r.Sequence)-1])
+	if !ok {
 		return false
 	}
 	var last struct {
 		FrameType  string `json:"frameType"`
 		Withdrawal any    `json:"withdrawal"`
 	}
-	if json.Unmarshal(frames[r.Sequence[len(r.Sequence)-1]], &last) != nil || last.FrameType != protocol.ExpDataFrameTypeExit {
+	if json.Unmarshal(frame, &last) != nil || last.FrameType != protocol.ExpDataFrameTypeExit {
 		return false
 	}
 	b, _ := last.Withdrawal.(bool)
@@ -360,7 +361,7 @@ func (s *compatServer) getResponse(w http.ResponseWriter, r *http.Request, p *Pr
 			return apperr.New(apperr.NotFound, "no such response")
 		}
 	}
-	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, row)})
+	writeResponse(w, http.StatusOK, s.responseResource(r, row))
 	return nil
 }
 
@@ -572,7 +573,7 @@ func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	w.Header().Set("Location", s.url(r, "responses", row.Uuid))
-	writeDoc(w, http.StatusCreated, single{Data: s.responseResource(r, row)})
+	writeResponse(w, http.StatusCreated, s.responseResource(r, row))
 	return nil
 }
 
@@ -623,13 +624,13 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	publishMail(ctx, s.in, mails)
-	writeDoc(w, http.StatusOK, single{Data: s.responseResource(r, db.CompatResponseRow{ID: row.ID, Uuid: row.Uuid,
+	writeResponse(w, http.StatusOK, s.responseResource(r, db.CompatResponseRow{ID: row.ID, Uuid: row.Uuid,
 		StudyID: row.StudyID, ChildID: row.ChildID, StudyTypeID: row.StudyTypeID, Completed: saved.Completed,
 		CompletedConsentFrame: saved.CompletedConsentFrame, SurveyConsent: saved.Consent, ExpData: saved.ExpData,
 		Conditions: saved.Conditions, GlobalEventTimings: saved.GlobalEventTimings, Sequence: saved.Sequence,
 		IsPreview: row.IsPreview, RecordingMethod: row.RecordingMethod, Eligibility: row.Eligibility, CreatedAt: row.CreatedAt,
 		ChildUuid: row.ChildUuid, FamilyID: row.FamilyID, StudyUuid: row.StudyUuid, StudySalt: row.StudySalt,
-		HashDigits: row.HashDigits, LabID: row.LabID})})
+		HashDigits: row.HashDigits, LabID: row.LabID}))
 	return nil
 }
 
@@ -759,4 +760,32 @@ func (s *compatServer) getLab(w http.ResponseWriter, r *http.Request, p *Princip
 	}
 	writeDoc(w, http.StatusOK, single{Data: s.labResource(r, l)})
 	return nil
+}
+
+// writeResponse answers with one response. Its frame data, which can be megabytes, is spliced in
+// as stored instead of being re-encoded (it is valid JSON: it was decoded on the way in, and
+// jsonb only ever gives back valid JSON).
+func writeResponse(w http.ResponseWriter, status int, res jsonapi.Resource) {
+	attrs, ok := res.Attributes.(responseAttributes)
+	if !ok {
+		writeDoc(w, status, single{Data: res})
+		return
+	}
+	expData := attrs.ExpData
+	attrs.ExpData = json.RawMessage("null")
+	res.Attributes = attrs
+	b, err := json.Marshal(single{Data: res})
+	const marker = `"exp_data":null`
+	if err != nil || len(expData) == 0 || bytes.Count(b, []byte(marker)) != 1 {
+		attrs.ExpData = expData
+		res.Attributes = attrs
+		writeDoc(w, status, single{Data: res})
+		return
+	}
+	i := bytes.Index(b, []byte(marker)) + len(marker) - len("null")
+	w.Header().Set("Content-Type", jsonapi.MediaType)
+	w.WriteHeader(status)
+	_, _ = w.Write(b[:i])
+	_, _ = w.Write(expData)
+	_, _ = w.Write(b[i+len("null"):])
 }

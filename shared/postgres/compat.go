@@ -15,6 +15,7 @@ import (
 
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/authz"
+	"lookit.dev/platform/shared/jsonapi"
 	"lookit.dev/platform/shared/jsonb"
 	pmail "lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres/db"
@@ -302,9 +303,9 @@ func lastFrame(t studies.Type, expData json.RawMessage, sequence []string) (kind
 		_ = json.Unmarshal(frame["response"], &resp)
 		data = resp
 	} else {
-		// Only the last frame is decoded in full: exp_data grows with every frame.
-		var frames map[string]json.RawMessage
-		if json.Unmarshal(expData, &frames) != nil || json.Unmarshal(frames[sequence[len(sequence)-1]], &frame) != nil {
+		// Only the last frame is decoded: exp_data grows with every frame.
+		raw, ok := jsonapi.Member(expData, sequence[len(sequence)-1])
+		if !ok || json.Unmarshal(raw, &frame) != nil {
 			return "", nil
 		}
 		data = frame
