@@ -409,6 +409,18 @@ type NewStudy struct {
 // NewStudyStudyType defines model for NewStudy.StudyType.
 type NewStudyStudyType string
 
+// ParticipateInput defines model for ParticipateInput.
+type ParticipateInput struct {
+	// Child One of the family's children
+	Child string `json:"child"`
+}
+
+// Participation defines model for Participation.
+type Participation struct {
+	RedirectUrl string             `json:"redirect_url"`
+	ResponseId  openapi_types.UUID `json:"response_id"`
+}
+
 // PublicLab defines model for PublicLab.
 type PublicLab struct {
 	Description               string             `json:"description"`
@@ -740,6 +752,9 @@ type CreateTokenJSONRequestBody = CreateTokenRequest
 // ActivateTotpJSONRequestBody defines body for ActivateTotp for application/json ContentType.
 type ActivateTotpJSONRequestBody = TwoFactorRequest
 
+// ParticipateExternalJSONRequestBody defines body for ParticipateExternal for application/json ContentType.
+type ParticipateExternalJSONRequestBody = ParticipateInput
+
 // UpdateStudyJSONRequestBody defines body for UpdateStudy for application/json ContentType.
 type UpdateStudyJSONRequestBody = StudyInput
 
@@ -868,6 +883,9 @@ type ServerInterface interface {
 	// GetPublicStudyImage The image of an active study
 	// (GET /api/public/studies/{studyId}/image)
 	GetPublicStudyImage(w http.ResponseWriter, r *http.Request, studyId string)
+	// ParticipateExternal Take part in an active external study: the server records the response, then the family goes to the study's URL with child=<hashed child id>&response=<uuid>
+	// (POST /api/public/studies/{studyId}/participate)
+	ParticipateExternal(w http.ResponseWriter, r *http.Request, studyId string)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams)
@@ -1677,6 +1695,32 @@ func (siw *ServerInterfaceWrapper) GetPublicStudyImage(w http.ResponseWriter, r 
 	handler.ServeHTTP(w, r)
 }
 
+// ParticipateExternal operation middleware
+func (siw *ServerInterfaceWrapper) ParticipateExternal(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ParticipateExternal(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListStudies operation middleware
 func (siw *ServerInterfaceWrapper) ListStudies(w http.ResponseWriter, r *http.Request) {
 
@@ -2183,6 +2227,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.GetStudyImage)
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.SetStudyImage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies/{studyId}/image", wrapper.GetPublicStudyImage)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/public/studies/{studyId}/participate", wrapper.ParticipateExternal)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
@@ -4486,6 +4531,99 @@ func (response GetPublicStudyImage404JSONResponse) VisitGetPublicStudyImageRespo
 	return err
 }
 
+type ParticipateExternalRequestObject struct {
+	StudyId string `json:"studyId"`
+	Body    *ParticipateExternalJSONRequestBody
+}
+
+type ParticipateExternalResponseObject interface {
+	VisitParticipateExternalResponse(w http.ResponseWriter) error
+}
+
+type ParticipateExternal201JSONResponse Participation
+
+func (response ParticipateExternal201JSONResponse) VisitParticipateExternalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ParticipateExternal400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ParticipateExternal400JSONResponse) VisitParticipateExternalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ParticipateExternal401JSONResponse ErrorBody
+
+func (response ParticipateExternal401JSONResponse) VisitParticipateExternalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ParticipateExternal403JSONResponse ErrorBody
+
+func (response ParticipateExternal403JSONResponse) VisitParticipateExternalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ParticipateExternal404JSONResponse ErrorBody
+
+func (response ParticipateExternal404JSONResponse) VisitParticipateExternalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ParticipateExternal409JSONResponse ErrorBody
+
+func (response ParticipateExternal409JSONResponse) VisitParticipateExternalResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStudiesRequestObject struct {
 	Params ListStudiesParams
 }
@@ -5465,6 +5603,9 @@ type StrictServerInterface interface {
 	// GetPublicStudyImage The image of an active study
 	// (GET /api/public/studies/{studyId}/image)
 	GetPublicStudyImage(ctx context.Context, request GetPublicStudyImageRequestObject) (GetPublicStudyImageResponseObject, error)
+	// ParticipateExternal Take part in an active external study: the server records the response, then the family goes to the study's URL with child=<hashed child id>&response=<uuid>
+	// (POST /api/public/studies/{studyId}/participate)
+	ParticipateExternal(ctx context.Context, request ParticipateExternalRequestObject) (ParticipateExternalResponseObject, error)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(ctx context.Context, request ListStudiesRequestObject) (ListStudiesResponseObject, error)
@@ -6621,6 +6762,39 @@ func (sh *strictHandler) GetPublicStudyImage(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// ParticipateExternal operation middleware
+func (sh *strictHandler) ParticipateExternal(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request ParticipateExternalRequestObject
+
+	request.StudyId = studyId
+
+	var body ParticipateExternalJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ParticipateExternal(ctx, request.(ParticipateExternalRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ParticipateExternal")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ParticipateExternalResponseObject); ok {
+		if err := validResponse.VisitParticipateExternalResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListStudies operation middleware
 func (sh *strictHandler) ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams) {
 	var request ListStudiesRequestObject
@@ -6975,118 +7149,120 @@ func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, tok
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rctw4ku6rZPCcCJfOUBdfus+MFP3D7fb08Ry722upZ7ej5aBRZFYVLBZAA6DKtQ49xz7QvtgGLiRB",
-	"EqyLSiXL078sF0EQyBu+TCQSX6KUzwvOkCkZnX6JBMqCM4nmP8/TFAuFmf475UwhU/pPUhQ5TYminB1/",
-	"lJzp32Q6wznRf/1vgZPoNPpfx03Hx/apPD5XRJUyurm5iaMMZSpooXuJTutPnQFhgHNCc5iTJUx4nvPF",
-	"UXQTRy+F4OLORmJ6+5Fny+BgGKB+HgOR8I/zX385ff72lf0J+PgjpkoeRfo115v+2IsZYVN8qUf+Dj+V",
-	"KM0AC8ELFIpaejJcJGZu+j9z8vk1sqmaRadPvnsWR2pZYHQaSSUom+oJF0TKBRdZp/Hjkyf91jdxJPBT",
-	"SYVm1h/Nq7H3zff1W3YO+ht21G9d88GBp6UQyFSyzZDsp3eYRO+jnR7D86F51h8/yTKqeUvyhLIJF3Ni",
-	"Of2lP2gyxYSoZEyFHmeggXmSkaV+aLuKTqOMKIwCJEg5s19OcmoJ22uCn6lUlE2Tuq0ZMlU4l8EX3A9E",
-	"CLLU/58iy1AEm9pHicR8klgRH+NAQ6mIo1CXAqzMczLOMTpVosT6+5QpnKIwb9NrZAkj83DnNGvRqixp",
-	"FqJVTti01B8fJFXVQiay4FfItqFTR7jMELxxe3ytKTpAvxXU6ohPPCR4Ya4HJtilSk+iBpXgFStKtZMm",
-	"+ILeto+///7774dv3hz+9NMZVEQFziAVWM2v3VsclSw1pkYLEpCJQrEgIpPRqZauu9WC9ljnMUxi4MAF",
-	"MBISuzvRkfY3X3N+RdUjCTIlOZ7CCZT6G/DkGSwQr2QMjw8ffw8/wJNnh0//Vv/2f+EHeHaiRzrnAs9A",
-	"kwZ+AMaBMLkwArmzLu6oQn1Z0yzHC93V4OqBnwsqUCaUJRlZSrcU0Hk5j06ffv99HM0ps/97HJpRNZfW",
-	"8nES4KRMeWFaItOd/REJJFrN9T+HC0EVeuoysOg4Y2C7intDfz9IguyiImd78lcYUKCLGYLEVKCCK1ye",
-	"gZzxBQPO8iUwDXcCk1NV96tQjRnDKzbhvXkpZ070cEKT+AnnfCpIMaOptRN5/uskOv1j9ff8t6zBuYl7",
-	"2MGSJyGqt2IeKjoPLpsbrRghi+59rD/L9515rjeRKZ/PK2QcQgrh3xkrjXlN+YASptpAJ5V93dLQpbxk",
-	"SiyDbTNkkqrwM8xKi5STHK8xH8AiSpA2Dd56tLE2Z8AGNbJ0F4AkNyY0EThBIQY6Y+V8jCLhk8QQVCBb",
-	"02xaEpFRwuSm7RL8XOSEDa+RekUIT6CUiSApJqhmjKZULROaIVN04vyV7Zi+rrdVxAyZbeOnvDXURZZa",
-	"ue8Ybd0i0YBbqjJzP7p+xpznSJiRGNfss0okStmmU69d5V0mZqWoFvmh1vrDy6QstKkINuxYgMBY4sA8",
-	"wt2vGOL7IQIOr3gbOnmhCYQ/V7ur/W/pR20b0jHAPMMBa6HcMAcMcF/ceSlS7H+i4Hq9FhsKn7RRgKDc",
-	"U5UPyLBPKNdDbOdWvRYi3EonwJEu9N5rMt58GXxNxkOrHykKwa9XL38DBtVbUapOFE8UtpwjT2n2ttDG",
-	"0RyNaTRLj/dxD6TNl4nglnV9qJOSPEfxSIJucgY4L9QSFjNkwLgCArZ7rYIOuEWWTygVGj/NaJkFchok",
-	"RdWIjIc1p2w9rjPzknk5NS7VOFngWFLjs/eI26JkM7MOFcLw4jUZPzf9kTwALDZgY2fYvVcGZHUAyqSc",
-	"KZKqJujU5s07LPLl4QUHPgE1Q8jJ+JF00TfFYULmNLcWc22wqvpSMeOsh9af/DUOWR9vKK32z05Ogvie",
-	"MqmoKgNvDASgqBgn1cC0t7vhd3z56L0RinOFHJTggApBWUoLgw6v9fIyJYqLZPMOjAQH/M0FisOUSIQc",
-	"lUIhgbAMMjqlSsJHThlmMF7CbFnMkMmzitlQkCk+kkCyTKDs8DnEtbCz5PNl9RzjjkR25aYtFQEGDoj/",
-	"G2sNhtfhHiGNbC+H/eQ1bnRl6xpPczdrFUeSMruybma4S4kiuY2bVL3o8E43CubTxU2zGtsA7d/xHAfM",
-	"T3hFMPSJoSJP7Mw/cAGWPOumYLoNjoZPKdsZlO0Uea+IujJK7cZpgWZ/oIqrIpGoyiJpug6t+GrBkwlJ",
-	"tXqtbqiZvi528AaDshKFPxMHRxma7BvcRi8tCC/ansnKjZyuJ1N3co2CTugQSXY0ABsCJyq1Q4FEpLMW",
-	"PPYGQmWiV5rEyn6wCaPp1eBIGu4MgC+7jQLOJQJNwxwVZqAW/NC+CaRUM+1PWm/SC0ANAZOWBenQe6VJ",
-	"qefSJU6XEq2ZhQQjJGy/4OJcu3WbY3fTfAi9WxfRfqUx9hNB5ljkZGkx62eFghFNh4+ykMt0th6Nev2G",
-	"ceTbcpzT1Dkh7TF1cNOtJbMNptaBoEHQsy3GGYQ0gdhKHXeoPdtVnLQ0s+zfaPunivVar2AbFNP2INqY",
-	"pRp2SDz9IQbA+rxAJv14zjCXU0EVCkrCjn0pyK7yoae4iYys2GkYJ4O8nZPPZg+lCn8GHErKWi0Gdlj0",
-	"YxgtkQgJ//1f8PT77+AvMOdMzez/T+Avps1BtGprISDEeE1xkchyPicDwdaiFAWXA0KdzjArc7v4tIf+",
-	"0tkLcIICakYUEIFQvwQLqmZAoGUd+8uCnHGh1kpK24Zt4CVXatG816dH6OMNRTzx9IQxHpbwDrs78uEJ",
-	"midWfRH1yR7SvneY8msUyxc8C0U8hXucpNXzW+4tdzoKD0WiWpt2sV26Rb1DtJ0TV+0MrUSs5xY8vHJO",
-	"9O47PA6VDIR/3a7b9pGsXh4PL8inEoFmVYyjgkEjxhVo9/gKlwdHYQsoVSIR2VbjaMOxMBTXos3UhurY",
-	"Cka1xtQiVKvnhr6tAQU5S6fst+IOnCYfpLYaf7ejh6Vp4kPoNo/1+KEsgMiWwYSRfj1VKKD6FojSeLOD",
-	"sPfgyKYjxBttNKxVmTrK3cWUA9HvcIw73PXdQdxxSfOhgPKq3c/bKP2MyITO3b5p31Mxj4BKIAqOSUGP",
-	"3Qp5/IVmN8f26YiwzD4sDJYKtVnMaI5AUkWv8SC4cs6InCU2PBZGH5u7d5p+mf5vkIRmidoccK3FI630",
-	"zP6w1zyWJFdbbmNaKUxs8k6SuWa328ZYiUTiSJE8p5i159iWkn+SnGZQNwATiteeLDfZRKBhQ/N6H/GF",
-	"7KtjUQtktLCPJU7sNKXNdE9JOpbaH0afe6HZOv60pdNXmrCraLT7Z8HLYiAKN9XP+rR0g4ohQ0mnLAbC",
-	"SL6UVMYgy/GcmmUyKQRPUUouYs+4xjAnjEy3idnZQQwas8H9i21cok6kfzufqXqY4OdC9HayPd+KSu36",
-	"J5MyzxOZCsSBoM1KJww/U5WUIh9KkkBB2ghiK9fJtbBu0Oo2xnMabtLSxfXJZ3NUJCNqbQpJTwi63t6w",
-	"P7hyUq7NqkmVUiUzco1JQYSi2sVXIS/tvHbOEEx2Ceg3Qb8JilwhA/0+GMnfPI3DfJ3xXUagYeuOo9jN",
-	"6xWUi3aOkUdeuyiHFWKlvzwjArPEDSD8/qburihTVQrcWgZLiUlI9XwUGLZer/n0ZZWT1dnyTVdEcLYH",
-	"UBvlZ/XGuCEAMf7DUGQ+tHK6yVXD6iyAXneDZv9dC9jf095dvR5+pU21NUvheaN8myP1/aV+3BWCvc1q",
-	"skwGsEsrqcSANTAtW7klJNXIBVI+RwkTwef1tjcX4EK324S1N0LgqwzgOnT+YEH4JjC6Rs4WLLejh5Yo",
-	"Yaxdc7lB2LfBziszf+OoyYy+k/DV7SNUG2iRVEkpd0wZWyXHE/p5IGi9e/68LwvuU002fWt98Eg4yLDB",
-	"sNROsc7w51Txkgmez11krv09rgpSqllSChok3SeRVGmWfUvlXobf3r2yYap/ewe69SkQ0Gj51Lh3xwWb",
-	"no2JxO+fmZYT7VsxoPMpYI5zF8zr8cycItggmmTbxa2ZNOMOkkQQJg3KGPbO6vjQBmlVGaY5sT6RHMYw",
-	"wTyHXlanoNPpUL5pi+GuYXB+C/53EwYcPvboWOpN7vv1xxbD9LS8KjV0Pk9nOHfBwMbTpFpcUs6vKFYq",
-	"dFo99y0FKej/x2Ur4G9enSGxh9bcq89LNeOC/mfnRFb1+o3ZA7b2sC+yz9++qgLmXkyVsMwmBS5hgWMg",
-	"RXEErxRQ66RIyqY5gnbDBUnVKfzMQaK4RgH62/KSjSzMPyZFQQp6YPrTb56/ff5IwsWywHMzDkhzisxu",
-	"ijlEjlm1hFMJE5rj0SW7ZD8KvpAowKVfST+gi3YXTff/oSbjB7AUPgO8RrGEkkkywep9kPyS+V04nysl",
-	"Qizhw38cvjh/93djmD4AfiqJyZI0H0ilmCj7wH7gCOxUJJQSL9mHFjdOwXQCl+XJydP0CpfmD/yggUm3",
-	"5Y9IBIpe0yMwKeHS0Kh9RPmSuTPKMPrw5dIlOV9Gp398uXRI4jKKL42cmj9M8rT5yyaEmz9tpvdldPrl",
-	"ssruvoxu4suIZpfRzfubDwdHl6zOvK42ZLVIaNmJ4ugahZXs6OTo8dGJlldeICMFjU6jp0cnR09NAN35",
-	"8iaiqyl//GRCbEa5VUitjoYSr7LoNPonCjpZ1orbpAlXqfF3cja8Zxhu2jqul9wunHty8mzomJfdb6IS",
-	"GF8M5NxgZo64Pzs5GRpb/TF7ct22frxV66dbtf7bNq2fbN5a28HKw4leuFyk1tbNIwk5nx5SVm2DX/x6",
-	"8VarRrWvahZP01MjNjmf2uypSnA6wRRUsmcKRv9PqeJXli+tJeorsTyCxkOV1hZontU5VJdscDMJRh9a",
-	"Qv3hAMY44QKBsGXLqBov2mpTW9pNmuCeZLyVKrmRfJ/c9bdd+mOg/sJrPp1iBpTtXyu2lFy3gkenf7z3",
-	"5fg1n0IlrzZ9XgtUvT3YE1Xu4FTQyL22zzcxMI5QvFQ2p9uJrVkU0lyvHJVh2ZepaKnzS7eed1IOO/Ov",
-	"yHKolUAN66y2nvbgc40wyBy1b69mduuBcaOPVf46zDS6No4/L5k66imUk/cm70Ki2pN+tc6HbaRfT9bT",
-	"vK7HcguteHoXcv7SyraDeoelRG93XVMTcsquVvL7OOVsQsV8WP5buTF7Yk8w/+a2y3zVD9gAze3W8jvh",
-	"z4sZ51KvpgwXDWdqHGxMk9kuvUJWQeAKoCDLZIdzkk6ZDb/dlYaSXCDJlms11Wal7In57ZSXfxnltHUI",
-	"PLKeAQGblO0giV2abE2lLq9Nw+VhHXVfBcBfuiD3XsC3H/e5rUa+sDbmq6qiHUJTzqpSgZHWqsOy0Oph",
-	"n1izcTCgpw2f/FPuUwwhByrVi6rRjgBuo5RrW26pnw/ZQ3QX1SamQLY1ImlhDN2TjUE8knWXMSx5yaba",
-	"hZ9QIU14JyzAVknsuPcjwF71nY3E9/HdfjlYzyzLHpiH2WLp8ywDYnnZF/bjL+avV9mNVXPtdvXZ+pP5",
-	"vWHrOgPxDuf8eu/gWLd+djua2AFWZGm2r2rRz6lUMCqIrGG2hf1XWKgDm0USEP+fUQ0Q6WT/YlgbgYdL",
-	"9l8ZVnHPnpGxeauCzFGhkCbr0gReC2JKfbmwq5PWqKv4sUe9NfHk93Hk4u1t5v1mSlU8JNt1D0LzYgdM",
-	"/QAFzE6n1uuRlrSqEBCkhGnA7PBAYwuzTnGmIdVuFXHaI7Na3xlQ9JwovRy7MPCtNP7ZHSAENwyPgiBL",
-	"cW03UMIQ4ZxcY4+Sd69rgdpZ9wsX1nFR0+EBo4ZzkwQ3wwBvYeRcW92ESucPO1H09ConY7kSTL/WDe4D",
-	"SL8m401htB50DOMl6AVnNyytp9d4Ha0qLUAZIElnMBJeBFwiuqhBTsYxcGV+NQ6+K1QCnKE8WIe/9XT3",
-	"FNeuS/HcrzIZBgZWL5vx8A3v7tyEQgwmi2pUIMsom0LJlIsK6mfZnLJKHCRQdeBC0/pVLmCMNiGLKulS",
-	"x1vqePwlJ2MH9oeWuUp69rU9EWal072HjV1za0fWw1RD5f2B1Iei4HuXim8fnu5iDiowawtH2fQBCSNt",
-	"HYxu2zpEjV2QB2FtPyZ+0ayvJ7znxrjUFbz2JsH1Fx6GEDvTZusyuwMHmrP/Kk6XJXe1bikOylQg4sKA",
-	"n0yQhYdhSA4jX2LPwBdn0URnOavfGJDqj5yywyo36R5Fe2BbzYzjgv+DUxZcQrfe5PjmDdhzeaXFQfPJ",
-	"CsdZg0vazB4ReaWxjlrQFEEiyyQwrmb6tzkXOGTYbG2rtV7GG9fsnnwNVy9tA4/DDezhop6Lum6hI7VN",
-	"vXDQ1HC2zg4c1X+ZXYKD+4JKqyTj+EspUawJb9tocMO4bzXEvYOq1gHxplpchmlOmf7NZ3NV3VAq54u4",
-	"qNoYQViS3BPb42C3ltv7Ay9WQt7Zwn17gi9Nyb9bb9Ba2AwjLuqcAMkP/pww+mfqCbaBJa1KFosZByKv",
-	"zH6wkfRYPzeVdAclPcM5N8t00PR4lbW+JiKx0QRbzGI/slqXg7vnaJD30W8jHvRsx3iQPYNHWXXErh3z",
-	"0ULrRXzsWb1GNu1JpaFozxvcZ7DnDQ45RNpQ756qkJsMzUPKTH/+nI/XpNp4F4rtbbevd2XZQ0iGupfd",
-	"Axe6qLNtqvQcK7gMF3W+jj0B4rJ5qOqz8LBTrXRoce5VKt1j5mmrIOr9xhjC3/+mtpZcGuViRlOXzy29",
-	"lAAQmCK9RtkSBb+i1SqF3nNia/hCvx1h2tG3oMYVA6q8VrM5NZDdOsfjKmlmpWd+XjW6D7/cr7G3gWf+",
-	"Cy5QKr2sWG9297VKr1Ams+i6PrYUptnxF/fXWrf1ml/heX0Xy3qwWfe7DeCcU1afAQ7Cz/WC/pJlDzkb",
-	"7CUzG6tVapJjVJBHJmd0tVRf2Cb3IdPehWQbS/TdSvPzt69sHq2EEcNrG9+mAq5wuX6f+sLVxtyLpe7f",
-	"nHff+aL+xXXfiLNyE854r7l8VtX0BCrra/VSDKjI8Rfz70Ym7KKukbrOgLk+V5qvdbVl3m8W3tMDe9AZ",
-	"rHqAAbPVaGSHK2rFUZN3qErBqlQed3ciYZlht19gYSTMFXNAVavWwsERvMMiJyllU3tEQpmoS3Nmkwtg",
-	"iJl+xzvU6Wxs4ISKIkJd6DHvEUu3q1IMOKpVrLs1l6MHm0NiCAcSlTK5I4XhRosNpCh6knFsGOYq34RN",
-	"9nPXombKQzkZfnKHx9b8CtbBa9S1WB/BhSnc4B2XtrtZ3XtG/5xnzq0rb3Z8W3Lnjptrcp2BcAZHIfOP",
-	"O7aJ2oipq0Zrw6wyL6crM5ia6x32KCzNR9ZmMz27ixNPz90+nCWFuVvqtC65VZlqa3djyKg0hDT3QVfx",
-	"6I32ZVzx991349oFhFci5ubeBnsdWmeUbdJ6ZwjqlMrqDAGMXGmDavgH5uaJ6DT6VKKpq+8fI4i2223q",
-	"mALHjvp6i/5HciOA2wTy9+8xrL7Fox9JclUyx0uoKlM+OLw6pC8rVMFUf6ru3zuzlsmIRGytt5pxiV5p",
-	"UCoBczqluosJFz27VFfJNoH6V1Wp7PU2ylbnNW3Xct+Wsfo/babXYHdMmb05oitWQdtk+rpL69QUGOcT",
-	"DwDKStA2MDyWdHdiezYxOoPmJqTKlKV5mWFCRDqj19g2Hb1Cpveiya1qlluoshH2ani2xLe8zyoWpmqP",
-	"V3zX24qdk6XJgR95NSdlbBY4wXOUsZfreBBrV8U7ktrhfaOLq7Sw2R3dE0oY3KqsyLB8uC7m82bfcVLm",
-	"+f2p8crc531uaPtXOdyv67FeTrz0Ucyo+lfZ436ZUVXtcJ+ZmRlnG+acUcUFZjChmGfVslKdg7EkqbwI",
-	"qkBxEPgRU4UZjDQU9g/WeKmGByssxXGau+t1703Ow9FRPYwB0/T4fkQu5cUDtkwveLG0BVGMGIwYLqAs",
-	"aWbz4UmuYlMaxaKzGEzVXHDlUQ/OgDLFjbukVxZTzLjxJswiZJv6y5RAdx5rQSXaDloeiFmEQJbpzB4S",
-	"GZaxtcjwIWDCB5qJaoj4SNqhxgbFd1T9qy9S5z0GDi1Td847GC+VAUmmuKej0nHBpqDpZP7zscDpmbuo",
-	"y5QOFUgyt/tuvtyUQjCdHUW32th+eAkIW2cbPn66u5jKT6VeedzVSm9/+Vkz4h9vX/4cA1Ew51LBY3hD",
-	"fzw4G1jw/NWO+vGwvlnJ+XStUXnNp9G9uSb1rQ0b+Cav+RSQKUFRfhsGKOfTrv/xlXxcTwR8M7jO8/Xu",
-	"hpD3JxPehRQbSIU3xIcrFf8+47bcmr0OweECw5PYhmWZy3RyaZkPSk62OB7RZeCf+ZBEq5pugPO28IhJ",
-	"HXe+m0nMlYpUWRH3IQJf4YRESEj25KZ7d7LdNv/uJ87wz3km4m2pvLM+k0ZyH1mnyBzY86JwawR62Nao",
-	"+pYD+TX86s6eTXVQlWUuWGC3bZvjqI8sOHaVNxhiVXX00JZ2hwKFu7sPOGvIZreEHaZGNuEiRUvJ6gxr",
-	"bEF1SfOsLszfRGFJ0U+BaC6I2GfIq3sNxUOOezXC9OfU2jfc1eSxhFEzwcvpzEYy6ATTZZojjMz1kspc",
-	"KOn+cn5E7IRe/2vukIihSvuIoSClxBgybH5ymx2efpdMlmPNpTG6/K6bzbRaeZl+d6vTWk4UEVNUlR3T",
-	"EPfwt2akYK/u0I9thvnhxOYpmYjgEbwxRULNlRgS3v56ftHr4YdfGR6+yGl6ZXZPeKmqUuDOl6ZTVtUT",
-	"BZohU3RSbW/YT5qLPGyskk9cATxeVhVKvRMOZ1V1WWsktMDbCvYkr8qZcqYoK7FvMLwRb2wsPh8uFotD",
-	"7fsfliJHlvLM3pbYcKZ9aUuXNuFLYrq3s9zs14aYq5wDRsQbZwYjkkvu7i5zZyI9ec4O9lzMNo6+u5uN",
-	"bS2MqRFGb/gwevf3F/DXk+/+emBDOC5Lv/Blx5LI69e7IeeP9xovujtv/nivFc4uZ1anzWWq0XF08/7m",
-	"fwIAAP//",
+	"5H3rctu4kv+rdPH/r4q8h77kMtlz7JoPmUzObM46k6ztObtTcYqByJaEmAIYALSiTfk59oH2xbZwIQmK",
+	"oC6W5TgzX2YcEQTAvuHXjUbja5TyacEZMiWj46+RQFlwJtH840WaYqEw03+nnClkSv9JiiKnKVGUs8NP",
+	"kjP9m0wnOCX6r/8vcBQdR//vsOn40D6Vh+eKqFJGNzc3cZShTAUtdC/RcT3UCRAGOCU0hymZw4jnOZ8d",
+	"RDdx9EoILu5sJqa3n3g2D06GAernMRAJ/zh/++vxi3ev7U/Ah58wVfIg0q+53vRgLyeEjfGVnvkZfi5R",
+	"mgkWghcoFLX0ZDhLzLfpf0zJl1NkYzWJjp/88CyO1LzA6DiSSlA21h9cEClnXGQLjR8fPem2vokjgZ9L",
+	"KjSz3jevxt6YH+q37DfoMeys37nmvRNPSyGQqWSTKdmht/iIzqALPYa/h+ZZd/4ky6jmLckTykZcTInl",
+	"9NfupMkYE6KSIRV6noEG5klG5vqh7So6jjKiMAqQIOXMjpzk1BK20wS/UKkoGyd1WzNlqnAqgy+4H4gQ",
+	"ZK7/PUaWoQg2tY8SifkosSI+xJ6GUhFHoUUKsDLPyTDH6FiJEuvxKVM4RmHeptfIEkam4c5p1qJVWdIs",
+	"RKucsHGpB+8lVdVCJrLgV8g2odOCcJkpePP2+FpTtId+S6i1ID5xn+CFuR74wEWqdCSqVwles6JUW2mC",
+	"L+ht+/j777//vv/mzf7PP59ARVTgDFKB1fe1e4ujkqXG1GhBAjJSKGZEZDI61tJ1t1rQnus0hlEMHLgA",
+	"RkJidyc60h7zlPMrqh5JkCnJ8RiOoNRjwJNnMEO8kjE83n/8HH6EJ8/2n/6t/u1f4Ud4dqRnOuUCT0CT",
+	"Bn4ExoEwOTMCubUubqlCXVnTLMcL3VXv6oFfCipQJpQlGZlLtxTQaTmNjp8+fx5HU8rsvx6Hvqj6ltby",
+	"cRTgpEx5YVoi0529jwQSreb6f/szQRV66tKz6DhjYLuKO1P/0EuC7KIiZ/vjrzCgQBcTBImpQAVXOD8B",
+	"OeEzBpzlc2Aa7gQ+TlXdL0M1Zg6v2Yh3vks5c6KnE/qIn3HKx4IUE5paO5Hnb0fR8fvl4/lvWYNzE3ew",
+	"gyVPQlRnxdxXdBpcNtdaMUIW3Rus+5UfFr5ztYlM+XRaIeMQUgj/zlhpzGvKe5Qw1QY6qezrhoYu5SVT",
+	"Yh5smyGTVIWfYVZapJzkeI15DxZRgrRp8M6jjbU5PTaokaW7ACS5MaGJwBEK0dMZK6dDFAkfJYagAtmK",
+	"ZuOSiIwSJtdtl+CXIiesf43UK0L4A0qZCJJigmrCaErVPKEZMkVHzl/ZjOmreltGzJDZNn7KO0NdZKmV",
+	"+wWjrVskGnBLVWbuR9fPkPMcCTMS45p9UYlEKdt06rSrvMvErBTVIt/XWg88T8pCm4pgwwULEJhLHPiO",
+	"cPdLpvihj4D9K96aTl7oA8LD1e5qdyz9qG1DFgwwz7DHWig3zR4D3BV3XooUu0MUXK/XYk3hkzYKEJR7",
+	"qvIeGfYJ5XqI7bdVr4UIt9QJcKQLvXdKhusvg6dk2Lf6kaIQ/Hr58tdjUL0VpepE8URhyznylGZnC20c",
+	"TdGYRrP0eIN7IG06TwS3rOtCnZTkOYpHEnSTE8BpoeYwmyADxhUQsN1rFXTALbJ8QqnQ+GlGyyyQ0yAp",
+	"qmZkPKwpZatxnfkumZdj41INkxkOJTU+e4e4LUo2X7ZAhTC8OCXDF6Y/kgeAxRpsXJh255UeWe2BMiln",
+	"iqSqCTq1eXOGRT7fv+DAR6AmCDkZPpIu+qY4jMiU5tZirgxWVSMVE846aP3JX+OQ9fGm0mr/7OgoiO8p",
+	"k4qqMvBGTwCKimFSTUx7u2uO48tH541QnCvkoAQnVAjKUloYdHitl5cxUVwk63dgJDjgb85Q7KdEIuSo",
+	"FAoJhGWQ0TFVEj5xyjCD4Rwm82KCTJ5UzIaCjPGRBJJlAuUCn0NcCztLPl+Wf2O8IJGLctOWigADe8T/",
+	"jbUG/etwh5BGtuf9fvIKN7qydY2nuZ21iiNJmV1Z1zPcpUSR3MZNql50eGcxCubTxX1mNbce2p/xHHvM",
+	"T3hFMPSJoSJP7Mw/cAGWPKs+wXQbnA0fU7Y1KNsq8l4RdWmU2s3TAs3uRBVXRSJRlUXSdB1a8dWMJyOS",
+	"avVa3lAzfVXs4A0GZSUKDxMHZxn62De4iV5aEF60PZOlGzmLnkzdyTUKOqJ9JNnSAKwJnKjUDgUSkU5a",
+	"8NibCJWJXmkSK/vBJoymV70zabjTA77sNgo4lwg0DXNUmIGa8X37JpBSTbQ/ab1JLwDVB0xaFmSB3ktN",
+	"Sv0ti8RZpETry0KCERK2X3F2rt269bG7ad6H3q2LaEdpjP1IkCkWOZlbzPpFoWBE0+GTLOQ8naxGo16/",
+	"YRz5jghF9Sqq+mxrWu10tTn+lmGF5izdH0mooyOt9f356g04M0SIzM30HBZbsPuYUYGpSkoR1vLayb7N",
+	"Cua/HLfHCs61HOY0df5ce54LEPTWSt7GpavwZC9+3BQu9qLDQJiqDuHUQYJlSmFpZjVprZ20KmxuHaxN",
+	"AGHbGWvDv2ra/WytlX3R75kWyKQfGuvnciqoQkFJOEZSCrKtfOhPXEdGlmzaDJNe3k7JF7MdVUWSA745",
+	"Za0WPZtV+jEM5kiEhP/9H3j6/Af4C0w5UxP77yP4i2mzFy3bpQkIMV5TnCWynE5JT9y6KEXBZY9QpxPM",
+	"yhwDxu6VM73gBAXUhCggAqF+CWZUTYBAa6HprrBywoVaKSnt5WCNgEOlFs17XXqEBm8o4omnJ4xxv4Qv",
+	"sHtBPjxB88SqK6I+2UPad4Ypv0Yxf8mzUPBYuMdJWj2/5Tb9QkfhqUhUKzNYNstcqTfbNvOHq022peD/",
+	"3OKw1y4esf1mmQN4PZF0t4G5eVCwkxLFC/K5RKBZBTAqRDlgXAFVEq5wvncQtoBSJRKRbTSPNrINezVa",
+	"tJlaUx1bcb3WnFqEavXc0Lc1oSBn6Zj9VtyB/+nj/VbjH7Z0Vg3y8ryRNo/1/KEsgMiWwYSBfj1VKKAa",
+	"C0RpAgO9HsTegc3siNfas1mpMvWGwSI879lICG8XhLu+O29hWNK8Lza/bCP5Nko/ITKhU7cF3XX6zCOg",
+	"EoiCQ1LQQ7dCHn6l2c2hfTogLLMPC4OlQm1mE5ojkFTRa9wLrpwTIieJjTSG0cf6nrKmX6b/GSShWaLW",
+	"B1wr8Ugr07U77RWPJcnVhjvCVgoTmweVZK7Z7XaEliKROFIkzylm7W9sS8k/SU4zqBuA2dXADBQ3iVmg",
+	"YUPzehfxheyrY1ELZLSwjyVO7DSlzXRPSRYstT+NLvdCX+v405ZOX2nCXrfR7l8EL4sep3usn3Vp6SYV",
+	"Q4aSjlkMhJF8LqmMQZbDKTXLZFIInqKUXMSecY1hShgZbxL+tJPoNWa9W0GbuEQLmyab+UzVwwS/FKKT",
+	"FOD5VlQWOZknozLPE5kKxJ7411InDL/Q/kDDGBkK0kYQG7lOroV1g5a3MZ5Tf5OWLq7O45uiIhlRK7Nx",
+	"OkKw6O31+4NLP8q1WfZRpVTJhFxjUjTRqgB0PK+dM7ShKNBvgn4TFLlCBvp9MJK/fkaMGZ3xbWagYeuW",
+	"s9jO6xWUi3a6lkdeuyiHFWKpvzwhArPETSD8/rrurihTVQrcWAZLiUlI9XwUGLZep3z8qkpvW9g9T5dE",
+	"cDYHUGulunXmuCYAMf5D3yZHaOV0H1dNa2EB9LrrNftnLWB/T9ug9Xr4jfYnVyyF543yrY/Ud5dFc1cI",
+	"9jaryTzpwS6t/BwD1sC0bKXpkFQjF0j5FCWMBJ/WGQRcgAvdbhLWXguBLzOAq9D5gwXh68DoGjlbsNyO",
+	"HlqihLF2zeUGYd8GOy9Noo6jJsn8TsJXt49QraFFUiWl3DL7bpkcj+iXnqD19kcRfFlwQzUHE1rrg0fC",
+	"Xob1hqW2inWGh1PFKyZ4PnWRufZ4XBWkVJOkFDRIus8iqTJWu5bKvQy/nb22Yar/OAPd+hgIaLR8bNy7",
+	"w4KNT4ZE4vNnpuVI+1YM6HQMmOPUBfM6PDMHMtaIJtl2cetLmnkHSSIIkwZl9HtndXxojQy1DNOcWJ9I",
+	"9mOYYMpIJ0FW0PG4L3W3xXDXMPh9M/53EwbsP0HqWLrZBnSYnpZXpYbO5+kEpy4Y2HiaVItLyvkVxUqF",
+	"jqvnvqUgBf13nLcC/ubVCRJ7/s+9+qJUEy7ofy8cbqtevzF7wNYedkX2xbvXVcDci6kSlrkNepjhEEhR",
+	"HMBrBdQ6KZKycY6g3XBBUnUMv3CQKK5RgB5bXrKBhfmHpChIQfdMf/rN83cvHkm4mBd4buYBaU6R2U0x",
+	"h8gxq5ZwKmFEczy4ZJfsJ8FnEgW4TDbpB3TR7qLp/j/WZPwIlsIngNco5lAySUZYvQ+SXzK/C+dzpUSI",
+	"OXz8r/2X52d/N4bpI+DnkpiEUzNAKsVI2Qd2gAOwnyKhlHjJPra4cQymE7gsj46eplc4N3/gRw1MFlv+",
+	"hESg6DQ9AJNdLw2N2qe9L5k77g2Dj18vXb74ZXT8/uulQxKXUXxp5NT8YfLQzV82t978aZPmL6Pjr5dV",
+	"ovxldBNfRjS7jG4+3HzcO7hkdRJ7tSGrRULLThRH1yisZEdHB48PjrS88gIZKWh0HD09ODp4agLozpc3",
+	"EV1N+cMnI2KT861CanU0lHidRcfRP1HQ0bxW3CbjujplcCfH7DuG4aat43rJXYRzT46e9Z2Ys/tNVALj",
+	"s570JcxMtYBnR0d9c6sHs0UAbOvHG7V+ulHrv23S+sn6rbUdrDyc6KVL62pt3TySkPPxPmXVNvjF24t3",
+	"WjWqfVWzeJqeGrHJ+dgmolWCsxBMQSU7pmDwb0oVb1k+t5aoq8TyABoPVVpboHlWp6Ndst7NJBh8bAn1",
+	"xz0Y4ogLBMLmLaNqvGirTW1pNxmXO5LxVtbpWvJ9dNdju0zSQCmLUz4eYwaU7V4rNpRct4JHx+8/+HJ8",
+	"ysdQyas9iaAFqt4e7Igqd3AqaORO7fN1DIwjFC+VTY93YmsWhTTXK0dlWHZlKlrq/Mqt5wvZmwvfX5Fl",
+	"XyuB6tdZbT3tGfIaYZApat9eTezWA+NGH6ujADDR6No4/rxk6qCjUE7em7wLiWpH+tU6areWfj1ZTfO6",
+	"tM0ttOLpXcj5KyvbDurtlxK93XVNTcgpu1rK78OUsxEV0375b+XG7Ig9wfyb2y7zVT9gAzS3W8vvhD8v",
+	"J5xLvZoynDWcqXGwMU1mu/QKWQWBK4CCLJMLnJN0zGz47a40lOQCSTZfqak2K2VHzG+nvPxhlNOWdPDI",
+	"egIEbH67gyR2abLlqRZ5bRrO9+uo+zIA/soFuXcCvv24z2018qW1Md9UFe0UmspglQoMtFbtl4VWD/vE",
+	"mo29Hj1t+OQXDBhjCDlQqV42efNbAbi1Uq5t5apuPmQH0V1Um5gC2caIpIUxLkKHBGKY85KNtQs/okKa",
+	"8E5YgK2S2HnvRoC9QkZrie/jux05WBouyx6Yh9li6YssA2J52RX2w6/mr9fZjVVz7XZ12fqz+b1h6yoD",
+	"cYZTfr1zcKxbP7sdTewEK7I021e16OdUKhgURNYw28L+KyzUns0iCYj/L6h6iHS0ezGsjcDDJfvSk0gm",
+	"b1WQKSoU0mRdmsBrQUzVNBd2ddIaLSp+7FFvRTz5Qxy5eHubeb+Zqh8PyXbdg9C83AJTP0ABs59T6/VA",
+	"S1pVUwlSwjRgdnigsYXZQp2rPtVu1cPaIbNa4/Qoek6UXo5dGPhWGv/sDhCCm4ZHQZCluLYbKGGIcE6u",
+	"sUPJu9e1QBmy+4ULq7io6fCAUcO5SYKbYIC3MHCurW5CpfOHnSh6epWToVwKpk91g/sA0qdkuC6M1pOO",
+	"YTgHveBsh6X15zVeR6vgDVAGSNIJDIQXAZeILmqQk2EMXJlfjYPvar4AZyj3VuFv/bk7imvXVY3uV5kM",
+	"AwOrl814+I53d25CIQaTRTUokGWUjaFkykUF9bNsSlklDhKo2nOhaf0qFzBEm5BFlXSp4y11PPyak6ED",
+	"+33LXCU9u9qeCLPS6d7Dxq65tSOrYaqh8u5A6kNR8J1LxfcPT7cxBxWYtTW4bPqAhIG2Dka3bUmnxi7I",
+	"vbC2HxK//ti3E95zY1zqYmg7k+B6hIchxM602RLX7sCB5uwfxemy5K7WLcVBmWJOXBjwkwky8zAMyWHg",
+	"S+wJ+OIsmugsZ/UbPVL9iVO2X+Um3aNo92yrmXlc8H9wyoJL6MabHN+9AXshr7Q4aD5Z4ThpcEmb2QMi",
+	"rzTWUTOaIkhkmQTG1UT/NuUC+wybLRO20st445rdk6/hSs+t4XG4iT1c1HNRl4B0pLapFw6aGs7W2YGD",
+	"+i+zS7B3X1BpmWQcfi0lihXhbRsNbhj3vYa4t1DVOiDeFN7LMM0p07/5bK4KRUrlfBEXVRsiCEuSe2J7",
+	"HOzWcnt34MVKyJmtgbgj+NJUT7z1Bq2FzTDgos4JkHzvzwmjf6GeYBtY0qpkMZtwIPLK7AcbSY/1c1OU",
+	"uFfSM5xys0wHTY9XWetbIhIbTbDFLHYjq3VlvXuOBnmDfh/xoGdbxoPsGTzKqiN27ZiPFlov4mPP6jWy",
+	"aU8q9UV73uAugz1vsM8h0oZ6+1SF3GRo7lNm+vO/+XBFqo13N9vOdvs6t789hGSoe9k9cKGLOtumSs+x",
+	"gstwVufr2BMgLpuHqi4L9xcKv/Ytzp2irzvMPG3Vlr3fGEN4/O9qa8mlUc4mNHX53NJLCQCBKdJrlC1R",
+	"8CtaLVPoHSe2hu9G3BKmHXwPalwxoMprNZtTPdmtUzyskmaWeubnVaP78Mv9GntreOa/4gyl0suK9Wa3",
+	"X6v0CmUyi67rY0thmh1+dX+tdFuv+RWe19farAabdb+bAM4pZfUZ4CD8XC3or1j2kLPBXjGzsVqlJjlG",
+	"BXlkckaXS/WFbXIfMu3d7ba2RN+tNL9499rm0UoYMLy28W0q4Arnq/epL1xtzJ1Y6u4lhPedL+rfAfid",
+	"OCs34Yz3mssnVU1PoLK+oTDFgIocfjX/X8uEXdQ1UlcZMNfnUvO1qrbMh/XCe3piDzqDVU8wYLYajVzg",
+	"ilpy1OQMVSlYlcrjrqEkLDPs9gssDIS5rQ+oatVa2DuAMyxyklI2tkcklIm6NGc2uQCGmOl3vEOdzsYG",
+	"TqgoItSFnvMOsXS7KkWPo1rFulvfcvBgc0gM4UCiUiZ3pDDcaLGBFEVHMg4Nw1zlm7DJfuFa1Ex5KCfD",
+	"j+7w2JpfwTp4I70W6wO4MIUbvOPSdjdr8crWP+eZc+vKmx3flty54+aaXCcgnMFRyPzjjm2iNmLqqtHa",
+	"MKvMy/HSDKbmeocdCkszyMpspmd3ceLphduHs6Qw13Qd1yW3KlNt7W4MGZWGkOZq7Soevda+jCv+vv1u",
+	"XLuA8FLE3NzbYG+WW5hl720mdUpldYYABq60QTX9PXPzRHQcfS7R1NX3jxFEm+02LZgCx476eovuILkR",
+	"wE0C+bv3GJbf4tGNJLkqmcM5VJUpHxxe7dOXJapgqj9VVxmeWMtkRCK21ltNuESvNCiVgDkdU93FiIuO",
+	"XaqrZJtA/euqVPZqG2Wr85q2K7lvy1j9S5vpNdgdUmZvjlgUq6BtMn3dpXVqCozzkQcAZSVoaxgeS7od",
+	"2B6PLV5N2PW25+5iVn1OsHeh06vmwqhdAKvO1VH37Aq374bqkclqdLOYzSYoEBSHMf9z7lpfkCusyg97",
+	"CoX+9TbzY3fnhqkCprGTyGRVVcz0HduCOl50fcxRVnW1TB+PJPx2durZwB9tMawJkRPMKgOY2cJY+r9P",
+	"nle9u5baz7aPG8O4zrLfu+CHFlPK0rzMMCEindBrbC/enVLC97KWturJbrCYGlLX0m5qCcj7rCNzMUHv",
+	"dqRWCbopmZtTKAOv6quMDcQUPEcZe9nGezEwL6TY4X1jdpetg01+wo5wem+yQEWG+cMN8rxodv5HZZ7f",
+	"30K69PTBLlNK/MtU7tf5Xy0nXgI3ZlT9UbJMXmVUVTkmJ+bLTLgLppxRxQVmMKKYZxWwq06iWZJUfjxV",
+	"elER+AlThRkMtDPqH23zkn33lliKwzR3d4V/W2j2Uk+jxzQ9vh+RS3nxgC3TS17MGwwBA4Yz0DjAnkgh",
+	"uYpNcSILxGMwdavBFSjeOwHKFDcBC72yzCqIYv15swjZpv4yJdCdiJxRibaDVgzALEIgy3Rij2n1y9hK",
+	"3+wheGUPNBe8goxmqrHxoxdU/ZsvUucdBvYtU3fOOxjOlQFJpryuo9Jhwcag6WT+8anA8UkbthMH2u3I",
+	"TTES09lBdKvUkoeXArSx5/T46fZiKj+XeuVxl5u9+/UXzYh/vHv1SwxEwZRLBY/hDf1p76RnwfNXO+pH",
+	"pLtmJefjlUbllI+je3NN6ntT1vBNTvkYkClBUX4fBijn40X/476jTF0R8M3gKs/Xu51F3p9MeFfCrCEV",
+	"3hQfrlT854Tbgof2QhI/thHbjRHmcg1dYvSDkpMNDigtMvDPfEypVc86wHlb+scc3nC+m0mNl4pUeUn3",
+	"IQLf4IxSSEh25KZ7tyLeNgP2Z87wzxnffVcq77TdqBWP1U6ROTLrReFWCHS/rVH1PSPyW/jVC7um1VFx",
+	"lrlggU2caA6EP7Lg2NW+YYhV3d99e7kCFCjc7ZnAWUM2m5ThMDWyERcpWkpWp8hjC6pLmmf11RhNFJYU",
+	"3SSk5oqWXYa8Fi+Cechxr0aY/pxa+4a7qliWMGoieDme2EgGHWE6T3OEgbngVZkrXd1fzo+IndDr/5tb",
+	"XGKoEq9iKEgpMYYMm5/cZoen3yWT5VBzaYguw/JmPa1WXq7t3eq0lhNFxBhVZcc0xN3/rZkp2Mtz9GO7",
+	"C7U/spmCJiJ4AG9MmV5zKY2Ed2/PLzo9/PiW4f7LnKZXZveEl6oqxu98aTpmVUVfoBkyRUfV9oYd0lyl",
+	"Y2OVfORKUPKyqhHsnTE6qeo7WyOhBd7eIUHyqqAwZ4qyErsGw5vx2sbiy/5sNtvXvv9+KXJkKc/sfaUN",
+	"Z9rXJi3SJnxN0+L9SDe7tSHmMvWAEfHmmcGA5JK72wPdqWRPnrO9HZeTjqMf7ia1RAtjaoTRmz4Mzv7+",
+	"Ev569MNf92wIx52TKXzZsSTy+vXuqHr/QeNFd+vU+w9a4exyZnXaXGccHUY3H27+LwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -116,6 +116,32 @@ var operations = map[string]operation{
 	"SetStudyImage":       {action: authz.EditStudy, object: studyObject},
 	"GetStudyImage":       {action: authz.ReadStudy, object: studyObject},
 	"GetPublicStudyImage": {action: authz.ListPublicStudies}, // active studies only (the handler's query)
+
+	// A family takes part with one of its own children.
+	"ParticipateExternal": {action: authz.CreateResponse, object: participantObject},
+}
+
+// participantObject loads the family of the child a family takes part with.
+func participantObject(ctx context.Context, s *appServer, request any) (authz.Object, error) {
+	r, ok := request.(appapi.ParticipateExternalRequestObject)
+	if !ok {
+		return authz.Object{}, fmt.Errorf("httpapi: participantObject: unexpected request %T", request)
+	}
+	if r.Body == nil {
+		return authz.Object{}, apperr.New(apperr.Invalid, "request body is required")
+	}
+	f, err := s.families(ctx)
+	if err != nil {
+		return authz.Object{}, err
+	}
+	owner, _, err := f.FindChild(ctx, r.Body.Child)
+	if err != nil {
+		if apperr.As(err).Code == apperr.NotFound {
+			return authz.Object{}, apperr.Field("/child", "no such child in your family")
+		}
+		return authz.Object{}, err
+	}
+	return authz.Object{OwnerID: owner}, nil
 }
 
 func publicStudiesAction(request any) authz.Action {

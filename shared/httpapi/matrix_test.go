@@ -165,6 +165,7 @@ var requests = map[string]struct {
 	"SetStudyImage":       {"PUT", "/api/studies/STUDY/image", ``}, // an empty body: 400 once allowed
 	"GetStudyImage":       {"GET", "/api/studies/STUDY/image", ``},
 	"GetPublicStudyImage": {"GET", "/api/public/studies/STUDY/image", ``},
+	"ParticipateExternal": {"POST", "/api/public/studies/STUDY/participate", `{"child":"CHILD"}`},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -255,6 +256,7 @@ var allowed = map[string][]string{
 	"SetStudyImage":       {"study-design", "study-manager", "study-admin", "lab-admin"},
 	"GetStudyImage":       readers,
 	"GetPublicStudyImage": append([]string{"anonymous"}, loggedIn...),
+	"ParticipateExternal": {"family"}, // with its own child (the fixture study is not external: 409)
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,
@@ -317,13 +319,14 @@ func TestRouteMatrix(t *testing.T) {
 		for i, r := range roles {
 			body := strings.ReplaceAll(rq.body, "NAME", fmt.Sprintf("%s-%d", strings.ToLower(id), i))
 			path := rq.path
-			if strings.Contains(path, "CHILD") {
+			if strings.Contains(path, "CHILD") || strings.Contains(body, "CHILD") {
 				c, err := families.CreateChild(ctx, users["family"], accounts.ChildInput{GivenName: "Fixture",
 					Birthday: "2023-05-06", Gender: "m"}, postgres.Today())
 				if err != nil {
 					t.Fatal(err)
 				}
 				path = strings.ReplaceAll(path, "CHILD", c.UUID)
+				body = strings.ReplaceAll(body, "CHILD", c.UUID)
 			}
 			path = strings.ReplaceAll(path, "LAB", labUUID)
 			if strings.Contains(path, "STUDY") {

@@ -3,12 +3,16 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net/url"
+
+	"github.com/google/uuid"
 	"slices"
 
 	"lookit.dev/platform/shared/appapi"
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/eligibility"
+	"lookit.dev/platform/shared/hashedid"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/studies"
@@ -358,4 +362,45 @@ func (s *appServer) GetPublicLab(ctx context.Context, req appapi.GetPublicLabReq
 	return appapi.GetPublicLab200JSONResponse{Id: uuidOf(l.Uuid), Name: l.Name, Slug: l.Slug, Institution: l.Institution,
 		PrincipalInvestigatorName: l.PrincipalInvestigatorName, LabWebsite: l.LabWebsite, Description: l.Description,
 		Studies: publicStudiesOut(rows)}, nil
+}
+
+// ParticipateExternal records a family's session of an external study and sends them to the
+// study's site with Lookit's query parameters: child=<hashed child id>&response=<uuid>.
+func (s *appServer) ParticipateExternal(ctx context.Context, req appapi.ParticipateExternalRequestObject) (appapi.ParticipateExternalResponseObject, error) {
+	st, err := s.studies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	studyID, _, err := st.ID(ctx, req.StudyId)
+	if err != nil {
+		return nil, err
+	}
+	study, err := st.Find(ctx, studyID)
+	if err != nil {
+		return nil, err
+	}
+	if studies.TypeOf(study.StudyTypeID) != studies.External {
+		return nil, apperr.New(apperr.Conflict, "this study runs on this site, not on another one")
+	}
+	var meta struct {
+		URL string `json:"url"`
+	}
+	_ = json.Unmarshal(study.Metadata, &meta)
+	target, err := url.Parse(meta.URL)
+	if err != nil || meta.URL == "" {
+		return nil, apperr.New(apperr.Conflict, "the study has no address to send families to")
+	}
+	created, mails, err := st.CreateResponse(ctx, postgres.NewResponse{FamilyID: PrincipalFrom(ctx).Subject.UserID,
+		StudyID: studyID, ChildUUID: req.Body.Child})
+	if err != nil {
+		return nil, err
+	}
+	s.publish(ctx, mails)
+	childID, _ := uuid.Parse(req.Body.Child)
+	salt, _ := uuid.Parse(study.Salt)
+	q := target.Query()
+	q.Set("child", hashedid.Of(childID, uuid.MustParse(study.Uuid), salt, int(study.HashDigits)))
+	q.Set("response", created.UUID)
+	target.RawQuery = q.Encode()
+	return appapi.ParticipateExternal201JSONResponse{ResponseId: uuidOf(created.UUID), RedirectUrl: target.String()}, nil
 }

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"lookit.dev/platform/shared/authz"
+	"lookit.dev/platform/shared/hashedid"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/postgres/pgtest"
@@ -258,5 +261,54 @@ func TestStudyRoutesAnswerBadInputWithTheField(t *testing.T) {
 	}
 	if code, _ := call("PUT", "/api/studies/"+id, strings.Replace(big, "x", strings.Repeat("x", 11), -1)); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("3 MiB protocol: %d", code)
+	}
+}
+
+// "Participate" in an external study records the response and sends the family to the study's
+// site with Lookit's parameters.
+func TestParticipatingInAnExternalStudy(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID int64
+	var study, internal, salt string
+	_ = pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('External Lab', true) RETURNING id`).Scan(&labID)
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years, metadata)
+		VALUES ('Elsewhere', $1, 2, 'active', 9, '{"url":"https://lab.example.org/run?lang=en"}') RETURNING uuid::text, salt::text`, labID).Scan(&study, &salt)
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('Here', $1, 1, 'active', 9) RETURNING uuid::text`, labID).Scan(&internal)
+	fam := role{name: "external-family"}
+	famID := newUser(t, pool, 0, fam)
+	var child string
+	_ = pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 90, 'f') RETURNING uuid::text`, famID).Scan(&child)
+	_, _ = pool.Exec(ctx, `INSERT INTO demographic_data (user_id) VALUES ($1)`, famID)
+	post := func(studyID, body string) (int, map[string]any) {
+		req := httptest.NewRequest("POST", "/api/public/studies/"+studyID+"/participate", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		credential(t, pool, famID, fam)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	code, out := post(study, `{"child":"`+child+`"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("participate: %d %v", code, out)
+	}
+	hash := hashedid.Of(uuid.MustParse(child), uuid.MustParse(study), uuid.MustParse(salt), 6)
+	want := "https://lab.example.org/run?child=" + hash + "&lang=en&response=" + out["response_id"].(string)
+	if out["redirect_url"] != want {
+		t.Errorf("redirect %v, want %s", out["redirect_url"], want)
+	}
+	var method *string
+	var elig []string
+	if err := pool.QueryRow(ctx, `SELECT recording_method, eligibility FROM responses WHERE uuid = $1`, out["response_id"]).Scan(&method, &elig); err != nil || method != nil || elig[0] != "Eligible" {
+		t.Errorf("stored: %v %v %v", method, elig, err)
+	}
+	if code, out := post(internal, `{"child":"`+child+`"}`); code != http.StatusConflict {
+		t.Errorf("an internal study: %d %v", code, out)
+	}
+	if code, out := post(study, `{"child":"not-a-child"}`); code != http.StatusBadRequest || errorPointer(out) != "/child" {
+		t.Errorf("unknown child: %d %v", code, out)
 	}
 }
