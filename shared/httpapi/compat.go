@@ -58,6 +58,10 @@ var compatRoutes = []struct {
 	{CompatRoute{"GET", "children/", "ListChildren"}, (*compatServer).listChildren},
 	{CompatRoute{"GET", "labs/", "ListLabs"}, (*compatServer).listLabs},
 	{CompatRoute{"GET", "labs/{id}/", "GetLab"}, (*compatServer).getLab},
+	{CompatRoute{"GET", "users/", "ListUsers"}, (*compatServer).listUsers},
+	{CompatRoute{"GET", "users/{id}/", "GetUser"}, (*compatServer).getUser},
+	{CompatRoute{"GET", "demographics/", "ListDemographics"}, (*compatServer).listDemographics},
+	{CompatRoute{"GET", "demographics/{id}/", "GetDemographics"}, (*compatServer).getDemographics},
 }
 
 // CompatRoutes lists the compatibility API's routes (under /api/v1/; /api/v2/ is the same).
@@ -788,4 +792,142 @@ func writeResponse(w http.ResponseWriter, status int, res jsonapi.Resource) {
 	_, _ = w.Write(b[:i])
 	_, _ = w.Write(expData)
 	_, _ = w.Write(b[i+len("null"):])
+}
+
+type userAttributes struct {
+	GivenName              string    `json:"given_name"`
+	MiddleName             string    `json:"middle_name"`
+	FamilyName             string    `json:"family_name"`
+	Nickname               string    `json:"nickname"`
+	IsActive               bool      `json:"is_active"`
+	IsStaff                bool      `json:"is_staff"`
+	IsResearcher           bool      `json:"is_researcher"`
+	EmailNextSession       bool      `json:"email_next_session"`
+	EmailNewStudies        bool      `json:"email_new_studies"`
+	EmailStudyUpdates      bool      `json:"email_study_updates"`
+	EmailResponseQuestions bool      `json:"email_response_questions"`
+	DateCreated            time.Time `json:"date_created"`
+	URL                    string    `json:"url"`
+	PK                     int64     `json:"pk"`
+}
+
+func (s *compatServer) loadUser(r *http.Request) func(*postgres.Studies, string) (jsonapi.Resource, error) {
+	return func(st *postgres.Studies, id string) (jsonapi.Resource, error) {
+		u, err := st.CompatUser(r.Context(), id)
+		self := s.url(r, "users", u.Uuid)
+		return jsonapi.Resource{Type: "users", ID: u.Uuid, Attributes: userAttributes{GivenName: u.GivenName,
+			MiddleName: u.MiddleName, FamilyName: u.FamilyName, Nickname: u.Nickname, IsActive: u.IsActive,
+			IsResearcher: u.IsResearcher, EmailNextSession: u.EmailNextSession, EmailNewStudies: u.EmailNewStudies,
+			EmailStudyUpdates: u.EmailStudyUpdates, EmailResponseQuestions: u.EmailResponseQuestions,
+			DateCreated: u.CreatedAt.Time, URL: self, PK: u.ID},
+			Relationships: map[string]jsonapi.Relationship{
+				"children":     {Links: &jsonapi.Links{Related: s.url(r, "users", u.Uuid, "children")}},
+				"demographics": {Links: &jsonapi.Links{Related: s.url(r, "users", u.Uuid, "demographics")}},
+			}, Links: &jsonapi.Links{Self: self}}, err
+	}
+}
+
+// listUsers and getUser: the caller, and the parents of consented responses they may read as a
+// researcher (never e-mail addresses: Lookit shows those only with a site permission).
+func (s *compatServer) listUsers(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.list(w, r, authz.ReadSelf, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
+		return st.VisibleUsers(r.Context(), p.Subject.UserID, readable(p.Subject), "", page.Size, page.Offset())
+	}, s.loadUser(r))
+}
+
+func (s *compatServer) getUser(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.one(w, r, func(st *postgres.Studies) ([]string, int, error) {
+		return st.VisibleUsers(r.Context(), p.Subject.UserID, readable(p.Subject), r.PathValue("id"), 1, 0)
+	}, s.loadUser(r))
+}
+
+type demographicsAttributes struct {
+	NumberOfChildren                      string          `json:"number_of_children"`
+	ChildBirthdays                        []string        `json:"child_birthdays"`
+	NumberOfGuardians                     string          `json:"number_of_guardians"`
+	NumberOfGuardiansExplanation          string          `json:"number_of_guardians_explanation"`
+	USRaceEthnicityIdentification         []string        `json:"us_race_ethnicity_identification"`
+	USRaceEthnicityIdentificationDescribe string          `json:"us_race_ethnicity_identification_describe"`
+	Age                                   string          `json:"age"`
+	Gender                                string          `json:"gender"`
+	EducationLevel                        string          `json:"education_level"`
+	AnnualIncome                          string          `json:"annual_income"`
+	LookitReferrer                        string          `json:"lookit_referrer"`
+	AdditionalComments                    string          `json:"additional_comments"`
+	Country                               string          `json:"country"`
+	State                                 string          `json:"state"`
+	Density                               string          `json:"density"`
+	Extra                                 json.RawMessage `json:"extra"`
+	DateCreated                           time.Time       `json:"date_created"`
+	URL                                   string          `json:"url"`
+	PK                                    int64           `json:"pk"`
+}
+
+func (s *compatServer) loadDemographics(r *http.Request) func(*postgres.Studies, string) (jsonapi.Resource, error) {
+	return func(st *postgres.Studies, id string) (jsonapi.Resource, error) {
+		d, err := st.CompatDemographics(r.Context(), id)
+		births := make([]string, 0, len(d.ChildBirthdays))
+		for _, b := range d.ChildBirthdays {
+			births = append(births, b.Time.Format(time.DateOnly))
+		}
+		races := d.UsRaceEthnicityIdentification
+		if races == nil {
+			races = []string{}
+		}
+		extra := json.RawMessage(d.Extra)
+		if len(extra) == 0 {
+			extra = json.RawMessage("{}")
+		}
+		self := s.url(r, "demographics", d.Uuid)
+		return jsonapi.Resource{Type: "demographics", ID: d.Uuid, Attributes: demographicsAttributes{
+			NumberOfChildren: d.NumberOfChildren, ChildBirthdays: births, NumberOfGuardians: d.NumberOfGuardians,
+			NumberOfGuardiansExplanation: d.NumberOfGuardiansExplanation, USRaceEthnicityIdentification: races,
+			USRaceEthnicityIdentificationDescribe: d.UsRaceEthnicityIdentificationDescribe, Age: d.Age, Gender: d.Gender,
+			EducationLevel: d.EducationLevel, AnnualIncome: d.AnnualIncome, LookitReferrer: d.LookitReferrer,
+			AdditionalComments: d.AdditionalComments, Country: d.Country, State: d.State, Density: d.Density,
+			Extra: extra, DateCreated: d.CreatedAt.Time, URL: self, PK: d.ID}, Links: &jsonapi.Links{Self: self}}, err
+	}
+}
+
+// listDemographics and getDemographics: the caller's survey versions and the snapshots of
+// consented responses they may read as a researcher.
+func (s *compatServer) listDemographics(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.list(w, r, authz.ReadSelf, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
+		return st.VisibleDemographics(r.Context(), p.Subject.UserID, readable(p.Subject), "", page.Size, page.Offset())
+	}, s.loadDemographics(r))
+}
+
+func (s *compatServer) getDemographics(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.one(w, r, func(st *postgres.Studies) ([]string, int, error) {
+		return st.VisibleDemographics(r.Context(), p.Subject.UserID, readable(p.Subject), r.PathValue("id"), 1, 0)
+	}, s.loadDemographics(r))
+}
+
+// one answers a detail request whose visibility is a list query narrowed to the one id: not
+// visible is not found.
+func (s *compatServer) one(w http.ResponseWriter, r *http.Request, pick func(*postgres.Studies) ([]string, int, error),
+	load func(*postgres.Studies, string) (jsonapi.Resource, error)) error {
+	if err := authz.Authorize(PrincipalFrom(r.Context()).Subject, authz.ReadSelf, authz.Object{}); err != nil {
+		return err
+	}
+	st, err := s.studies(r.Context())
+	if err != nil {
+		return err
+	}
+	ids, _, err := pick(st)
+	if err != nil {
+		return err
+	}
+	// The row must be the one asked for: a query that ignored the narrowing must not answer
+	// with another row.
+	want, perr := uuid.Parse(r.PathValue("id"))
+	if len(ids) == 0 || perr != nil || ids[0] != want.String() {
+		return apperr.New(apperr.NotFound, "not found")
+	}
+	res, err := load(st, ids[0])
+	if err != nil {
+		return err
+	}
+	writeDoc(w, http.StatusOK, single{Data: res})
+	return nil
 }

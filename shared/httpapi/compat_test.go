@@ -587,3 +587,58 @@ func TestPreviewResponsesNeedPreviewPermission(t *testing.T) {
 		t.Errorf("%d preview responses, want 1", previews)
 	}
 }
+
+// Users and demographics: a family sees itself and its own survey versions; a researcher with
+// real-data access sees the parent and the demographic snapshot of a consented response, and
+// nothing of families without one.
+func TestCompatUsersAndDemographics(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID, studyID int64
+	_ = pool.QueryRow(ctx, `INSERT INTO labs (name, approved_to_test) VALUES ('People Lab', true) RETURNING id`).Scan(&labID)
+	_ = pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, state, max_age_years) VALUES ('P', $1, 1, 'active', 9) RETURNING id`, labID).Scan(&studyID)
+	famA, famB := role{name: "people-a"}, role{name: "people-b"}
+	a, b := newUser(t, pool, 0, famA), newUser(t, pool, 0, famB)
+	analyst := role{name: "people-analyst", researcher: true, twoFactor: true}
+	analystID := newUser(t, pool, 0, analyst)
+	_, _ = pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'analysis')`, studyID, analystID)
+	var aUUID, bUUID, aDemo, bDemo string
+	_ = pool.QueryRow(ctx, `SELECT uuid::text FROM users WHERE id = $1`, a).Scan(&aUUID)
+	_ = pool.QueryRow(ctx, `SELECT uuid::text FROM users WHERE id = $1`, b).Scan(&bUUID)
+	_ = pool.QueryRow(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US') RETURNING uuid::text`, a).Scan(&aDemo)
+	_ = pool.QueryRow(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'CA') RETURNING uuid::text`, b).Scan(&bDemo)
+	// A's child has a consented response to the analyst's study, with A's snapshot.
+	var rid int64
+	if err := pool.QueryRow(ctx, `WITH c AS (INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 90, 'f') RETURNING id)
+		INSERT INTO responses (study_id, child_id, study_type_id, completed_consent_frame, demographic_snapshot_id)
+		SELECT $2, c.id, 1, true, (SELECT id FROM demographic_data WHERE uuid = $3) FROM c RETURNING id`, a, studyID, aDemo).Scan(&rid); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = pool.Exec(ctx, `INSERT INTO consent_rulings (response_id, action) VALUES ($1, 'accepted')`, rid)
+	get := func(r role, id int64, path string) int {
+		req := httptest.NewRequest("GET", path, nil)
+		credential(t, pool, id, r)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if strings.Contains(rec.Body.String(), "@example.org") {
+			t.Errorf("%s %s shows an email address: %s", r.name, path, rec.Body)
+		}
+		return rec.Code
+	}
+	for _, c := range []struct {
+		r       role
+		id      int64
+		visible map[string]bool
+	}{
+		{famA, a, map[string]bool{"users/" + aUUID: true, "demographics/" + aDemo: true}},
+		{famB, b, map[string]bool{"users/" + bUUID: true, "demographics/" + bDemo: true}},
+		{analyst, analystID, map[string]bool{"users/" + aUUID: true, "demographics/" + aDemo: true}},
+	} {
+		for _, path := range []string{"users/" + aUUID, "users/" + bUUID, "demographics/" + aDemo, "demographics/" + bDemo} {
+			if code := get(c.r, c.id, "/api/v1/"+path+"/"); (code == 200) != c.visible[path] {
+				t.Errorf("%s GET %s: %d, want visible=%v", c.r.name, path, code, c.visible[path])
+			}
+		}
+	}
+}

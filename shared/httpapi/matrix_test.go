@@ -402,6 +402,12 @@ var compatAllowed = map[string][]string{
 	"ListChildren":  loggedIn,
 	"ListLabs":      loggedIn,
 	"GetLab":        loggedIn,
+	// Users and demographics: each caller sees their own and what consented responses open to
+	// them (TestCompatUsersAndDemographics); for others' rows, 404.
+	"ListUsers":        loggedIn,
+	"GetUser":          loggedIn,
+	"ListDemographics": loggedIn,
+	"GetDemographics":  loggedIn,
 }
 
 // Every route of the compatibility API against every role, on a child of the family, an active
@@ -430,9 +436,11 @@ func TestCompatRouteMatrix(t *testing.T) {
 			}
 		}
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US')`, users["family"]); err != nil {
+	var familyUUID, demoUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US') RETURNING uuid::text`, users["family"]).Scan(&demoUUID); err != nil {
 		t.Fatal(err)
 	}
+	_ = pool.QueryRow(ctx, `SELECT uuid::text FROM users WHERE id = $1`, users["family"]).Scan(&familyUUID)
 	fixture := func() (child, response string) {
 		if err := pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'Kid', current_date - 300, 'm')
 			RETURNING uuid::text`, users["family"]).Scan(&child); err != nil {
@@ -454,7 +462,8 @@ func TestCompatRouteMatrix(t *testing.T) {
 		for _, r := range roles {
 			child, response := fixture()
 			path := "/api/v1/" + strings.NewReplacer("{id}", map[string]string{
-				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child, "GetLab": labUUID}[rt.Name]).Replace(rt.Path)
+				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child, "GetLab": labUUID,
+				"GetUser": familyUUID, "GetDemographics": demoUUID}[rt.Name]).Replace(rt.Path)
 			if strings.HasPrefix(rt.Path, "responses/{id}") || strings.HasPrefix(rt.Path, "past-sessions/{id}") {
 				path = "/api/v1/" + strings.Replace(rt.Path, "{id}", response, 1)
 			}

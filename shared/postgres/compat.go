@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/authz"
@@ -509,4 +510,68 @@ func (s *Studies) fastSave(ctx context.Context, responseID int64, p ResponsePatc
 	return SavedResponse{Conditions: row.Conditions, GlobalEventTimings: row.GlobalEventTimings, ExpData: p.ExpData,
 		Sequence: p.Sequence, Completed: row.Completed, CompletedConsentFrame: row.CompletedConsentFrame,
 		Consent: row.SurveyConsent, UpdatedAt: row.UpdatedAt.Time}, true, nil
+}
+
+func pgUUID(s string) pgtype.UUID {
+	u, err := uuid.Parse(s)
+	if err != nil || s == "" {
+		return pgtype.UUID{}
+	}
+	return pgtype.UUID{Bytes: u, Valid: true}
+}
+
+// VisibleUsers lists one page of the users a caller may see: themselves and the parents of
+// consented responses they may read as a researcher; pick ("" for all) narrows it to one.
+func (s *Studies) VisibleUsers(ctx context.Context, userID int64, rd ReadableData, pick string, limit, offset int) ([]string, int, error) {
+	if pick != "" && !pgUUID(pick).Valid {
+		return nil, 0, nil
+	}
+	q := db.New(s.Pool)
+	n, err := q.CompatCountVisibleUsers(ctx, db.CompatCountVisibleUsersParams{UserID: userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible users: %w", err)
+	}
+	ids, err := q.CompatVisibleUsers(ctx, db.CompatVisibleUsersParams{UserID: userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
+		PickUuid: pgUUID(pick), Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible users: %w", err)
+	}
+	return ids, int(n), nil
+}
+
+// VisibleDemographics lists one page of the demographic rows a caller may see: their own and the
+// snapshots of consented responses they may read; pick narrows it to one row.
+func (s *Studies) VisibleDemographics(ctx context.Context, userID int64, rd ReadableData, pick string, limit, offset int) ([]string, int, error) {
+	if pick != "" && !pgUUID(pick).Valid {
+		return nil, 0, nil
+	}
+	q := db.New(s.Pool)
+	n, err := q.CompatCountVisibleDemographics(ctx, db.CompatCountVisibleDemographicsParams{UserID: &userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible demographics: %w", err)
+	}
+	ids, err := q.CompatVisibleDemographics(ctx, db.CompatVisibleDemographicsParams{UserID: &userID,
+		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
+		PickUuid: pgUUID(pick), Lim: int32(limit), Off: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("postgres: visible demographics: %w", err)
+	}
+	return ids, int(n), nil
+}
+
+// CompatUser and CompatDemographics read one row the caller was found allowed to see.
+func (s *Studies) CompatUser(ctx context.Context, userUUID string) (db.CompatUserRow, error) {
+	return db.New(s.Pool).CompatUser(ctx, userUUID)
+}
+
+// CompatDemographics: see CompatUser.
+func (s *Studies) CompatDemographics(ctx context.Context, demoUUID string) (db.CompatDemographicsRow, error) {
+	return db.New(s.Pool).CompatDemographics(ctx, demoUUID)
 }

@@ -211,6 +211,37 @@ func (q *Queries) CompatCountVisibleChildren(ctx context.Context, arg CompatCoun
 	return count, err
 }
 
+const compatCountVisibleDemographics = `-- name: CompatCountVisibleDemographics :one
+SELECT count(*) FROM demographic_data d
+WHERE d.user_id = $1 OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
+    AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
+`
+
+type CompatCountVisibleDemographicsParams struct {
+	UserID    *int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+}
+
+func (q *Queries) CompatCountVisibleDemographics(ctx context.Context, arg CompatCountVisibleDemographicsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, compatCountVisibleDemographics,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const compatCountVisibleResponses = `-- name: CompatCountVisibleResponses :one
 SELECT count(*) FROM responses r JOIN children c ON c.id = r.child_id
 WHERE (c.user_id = $1
@@ -240,6 +271,96 @@ func (q *Queries) CompatCountVisibleResponses(ctx context.Context, arg CompatCou
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const compatCountVisibleUsers = `-- name: CompatCountVisibleUsers :one
+SELECT count(*) FROM users u
+WHERE u.is_active AND (u.id = $1 OR EXISTS (SELECT 1 FROM children c JOIN responses r ON r.child_id = c.id
+    WHERE c.user_id = u.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
+`
+
+type CompatCountVisibleUsersParams struct {
+	UserID    int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+}
+
+func (q *Queries) CompatCountVisibleUsers(ctx context.Context, arg CompatCountVisibleUsersParams) (int64, error) {
+	row := q.db.QueryRow(ctx, compatCountVisibleUsers,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+	)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const compatDemographics = `-- name: CompatDemographics :one
+SELECT d.id, d.uuid::text AS uuid, coalesce(d.user_id, 0)::bigint AS user_id, d.number_of_children, d.child_birthdays,
+       d.number_of_guardians, d.number_of_guardians_explanation, d.us_race_ethnicity_identification,
+       d.us_race_ethnicity_identification_describe, d.age, d.gender, d.education_level, d.annual_income,
+       d.lookit_referrer, d.additional_comments, d.country, d.state, d.density, d.extra, d.created_at
+FROM demographic_data d WHERE d.uuid = $1
+`
+
+type CompatDemographicsRow struct {
+	ID                                    int64
+	Uuid                                  string
+	UserID                                int64
+	NumberOfChildren                      string
+	ChildBirthdays                        []pgtype.Date
+	NumberOfGuardians                     string
+	NumberOfGuardiansExplanation          string
+	UsRaceEthnicityIdentification         []string
+	UsRaceEthnicityIdentificationDescribe string
+	Age                                   string
+	Gender                                string
+	EducationLevel                        string
+	AnnualIncome                          string
+	LookitReferrer                        string
+	AdditionalComments                    string
+	Country                               string
+	State                                 string
+	Density                               string
+	Extra                                 []byte
+	CreatedAt                             pgtype.Timestamptz
+}
+
+func (q *Queries) CompatDemographics(ctx context.Context, uuid string) (CompatDemographicsRow, error) {
+	row := q.db.QueryRow(ctx, compatDemographics, uuid)
+	var i CompatDemographicsRow
+	err := row.Scan(
+		&i.ID,
+		&i.Uuid,
+		&i.UserID,
+		&i.NumberOfChildren,
+		&i.ChildBirthdays,
+		&i.NumberOfGuardians,
+		&i.NumberOfGuardiansExplanation,
+		&i.UsRaceEthnicityIdentification,
+		&i.UsRaceEthnicityIdentificationDescribe,
+		&i.Age,
+		&i.Gender,
+		&i.EducationLevel,
+		&i.AnnualIncome,
+		&i.LookitReferrer,
+		&i.AdditionalComments,
+		&i.Country,
+		&i.State,
+		&i.Density,
+		&i.Extra,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const compatLab = `-- name: CompatLab :one
@@ -556,6 +677,49 @@ func (q *Queries) CompatStudy(ctx context.Context, uuid string) (CompatStudyRow,
 	return i, err
 }
 
+const compatUser = `-- name: CompatUser :one
+SELECT id, uuid::text AS uuid, given_name, middle_name, family_name, nickname, is_active, is_researcher,
+       email_next_session, email_new_studies, email_study_updates, email_response_questions, created_at
+FROM users WHERE uuid = $1
+`
+
+type CompatUserRow struct {
+	ID                     int64
+	Uuid                   string
+	GivenName              string
+	MiddleName             string
+	FamilyName             string
+	Nickname               string
+	IsActive               bool
+	IsResearcher           bool
+	EmailNextSession       bool
+	EmailNewStudies        bool
+	EmailStudyUpdates      bool
+	EmailResponseQuestions bool
+	CreatedAt              pgtype.Timestamptz
+}
+
+func (q *Queries) CompatUser(ctx context.Context, uuid string) (CompatUserRow, error) {
+	row := q.db.QueryRow(ctx, compatUser, uuid)
+	var i CompatUserRow
+	err := row.Scan(
+		&i.ID,
+		&i.Uuid,
+		&i.GivenName,
+		&i.MiddleName,
+		&i.FamilyName,
+		&i.Nickname,
+		&i.IsActive,
+		&i.IsResearcher,
+		&i.EmailNextSession,
+		&i.EmailNewStudies,
+		&i.EmailStudyUpdates,
+		&i.EmailResponseQuestions,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const compatVisibleChildren = `-- name: CompatVisibleChildren :many
 SELECT c.uuid::text AS uuid FROM children c
 WHERE c.user_id = $1
@@ -586,6 +750,59 @@ func (q *Queries) CompatVisibleChildren(ctx context.Context, arg CompatVisibleCh
 		arg.RpAll,
 		arg.RpStudies,
 		arg.RpLabs,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var uuid string
+		if err := rows.Scan(&uuid); err != nil {
+			return nil, err
+		}
+		items = append(items, uuid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const compatVisibleDemographics = `-- name: CompatVisibleDemographics :many
+SELECT d.uuid::text AS uuid FROM demographic_data d
+WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
+    AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
+  AND ($8::uuid IS NULL OR d.uuid = $8::uuid)
+ORDER BY d.created_at DESC, d.id DESC LIMIT $10 OFFSET $9
+`
+
+type CompatVisibleDemographicsParams struct {
+	UserID    *int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+	PickUuid  pgtype.UUID
+	Off       int32
+	Lim       int32
+}
+
+// The caller's demographic rows and the snapshots of consented responses they may read.
+func (q *Queries) CompatVisibleDemographics(ctx context.Context, arg CompatVisibleDemographicsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, compatVisibleDemographics,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+		arg.PickUuid,
 		arg.Off,
 		arg.Lim,
 	)
@@ -638,6 +855,59 @@ func (q *Queries) CompatVisibleResponses(ctx context.Context, arg CompatVisibleR
 		arg.RpAll,
 		arg.RpStudies,
 		arg.RpLabs,
+		arg.Off,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var uuid string
+		if err := rows.Scan(&uuid); err != nil {
+			return nil, err
+		}
+		items = append(items, uuid)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const compatVisibleUsers = `-- name: CompatVisibleUsers :many
+SELECT u.uuid::text AS uuid FROM users u
+WHERE u.is_active AND (u.id = $1 OR EXISTS (SELECT 1 FROM children c JOIN responses r ON r.child_id = c.id
+    WHERE c.user_id = u.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
+  AND ($8::uuid IS NULL OR u.uuid = $8::uuid)
+ORDER BY u.id LIMIT $10 OFFSET $9
+`
+
+type CompatVisibleUsersParams struct {
+	UserID    int64
+	RrAll     bool
+	RrStudies []int64
+	RrLabs    []int64
+	RpAll     bool
+	RpStudies []int64
+	RpLabs    []int64
+	PickUuid  pgtype.UUID
+	Off       int32
+	Lim       int32
+}
+
+// The caller and the parents of consented responses they may read as a researcher.
+func (q *Queries) CompatVisibleUsers(ctx context.Context, arg CompatVisibleUsersParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, compatVisibleUsers,
+		arg.UserID,
+		arg.RrAll,
+		arg.RrStudies,
+		arg.RrLabs,
+		arg.RpAll,
+		arg.RpStudies,
+		arg.RpLabs,
+		arg.PickUuid,
 		arg.Off,
 		arg.Lim,
 	)

@@ -151,3 +151,41 @@ WHERE r.id = @id AND r.study_type_id <> 3
            AND coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
                          ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') <> 'rejected')))
 RETURNING r.conditions, r.global_event_timings, r.completed, r.completed_consent_frame, r.survey_consent, r.updated_at;
+
+-- name: CompatVisibleUsers :many
+-- The caller and the parents of consented responses they may read as a researcher.
+SELECT u.uuid::text AS uuid FROM users u
+WHERE u.is_active AND (u.id = @user_id OR EXISTS (SELECT 1 FROM children c JOIN responses r ON r.child_id = c.id
+    WHERE c.user_id = u.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])))
+  AND (sqlc.narg(pick_uuid)::uuid IS NULL OR u.uuid = sqlc.narg(pick_uuid)::uuid)
+ORDER BY u.id LIMIT @lim OFFSET @off;
+
+-- name: CompatCountVisibleUsers :one
+SELECT count(*) FROM users u
+WHERE u.is_active AND (u.id = @user_id OR EXISTS (SELECT 1 FROM children c JOIN responses r ON r.child_id = c.id
+    WHERE c.user_id = u.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])));
+
+-- name: CompatUser :one
+SELECT id, uuid::text AS uuid, given_name, middle_name, family_name, nickname, is_active, is_researcher,
+       email_next_session, email_new_studies, email_study_updates, email_response_questions, created_at
+FROM users WHERE uuid = $1;
+
+-- name: CompatVisibleDemographics :many
+-- The caller's demographic rows and the snapshots of consented responses they may read.
+SELECT d.uuid::text AS uuid FROM demographic_data d
+WHERE (d.user_id = @user_id OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
+    AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])))
+  AND (sqlc.narg(pick_uuid)::uuid IS NULL OR d.uuid = sqlc.narg(pick_uuid)::uuid)
+ORDER BY d.created_at DESC, d.id DESC LIMIT @lim OFFSET @off;
+
+-- name: CompatCountVisibleDemographics :one
+SELECT count(*) FROM demographic_data d
+WHERE d.user_id = @user_id OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
+    AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
+
+-- name: CompatDemographics :one
+SELECT d.id, d.uuid::text AS uuid, coalesce(d.user_id, 0)::bigint AS user_id, d.number_of_children, d.child_birthdays,
+       d.number_of_guardians, d.number_of_guardians_explanation, d.us_race_ethnicity_identification,
+       d.us_race_ethnicity_identification_describe, d.age, d.gender, d.education_level, d.annual_income,
+       d.lookit_referrer, d.additional_comments, d.country, d.state, d.density, d.extra, d.created_at
+FROM demographic_data d WHERE d.uuid = $1;
