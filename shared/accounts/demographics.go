@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
 	"lookit.dev/platform/shared/apperr"
+	"lookit.dev/platform/shared/jsonb"
 )
 
 // The choices below are Lookit's DemographicData choices (accounts/models.py). Every single-choice
@@ -238,8 +238,8 @@ func (in DemographicsInput) validate(today Date) *apperr.Error {
 // maxExtraDepth bounds the nesting of extra, which PostgreSQL parses recursively.
 const maxExtraDepth = 32
 
-// checkExtra accepts nothing, null, or a JSON object that jsonb can store: valid UTF-8, no NUL
-// character in any string (jsonb rejects \u0000) and nested at most maxExtraDepth deep.
+// checkExtra accepts nothing, null, or a JSON object that jsonb can store as sent (jsonb.Check:
+// valid UTF-8, no NUL, no unpaired surrogate escape) nested at most maxExtraDepth deep.
 func checkExtra(raw json.RawMessage) *apperr.Error {
 	if len(raw) > MaxExtraBytes {
 		return apperr.Field("/extra", "extra must be at most %d bytes", MaxExtraBytes)
@@ -252,38 +252,30 @@ func checkExtra(raw json.RawMessage) *apperr.Error {
 	if v[0] != '{' || !utf8.Valid(v) || json.Unmarshal(v, &obj) != nil {
 		return apperr.Field("/extra", "extra must be a JSON object")
 	}
-	if msg := storableJSON(obj, 1); msg != "" {
-		return apperr.Field("/extra", "extra %s", msg)
+	if err := jsonb.Check(v); err != nil {
+		return apperr.Field("/extra", "extra: %v", err)
+	}
+	if nestedDeeper(obj, 1) {
+		return apperr.Field("/extra", "extra must not be nested more than %d deep", maxExtraDepth)
 	}
 	return nil
 }
 
-func storableJSON(v any, depth int) string {
+func nestedDeeper(v any, depth int) bool {
 	if depth > maxExtraDepth {
-		return fmt.Sprintf("must not be nested more than %d deep", maxExtraDepth)
+		return true
 	}
 	switch v := v.(type) {
-	case string:
-		if strings.ContainsRune(v, 0) {
-			return "must not contain NUL characters"
-		}
 	case []any:
-		for _, e := range v {
-			if msg := storableJSON(e, depth+1); msg != "" {
-				return msg
-			}
-		}
+		return slices.ContainsFunc(v, func(e any) bool { return nestedDeeper(e, depth+1) })
 	case map[string]any:
-		for k, e := range v {
-			if strings.ContainsRune(k, 0) {
-				return "must not contain NUL characters"
-			}
-			if msg := storableJSON(e, depth+1); msg != "" {
-				return msg
+		for _, e := range v {
+			if nestedDeeper(e, depth+1) {
+				return true
 			}
 		}
 	}
-	return ""
+	return false
 }
 
 // Demographics validates the input and returns the demographic version it describes (UUID and

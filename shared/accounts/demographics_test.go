@@ -189,6 +189,7 @@ func TestDemographicsRejections(t *testing.T) {
 		{"extra too big", func(in *accounts.DemographicsInput) { in.Extra = bigObject(16<<10 + 1) }, "/extra"},
 		{"extra NUL escape", func(in *accounts.DemographicsInput) { in.Extra = json.RawMessage(`{"a":"x\u0000"}`) }, "/extra"},
 		{"extra NUL in key", func(in *accounts.DemographicsInput) { in.Extra = json.RawMessage(`{"\u0000":1}`) }, "/extra"},
+		{"extra unpaired surrogate", func(in *accounts.DemographicsInput) { in.Extra = json.RawMessage(`{"a":"\ud800"}`) }, "/extra"},
 		{"extra invalid UTF-8", func(in *accounts.DemographicsInput) { in.Extra = json.RawMessage("{\"a\":\"\xff\"}") }, "/extra"},
 		{"extra too deep", func(in *accounts.DemographicsInput) { in.Extra = json.RawMessage(deep) }, "/extra"},
 		{"first bad field wins", func(in *accounts.DemographicsInput) { in.Density = "x"; in.Age = "x" }, "/age"},

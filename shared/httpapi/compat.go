@@ -19,6 +19,7 @@ import (
 	"lookit.dev/platform/shared/hashedid"
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/jsonapi"
+	"lookit.dev/platform/shared/logging"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/protocol"
@@ -290,26 +291,6 @@ type responseAttributes struct {
 	PK                    int64           `json:"pk"`
 }
 
-// withdrawn reads the exit survey's withdrawal box from the last frame, as Lookit does.
-func withdrawn(r db.CompatResponseRow) bool {
-	if len(r.Sequence) == 0 {
-		return false
-	}
-	frame, ok := jsonapi.Member(r.ExpData, r.Sequence[len(r.Sequence)-1])
-	if !ok {
-		return false
-	}
-	var last struct {
-		FrameType  string `json:"frameType"`
-		Withdrawal any    `json:"withdrawal"`
-	}
-	if json.Unmarshal(frame, &last) != nil || last.FrameType != protocol.ExpDataFrameTypeExit {
-		return false
-	}
-	b, _ := last.Withdrawal.(bool)
-	return b
-}
-
 func (s *compatServer) responseResource(r *http.Request, row db.CompatResponseRow) jsonapi.Resource {
 	childID, _ := uuid.Parse(row.ChildUuid)
 	studyID, _ := uuid.Parse(row.StudyUuid)
@@ -330,7 +311,7 @@ func (s *compatServer) responseResource(r *http.Request, row db.CompatResponseRo
 			ExpData: orEmpty(row.ExpData, "{}"), Sequence: seq, Completed: row.Completed,
 			CompletedConsentFrame: row.CompletedConsentFrame, SurveyConsent: row.SurveyConsent, CreatedOn: row.CreatedAt.Time,
 			IsPreview: row.IsPreview, HashChildID: hashedid.Of(childID, studyID, salt, int(row.HashDigits)),
-			RecordingMethod: row.RecordingMethod, Withdrawn: withdrawn(row), Eligibility: row.Eligibility, PK: row.ID},
+			RecordingMethod: row.RecordingMethod, Withdrawn: protocol.Withdrawn(studies.TypeOf(row.StudyTypeID) == studies.JSPsych, row.ExpData, row.Sequence), Eligibility: row.Eligibility, PK: row.ID},
 		Relationships: map[string]jsonapi.Relationship{
 			"child": {Data: &jsonapi.Identifier{Type: "children", ID: row.ChildUuid}, Links: &jsonapi.Links{Related: s.url(r, "children", row.ChildUuid)}},
 			"study": {Data: &jsonapi.Identifier{Type: "studies", ID: row.StudyUuid}, Links: &jsonapi.Links{Related: s.url(r, "studies", row.StudyUuid)}},
@@ -568,8 +549,12 @@ func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p 
 	}
 	// Taking part stretches the family's session to four days, as Lookit does.
 	if p.Session != nil {
-		if pool, err := s.in.DB(ctx); err == nil {
-			_ = (&postgres.Auth{Pool: pool}).Extend(ctx, *p.Session, postgres.ParticipationTTL)
+		pool, err := s.in.DB(ctx)
+		if err == nil {
+			err = (&postgres.Auth{Pool: pool}).Extend(ctx, *p.Session, postgres.ParticipationTTL)
+		}
+		if err != nil { // the response is stored; a shorter session is no reason to fail
+			logging.Error(ctx, s.in.Log, "could not extend the participating family's session", err)
 		}
 	}
 	row, err := st.CompatResponse(ctx, created.UUID)

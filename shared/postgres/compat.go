@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -16,7 +15,6 @@ import (
 
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/authz"
-	"lookit.dev/platform/shared/jsonapi"
 	"lookit.dev/platform/shared/jsonb"
 	pmail "lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres/db"
@@ -285,68 +283,17 @@ func jsPsychData(stored int, next json.RawMessage) ([]string, error) {
 	return seq, nil
 }
 
-// lastFrame returns the kind and data of a response's last frame: for the frameplayer
-// exp_data[sequence[-1]] with its frameType (CONSENT, EXIT); for jsPsych the last trial's
-// chs_type (consent, exit) with its response object (Lookit's FrameActionDispatcher).
-func lastFrame(t studies.Type, expData json.RawMessage, sequence []string) (kind string, data map[string]json.RawMessage) {
-	if len(sequence) == 0 {
-		return "", nil
-	}
-	var frame map[string]json.RawMessage
-	field := "frameType"
-	if t == studies.JSPsych {
-		var rows []map[string]json.RawMessage
-		if json.Unmarshal(expData, &rows) != nil || len(rows) == 0 {
-			return "", nil
-		}
-		frame, field = rows[len(rows)-1], "chs_type"
-		var resp map[string]json.RawMessage
-		_ = json.Unmarshal(frame["response"], &resp)
-		data = resp
-	} else {
-		// Only the last frame is decoded: exp_data grows with every frame.
-		raw, ok := jsonapi.Member(expData, sequence[len(sequence)-1])
-		if !ok || json.Unmarshal(raw, &frame) != nil {
-			return "", nil
-		}
-		data = frame
-	}
-	_ = json.Unmarshal(frame[field], &kind)
-	return strings.ToUpper(kind), data
-}
-
-// truthy is Python's truth of a JSON value, as Lookit tests withdrawal.
-func truthy(v json.RawMessage) bool {
-	var x any
-	if json.Unmarshal(v, &x) != nil {
-		return false
-	}
-	switch t := x.(type) {
-	case bool:
-		return t
-	case string:
-		return t != ""
-	case float64:
-		return t != 0
-	case []any:
-		return len(t) > 0
-	case map[string]any:
-		return len(t) > 0
-	}
-	return false
-}
-
 // lastFrameRules runs Lookit's rules on the frame just saved: a consent frame makes its videos
 // consent footage; an exit frame with withdrawal deletes the response's other videos (the rows
 // now, the stored objects in 7 days: video_deletions).
 func lastFrameRules(ctx context.Context, q *db.Queries, responseID int64, t studies.Type, expData json.RawMessage, sequence []string) error {
-	kind, data := lastFrame(t, expData, sequence)
+	kind, _ := protocol.LastFrame(t == studies.JSPsych, expData, sequence)
 	switch kind {
 	case protocol.ExpDataFrameTypeConsent:
 		_, err := q.MarkConsentFootage(ctx, db.MarkConsentFootageParams{ResponseID: responseID, FrameID: sequence[len(sequence)-1]})
 		return err
 	case protocol.ExpDataFrameTypeExit:
-		if !truthy(data["withdrawal"]) {
+		if !protocol.Withdrawn(t == studies.JSPsych, expData, sequence) {
 			return nil
 		}
 		if _, err := q.ScheduleWithdrawnVideos(ctx, responseID); err != nil {
@@ -495,7 +442,7 @@ func (s *Studies) fastSave(ctx context.Context, responseID int64, p ResponsePatc
 	if p.ExpData == nil || p.Sequence == nil || jsonKind(p.ExpData) != '{' {
 		return SavedResponse{}, false, nil
 	}
-	if kind, _ := lastFrame(studies.Frameplayer, p.ExpData, p.Sequence); kind == protocol.ExpDataFrameTypeConsent || kind == protocol.ExpDataFrameTypeExit {
+	if kind, _ := protocol.LastFrame(false, p.ExpData, p.Sequence); kind == protocol.ExpDataFrameTypeConsent || kind == protocol.ExpDataFrameTypeExit {
 		return SavedResponse{}, false, nil
 	}
 	row, err := db.New(s.Pool).FastSaveResponse(ctx, db.FastSaveResponseParams{ID: responseID, Conditions: p.Conditions,

@@ -242,7 +242,11 @@ func (s *Studies) Update(ctx context.Context, actorID, studyID int64, in studies
 			return err
 		}
 		// A cap lowered to (or below) what is already counted pauses an active study now.
-		out, err = s.pauseAtCap(ctx, q, studyID)
+		st, err := q.LockStudy(ctx, studyID)
+		if err != nil {
+			return err
+		}
+		out, err = s.pauseAtCap(ctx, q, st, st.TalliedResponses)
 		return err
 	})
 	if err != nil {

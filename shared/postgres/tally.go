@@ -77,25 +77,23 @@ func (s *Studies) tally(ctx context.Context, q *db.Queries, responseID int64) ([
 	if st.MaxResponses != nil && st.TalliedResponses >= *st.MaxResponses {
 		// Over the cap: the response exists but does not count (and the study pauses if the
 		// cap was lowered under an active study).
-		return s.pauseAtCap(ctx, q, studyID)
+		return s.pauseAtCap(ctx, q, st, st.TalliedResponses)
 	}
 	if err := q.SetResponseTallied(ctx, db.SetResponseTalliedParams{ID: responseID, Tallied: true}); err != nil {
 		return nil, err
 	}
-	if _, err := q.AddToTally(ctx, db.AddToTallyParams{ID: studyID, Delta: 1}); err != nil {
-		return nil, err
-	}
-	return s.pauseAtCap(ctx, q, studyID)
-}
-
-// pauseAtCap pauses an active study whose tally has reached its max_responses, logs it and tells
-// its researchers. The caller holds the study's row lock.
-func (s *Studies) pauseAtCap(ctx context.Context, q *db.Queries, studyID int64) ([]pmail.Request, error) {
-	st, err := q.LockStudy(ctx, studyID)
+	n, err := q.AddToTally(ctx, db.AddToTallyParams{ID: studyID, Delta: 1})
 	if err != nil {
 		return nil, err
 	}
-	if st.MaxResponses == nil || st.TalliedResponses < *st.MaxResponses || studies.State(st.State) != studies.Active {
+	return s.pauseAtCap(ctx, q, st, n)
+}
+
+// pauseAtCap pauses an active study whose tally has reached its max_responses, logs it and tells
+// its researchers. The caller holds the study's row lock (st) and passes the current tally.
+func (s *Studies) pauseAtCap(ctx context.Context, q *db.Queries, st db.LockStudyRow, tallied int32) ([]pmail.Request, error) {
+	studyID := st.ID
+	if st.MaxResponses == nil || tallied < *st.MaxResponses || studies.State(st.State) != studies.Active {
 		return nil, nil
 	}
 	const comment = "The study reached its maximum number of responses and was paused."
