@@ -18,6 +18,7 @@ import (
 	"lookit.dev/platform/shared/auth"
 	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/instance"
+	"lookit.dev/platform/shared/logging"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/studies"
@@ -431,7 +432,10 @@ func (s *appServer) Login(ctx context.Context, req appapi.LoginRequestObject) (a
 	}
 	// A log-in replaces the session the browser had.
 	if old := PrincipalFrom(ctx).SessionKey; old != "" {
-		_ = a.Logout(ctx, old)
+		if err := a.Logout(ctx, old); err != nil {
+			// The new session stands; the old one expires on its own.
+			logging.Error(ctx, s.in.Log, "could not end the session a log-in replaced", err)
+		}
 	}
 	s.setCookies(w, l.SessionKey, l.CSRFToken, l.Expires)
 	me, err := s.me(ctx, l.UserID, false)
