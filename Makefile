@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 DEVSERVER := bin/devserver
 
-.PHONY: run test bench fuzz migrate lint generate build clean devserver
+.PHONY: run test bench fuzz migrate lint generate build clean devserver jspsych
 
 devserver:
 	@mkdir -p bin
@@ -12,16 +12,29 @@ devserver:
 
 ## run: the whole platform at http://127.0.0.1:8080 with local stand-ins (Ctrl-C stops it all)
 run: devserver
+	@$(MAKE) --no-print-directory jspsych || echo "make run: jsPsych could not be installed from npm; jsPsych study pages will not load it"
 	exec $(DEVSERVER) serve
+
+# jsPsych and its plugins from npm, with our data client, for jsPsych study pages (/static/jspsych/).
+JSPSYCH := frontend/jspsych
+jspsych: $(JSPSYCH)/dist/jspsych.js
+
+$(JSPSYCH)/node_modules/.package-lock.json: $(JSPSYCH)/package.json $(JSPSYCH)/package-lock.json
+	cd $(JSPSYCH) && npm ci --no-audit --no-fund --loglevel=error
+
+$(JSPSYCH)/dist/jspsych.js: $(JSPSYCH)/node_modules/.package-lock.json $(JSPSYCH)/build.mjs $(JSPSYCH)/lookit-data.js
+	cd $(JSPSYCH) && node build.mjs
 
 # Pub/Sub integration tests run verbosely so the log shows them talking to the emulator.
 INTEGRATION := lookit.dev/platform/shared/pubsub
 
-## test: go vet, then every Go test with -race against real PostgreSQL and the Pub/Sub emulator
+## test: go vet, then every Go test with -race against real PostgreSQL and the Pub/Sub emulator,
+## then the jsPsych data client's tests (Node.js)
 test: devserver
 	$(GO) vet ./...
 	$(DEVSERVER) with-services -- bash -c '$(GO) test -race -count=1 $$($(GO) list ./... | grep -vx "$(INTEGRATION)") \
 		&& $(GO) test -race -count=1 -v $(INTEGRATION)'
+	cd $(JSPSYCH) && node --test
 
 ## bench: benchmarks against the same services, as a table with each raw ceiling beside ours
 bench: devserver

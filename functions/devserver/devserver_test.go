@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -126,7 +127,89 @@ func TestMakeRunFromNothingAndCtrlC(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster")
 	}
-	runPlatform(t, nil, true)
+	dist, sha := runnerDist(t)
+	out := runPlatform(t, []string{"FRAMEPLAYER_DIST=" + dist, "FRAMEPLAYER_SHA=" + sha}, true)
+	if !strings.Contains(out, "Runner       "+dist) {
+		t.Errorf("banner does not show the runner build:\n%s", out)
+	}
+}
+
+// runnerDist is a built runner's dist/ folder (index.html shaped like the real one) and its commit.
+func runnerDist(t *testing.T) (string, string) {
+	const sha = "9e8b47f6d1c2a3b4c5d6e7f8091a2b3c4d5e6f70" // the commit testdata/index.html was "built" for
+	dist := t.TempDir()
+	index, err := os.ReadFile("../../shared/runner/testdata/index.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dist, "assets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"index.html": index, "assets/vendor-0123456789abcdef.js": []byte("var vendor;")} {
+		if err := os.WriteFile(filepath.Join(dist, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dist, sha
+}
+
+// checkRunner takes the demo parent to the demo frameplayer study's page: the registered build's
+// index.html, configured, and its assets.
+func checkRunner(t *testing.T, base, sha string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Post(base+"/api/auth/login", "application/json",
+		strings.NewReader(`{"email":"parent@example.org","password":"lookit-demo-password"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("log in: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	list := func(path string) []struct {
+		ID         string
+		Attributes map[string]any
+	} {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var doc struct {
+			Data []struct {
+				ID         string
+				Attributes map[string]any
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || len(doc.Data) == 0 {
+			t.Fatalf("%s: %v %+v", path, err, doc)
+		}
+		return doc.Data
+	}
+	child := list("/api/v1/children/")[0].ID
+	var study string
+	for _, s := range list("/api/v1/studies/?page_size=50") {
+		if s.Attributes["name"] == "Demo frameplayer study" {
+			study = s.ID
+		}
+	}
+	resp, err = c.Get(base + "/studies/" + study + "/" + child + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "%22bucket%22%3A%22lookit-videos%22") {
+		t.Fatalf("the demo frameplayer study's page: %d\n%s", resp.StatusCode, page)
+	}
+	resp, err = http.Get(base + "/frameplayer/" + sha + "/assets/vendor-0123456789abcdef.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asset, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(asset) != "var vendor;\n" && string(asset) != "var vendor;" {
+		t.Fatalf("runner asset: %d %q", resp.StatusCode, asset)
+	}
 }
 
 // The same platform with Google's Pub/Sub emulator and an existing database instead of the
@@ -185,6 +268,11 @@ func runPlatform(t *testing.T, env []string, localCluster bool) string {
 			t.Fatal("/healthz not 200 within 30s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	for _, e := range env {
+		if sha, ok := strings.CutPrefix(e, "FRAMEPLAYER_SHA="); ok {
+			checkRunner(t, base, sha)
+		}
 	}
 	var pidFile, pgPID string
 	if localCluster {

@@ -18,6 +18,7 @@ import (
 	"cloud.google.com/go/pubsub/v2/pstest"
 	"cloud.google.com/go/storage"
 	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"google.golang.org/api/option"
@@ -45,6 +46,7 @@ import (
 	"lookit.dev/platform/shared/mailsink"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/pubsub"
+	"lookit.dev/platform/shared/runner"
 	"lookit.dev/platform/shared/s3"
 )
 
@@ -59,6 +61,9 @@ func (s *stack) stop() {
 }
 
 const localDir = ".local"
+
+// jsPsychDist is what make jspsych builds: jsPsych, its plugins and the data client.
+const jsPsychDist = "frontend/jspsych/dist"
 
 func serve(ctx context.Context, getenv func(string) string) int {
 	cfg, err := config.Load(getenv)
@@ -157,6 +162,14 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 	if err := ensureBuckets(ctx, in, cfg); err != nil {
 		return err
 	}
+	if err := useRunner(ctx, in, pool, say); err != nil {
+		return err
+	}
+	if _, err := os.Stat(jsPsychDist + "/jspsych.js"); err == nil {
+		say("jsPsych      %s from %s", httpapi.JsPsychStatic, jsPsychDist)
+	} else {
+		say("jsPsych      missing: run make jspsych (jsPsych study pages load it from %s)", httpapi.JsPsychStatic)
+	}
 
 	mux := http.NewServeMux()
 	apiHandler := httpapi.New(in)
@@ -164,6 +177,10 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 		mux.Handle(p, apiHandler)
 	}
 	mux.Handle(pipewebhook.Path, pipewebhook.New(in))
+	// Cloud CDN serves runner builds from the experiments bucket in production.
+	mux.Handle("/frameplayer/", runner.Assets(in.Experiments, log))
+	// jsPsych for jsPsych study pages (make jspsych); the static bucket behind Cloud CDN in production.
+	mux.Handle(httpapi.JsPsychStatic, http.StripPrefix(httpapi.JsPsychStatic, http.FileServer(http.Dir(jsPsychDist))))
 	if cfg.IsLocal() {
 		mux.Handle("GET /_dev/mail", sink.ListHandler())
 		mux.Handle("/_dev/sendgrid/v3/mail/send", sink.SendHandler())
@@ -318,6 +335,46 @@ func ensureBuckets(ctx context.Context, in *instance.Instance, cfg *config.Confi
 			return err
 		}
 	}
+	return nil
+}
+
+// useRunner registers the prebuilt experiment runner in FRAMEPLAYER_DIST (or, with
+// FRAMEPLAYER_SHA alone, a build already in the experiments bucket) for the demo frameplayer
+// study, so a lab can run frameplayer studies offline.
+func useRunner(ctx context.Context, in *instance.Instance, pool *pgxpool.Pool, say func(string, ...any)) error {
+	cfg := in.Config
+	if cfg.FrameplayerSHA == "" {
+		say("Runner       none (set FRAMEPLAYER_DIST and FRAMEPLAYER_SHA to serve a prebuilt experiment runner)")
+		return nil
+	}
+	store, err := in.Experiments(ctx)
+	if err != nil {
+		return err
+	}
+	sha := cfg.FrameplayerSHA
+	where := "gs://" + cfg.ExperimentsBucket + "/" + runner.Prefix(sha)
+	if cfg.FrameplayerDist != "" {
+		n, err := runner.Upload(ctx, store, os.DirFS(cfg.FrameplayerDist), sha)
+		if err != nil {
+			return fmt.Errorf("FRAMEPLAYER_DIST %s: %w", cfg.FrameplayerDist, err)
+		}
+		where = fmt.Sprintf("%s (%d files)", cfg.FrameplayerDist, n)
+	} else if body, err := store.Get(ctx, runner.IndexObject(sha)); err != nil {
+		return fmt.Errorf("FRAMEPLAYER_SHA %s: no build in %s (set FRAMEPLAYER_DIST to its dist/ folder): %w", sha, where, err)
+	} else {
+		body.Close()
+	}
+	if !cfg.IsLocal() { // no demo study: studies pin the commit themselves
+		if err := postgres.RegisterPlayerBuild(ctx, pool, demo.PlayerRepo, sha, 0); err != nil {
+			return err
+		}
+		say("Runner       %s, commit %s, registered", where, sha[:12])
+		return nil
+	}
+	if err := demo.UseRunner(ctx, pool, sha); err != nil {
+		return err
+	}
+	say("Runner       %s, commit %s, for %q", where, sha[:12], demo.FrameplayerStudy)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,14 @@ type Config struct {
 	S3VideoBucket string `env:"S3_VIDEO_BUCKET"`
 	S3PipeBucket  string `env:"S3_PIPE_BUCKET"`
 
+	// The experiment runner uploads session video from the browser straight to S3VideoBucket with
+	// this key, written into every runner page (public by design, as in Lookit: give it only
+	// s3:PutObject and the multipart calls on that bucket).
+	RecordingAccessKeyID     string `env:"RECORDING_ACCESS_KEY_ID"`
+	RecordingSecretAccessKey string `env:"RECORDING_SECRET_ACCESS_KEY"`
+	// RunnerSentryDSN reports the experiment runner's browser errors to Sentry (optional).
+	RunnerSentryDSN string `env:"RUNNER_SENTRY_DSN"`
+
 	PubSubEmulator string `env:"PUBSUB_EMULATOR_HOST"`
 
 	// Email through SendGrid's v3 API. SendGridHost is empty for SendGrid itself.
@@ -77,6 +86,10 @@ type Config struct {
 	// Demo data for local mode only.
 	DemoPassword   string `env:"DEMO_PASSWORD"`
 	DemoTOTPSecret string `env:"DEMO_TOTP_SECRET"`
+	// A prebuilt experiment runner (its dist/ folder) and the commit it was built from, which
+	// make run registers for the demo frameplayer study.
+	FrameplayerDist string `env:"FRAMEPLAYER_DIST"`
+	FrameplayerSHA  string `env:"FRAMEPLAYER_SHA"`
 }
 
 // Error lists every problem found, each naming its variable.
@@ -127,6 +140,12 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.S3Region = r.str("S3_REGION", "us-east-1")
 	c.S3VideoBucket = r.str("S3_VIDEO_BUCKET", ifLocal(local, "lookit-videos"))
 	c.S3PipeBucket = r.str("S3_PIPE_BUCKET", ifLocal(local, "lookit-pipe"))
+	c.RecordingAccessKeyID = r.str("RECORDING_ACCESS_KEY_ID", ifLocal(local, "local"))
+	c.RecordingSecretAccessKey = r.str("RECORDING_SECRET_ACCESS_KEY", ifLocal(local, "local"))
+	c.RunnerSentryDSN = r.str("RUNNER_SENTRY_DSN", "")
+	if c.RunnerSentryDSN != "" {
+		r.check("RUNNER_SENTRY_DSN", c.RunnerSentryDSN, validHTTPURL)
+	}
 
 	c.PubSubEmulator = r.str("PUBSUB_EMULATOR_HOST", "")
 
@@ -157,6 +176,14 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.DemoTOTPSecret != "" {
 		r.check("DEMO_TOTP_SECRET", c.DemoTOTPSecret, validBase32Secret)
 	}
+	c.FrameplayerDist = r.str("FRAMEPLAYER_DIST", "")
+	c.FrameplayerSHA = r.str("FRAMEPLAYER_SHA", "")
+	switch {
+	case c.FrameplayerSHA != "" && !shaPattern.MatchString(c.FrameplayerSHA):
+		r.fail("FRAMEPLAYER_SHA", "must be the full 40-character lower-case commit SHA the runner was built from")
+	case c.FrameplayerDist != "" && c.FrameplayerSHA == "":
+		r.fail("FRAMEPLAYER_SHA", "is required with FRAMEPLAYER_DIST: the commit the runner was built from")
+	}
 	if len(r.problems) > 0 {
 		return nil, &Error{Problems: r.problems}
 	}
@@ -176,7 +203,10 @@ const (
 	NeedBuilds
 	NeedPipe
 	NeedSecretKey
+	NeedRunner
 )
+
+var shaPattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // LocalSecretKey is SECRET_KEY in local mode. It is public, so it is refused anywhere else.
 const LocalSecretKey = "local-only-secret-key-never-use-it-in-production"
@@ -208,6 +238,13 @@ func (c *Config) Require(needs ...Need) error {
 		case NeedS3:
 			if c.S3VideoBucket == "" {
 				missing("S3_VIDEO_BUCKET", "for participant video")
+			}
+		case NeedRunner:
+			if c.S3VideoBucket == "" {
+				missing("S3_VIDEO_BUCKET", "for the experiment runner's video uploads")
+			}
+			if c.RecordingAccessKeyID == "" || c.RecordingSecretAccessKey == "" {
+				missing("RECORDING_ACCESS_KEY_ID and RECORDING_SECRET_ACCESS_KEY", "for the experiment runner's video uploads")
 			}
 		case NeedMail:
 			if c.SendGridAPIKey == "" {

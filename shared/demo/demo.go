@@ -97,9 +97,28 @@ var labSlug = "demo-lab"
 //go:embed frameplayer-protocol.json
 var frameplayerProtocol []byte
 
-// The experiment runner repository of the demo study. No commit is pinned: as in Lookit, the
-// first build resolves the branch head and stores its SHA; until then the study is not built.
-const playerRepo = "https://github.com/lookit/ember-lookit-frameplayer"
+// PlayerRepo is the experiment runner repository of the demo study. No commit is pinned: as in
+// Lookit, the first build resolves the branch head and stores its SHA; until then the study is not
+// built. UseRunner pins a prebuilt one instead.
+const PlayerRepo = "https://github.com/lookit/ember-lookit-frameplayer"
+
+// FrameplayerStudy is the name of the demo frameplayer study.
+const FrameplayerStudy = "Demo frameplayer study"
+
+// UseRunner records the runner build of commit sha (already stored in the experiments bucket by
+// runner.Upload) and points the demo frameplayer study at it.
+func UseRunner(ctx context.Context, pool *pgxpool.Pool, sha string) error {
+	q := db.New(pool)
+	labID, err := q.SeedLabID(ctx, &labSlug)
+	if err != nil {
+		return fmt.Errorf("demo: the demo lab: %w", err)
+	}
+	studyID, err := q.SeedStudyID(ctx, db.SeedStudyIDParams{LabID: labID, Name: FrameplayerStudy})
+	if err != nil {
+		return fmt.Errorf("demo: the demo frameplayer study: %w", err)
+	}
+	return postgres.RegisterPlayerBuild(ctx, pool, PlayerRepo, sha, studyID)
+}
 
 const jsPsychExperiment = `const jsPsych = initJsPsych();
 const trial = {
@@ -112,8 +131,8 @@ jsPsych.run([trial]);`
 // five years old (the demo child is eligible for all three).
 func seedStudies(ctx context.Context, q *db.Queries, labID, researcherID int64) error {
 	for _, st := range []db.SeedStudyParams{
-		{Name: "Demo frameplayer study", StudyTypeID: 1, Structure: frameplayerProtocol,
-			Metadata:         []byte(`{"player_repo_url":"` + playerRepo + `","last_known_player_sha":""}`),
+		{Name: FrameplayerStudy, StudyTypeID: 1, Structure: frameplayerProtocol,
+			Metadata:         []byte(`{"player_repo_url":"` + PlayerRepo + `","last_known_player_sha":""}`),
 			PreviewSummary:   "A two-minute study without a camera: consent, a short text, and a survey.",
 			ShortDescription: "Try a whole session of the Lookit experiment runner.", Duration: "2 minutes"},
 		{Name: "Demo jsPsych study", StudyTypeID: 3, Structure: []byte(`{"frames":{},"sequence":[]}`),

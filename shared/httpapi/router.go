@@ -24,6 +24,7 @@ func New(in *instance.Instance) http.Handler {
 	mux.Handle("GET /api/openapi.json", openAPIDocument(in))
 	newAppAPI(in, mux)
 	newCompatAPI(in, mux)
+	newPages(in, mux)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, in.Log, apperr.New(apperr.NotFound, "no route for %s %s", r.Method, r.URL.Path))
 	}))

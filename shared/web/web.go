@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -198,3 +200,38 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;line-height:1.5}small{color:#666}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Detail}}</p>{{if .ID}}<p><small>Reference: {{.ID}}</small></p>{{end}}</body></html>
+`))
+
+// Page writes err as an HTML page, for routes a browser opens directly (the study pages). Its
+// status and logging are those of Error; a visitor who is not logged in is sent to log in and
+// come back.
+func Page(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	e := apperr.As(err)
+	if e.Code == apperr.Unauthenticated {
+		http.Redirect(w, r, LoginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		return
+	}
+	status := Status(e.Code)
+	ctx := r.Context()
+	detail := e.Message
+	if status >= 500 {
+		logging.Error(ctx, log, "request failed", err, slog.String("method", r.Method), slog.String("path", r.URL.Path))
+		if e.Code == apperr.Internal {
+			detail = "Something went wrong on our side. Please try again later."
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = errorPage.Execute(w, map[string]string{"Title": http.StatusText(status), "Detail": detail, "ID": logging.RequestID(ctx)})
+}
+
+// LoginPath is the web app's log-in page; it returns to its next parameter afterwards.
+const LoginPath = "/login"

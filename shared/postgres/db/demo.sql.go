@@ -113,6 +113,17 @@ func (q *Queries) SeedLab(ctx context.Context, arg SeedLabParams) (int64, error)
 	return id, err
 }
 
+const seedLabID = `-- name: SeedLabID :one
+SELECT id FROM labs WHERE slug = $1
+`
+
+func (q *Queries) SeedLabID(ctx context.Context, slug *string) (int64, error) {
+	row := q.db.QueryRow(ctx, seedLabID, slug)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
 const seedLabMember = `-- name: SeedLabMember :exec
 INSERT INTO lab_members (lab_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
 `

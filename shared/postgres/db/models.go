@@ -186,6 +186,16 @@ type PipeWebhookEvent struct {
 	ProcessedAt  pgtype.Timestamptz
 }
 
+type PlayerBuild struct {
+	RepoUrl   string
+	Sha       string
+	State     string
+	RequestID pgtype.UUID
+	LogUrl    *string
+	CreatedAt pgtype.Timestamptz
+	BuiltAt   pgtype.Timestamptz
+}
+
 type RecoveryCode struct {
 	UserID   int64
 	CodeHash string

@@ -329,9 +329,11 @@ func (q *Queries) FindStudy(ctx context.Context, id int64) (FindStudyRow, error)
 }
 
 const insertResponse = `-- name: InsertResponse :one
-INSERT INTO responses (study_id, child_id, study_type_id, demographic_snapshot_id, is_preview, recording_method, eligibility)
+INSERT INTO responses (study_id, child_id, study_type_id, demographic_snapshot_id, is_preview, recording_method, eligibility,
+                       exp_data)
 VALUES ($1, $2, $3, $4, $5, $6,
-        study_eligibility($1, $2, current_date))
+        study_eligibility($1, $2, current_date),
+        CASE WHEN $3::smallint = 3 THEN '[]'::jsonb ELSE '{}'::jsonb END)
 RETURNING id, uuid::text AS uuid, eligibility
 `
 
@@ -350,6 +352,7 @@ type InsertResponseRow struct {
 	Eligibility []string
 }
 
+// A jsPsych response's data is a list of trials from the start (Lookit creates it with []).
 func (q *Queries) InsertResponse(ctx context.Context, arg InsertResponseParams) (InsertResponseRow, error) {
 	row := q.db.QueryRow(ctx, insertResponse,
 		arg.StudyID,

@@ -47,3 +47,6 @@ INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'admin') 
 
 -- name: SeedStudyLog :exec
 INSERT INTO study_logs (study_id, user_id, action, extra) VALUES ($1, $2, 'active', '{"comments":"demo data"}');
+
+-- name: SeedLabID :one
+SELECT id FROM labs WHERE slug = $1;

@@ -176,9 +176,12 @@ SELECT id FROM children WHERE uuid = $1 AND user_id = $2 AND NOT deleted;
 SELECT id FROM demographic_data WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1;
 
 -- name: InsertResponse :one
-INSERT INTO responses (study_id, child_id, study_type_id, demographic_snapshot_id, is_preview, recording_method, eligibility)
+-- A jsPsych response's data is a list of trials from the start (Lookit creates it with []).
+INSERT INTO responses (study_id, child_id, study_type_id, demographic_snapshot_id, is_preview, recording_method, eligibility,
+                       exp_data)
 VALUES (@study_id, @child_id, @study_type_id, @demographic_snapshot_id, @is_preview, @recording_method,
-        study_eligibility(@study_id, @child_id, current_date))
+        study_eligibility(@study_id, @child_id, current_date),
+        CASE WHEN @study_type_id::smallint = 3 THEN '[]'::jsonb ELSE '{}'::jsonb END)
 RETURNING id, uuid::text AS uuid, eligibility;
 
 -- name: PublicLab :one
