@@ -63,6 +63,11 @@ var compatRoutes = []struct {
 	{CompatRoute{"GET", "users/{id}/", "GetUser"}, (*compatServer).getUser},
 	{CompatRoute{"GET", "demographics/", "ListDemographics"}, (*compatServer).listDemographics},
 	{CompatRoute{"GET", "demographics/{id}/", "GetDemographics"}, (*compatServer).getDemographics},
+	{CompatRoute{"GET", "feedback/", "ListFeedback"}, (*compatServer).listFeedback},
+	{CompatRoute{"GET", "feedback/{id}/", "GetFeedback"}, (*compatServer).getFeedback},
+	{CompatRoute{"POST", "feedback/", "CreateFeedback"}, (*compatServer).createFeedback},
+	{CompatRoute{"PATCH", "feedback/{id}/", "UpdateFeedback"}, (*compatServer).updateFeedback},
+	{CompatRoute{"PUT", "feedback/{id}/", "ReplaceFeedback"}, (*compatServer).updateFeedback},
 }
 
 // CompatRoutes lists the compatibility API's routes (under /api/v1/; /api/v2/ is the same).

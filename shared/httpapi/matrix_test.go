@@ -408,6 +408,14 @@ var compatAllowed = map[string][]string{
 	"GetUser":          loggedIn,
 	"ListDemographics": loggedIn,
 	"GetDemographics":  loggedIn,
+	// Feedback: each caller sees what is theirs to see, others' rows are 404 (TestCompatFeedback);
+	// writing needs a researcher with two factors, then the study's feedback permission on a
+	// response they may read (400 for a response they cannot see, 404 for feedback they cannot).
+	"ListFeedback":    loggedIn,
+	"GetFeedback":     loggedIn,
+	"CreateFeedback":  except(researchers, "token-read"),
+	"UpdateFeedback":  except(researchers, "token-read"),
+	"ReplaceFeedback": except(researchers, "token-read"),
 }
 
 // Every route of the compatibility API against every role, on a child of the family, an active
@@ -467,6 +475,14 @@ func TestCompatRouteMatrix(t *testing.T) {
 			if strings.HasPrefix(rt.Path, "responses/{id}") || strings.HasPrefix(rt.Path, "past-sessions/{id}") {
 				path = "/api/v1/" + strings.Replace(rt.Path, "{id}", response, 1)
 			}
+			var feedback string
+			if strings.HasPrefix(rt.Path, "feedback/") {
+				if err := pool.QueryRow(ctx, `INSERT INTO feedback (response_id, comment) SELECT id, 'Thanks!' FROM responses
+					WHERE uuid = $1 RETURNING uuid::text`, response).Scan(&feedback); err != nil {
+					t.Fatal(err)
+				}
+				path = "/api/v1/" + strings.Replace(rt.Path, "{id}", feedback, 1)
+			}
 			if rt.Name == "StudyResponses" {
 				path += "?page[size]=10&page=1&child=" + child
 			}
@@ -477,6 +493,10 @@ func TestCompatRouteMatrix(t *testing.T) {
 					child + `"}},"study":{"data":{"type":"studies","id":"` + studyUUID + `"}}}}}`
 			case "PATCH", "PUT":
 				body = `{"data":{"type":"responses","id":"` + response + `","attributes":{"sequence":["0-a"],"exp_data":{"0-a":{}}}}}`
+			}
+			if feedback != "" && rt.Method != "GET" {
+				body = `{"data":{"type":"feedback","id":"` + feedback + `","attributes":{"comment":"Well done"},` +
+					`"relationships":{"response":{"data":{"type":"responses","id":"` + response + `"}}}}}`
 			}
 			req := httptest.NewRequest(rt.Method, path, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/vnd.api+json")

@@ -119,6 +119,16 @@ type EventReceipt struct {
 	ProcessedAt pgtype.Timestamptz
 }
 
+type Feedback struct {
+	ID           int64
+	Uuid         string
+	ResponseID   int64
+	ResearcherID *int64
+	Comment      string
+	CreatedAt    pgtype.Timestamptz
+	UpdatedAt    pgtype.Timestamptz
+}
+
 type JobRun struct {
 	ID         int64
 	Job        string
