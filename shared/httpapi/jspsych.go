@@ -52,14 +52,6 @@ type jsPsychConfig struct {
 	Preview  bool   `json:"preview"`
 }
 
-func (s *pageServer) participateJsPsych(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	return s.jsPsych(w, r, p, false)
-}
-
-func (s *pageServer) previewJsPsych(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	return s.jsPsych(w, r, p, true)
-}
-
 // jsPsych creates the response for this visit, as Lookit does, and serves the study's page. A
 // reload is a new visit with a new response; the old one keeps whatever it saved.
 func (s *pageServer) jsPsych(w http.ResponseWriter, r *http.Request, p *Principal, preview bool) error {
@@ -72,12 +64,8 @@ func (s *pageServer) jsPsych(w http.ResponseWriter, r *http.Request, p *Principa
 	if err != nil {
 		return err
 	}
-	if preview {
-		if err := mayPreview(p.Subject, study.ID, study.LabID, study.SharedPreview); err != nil {
-			return err
-		}
-	} else if studies.State(study.State) != studies.Active {
-		return apperr.New(apperr.Conflict, "This study is not accepting participants right now.")
+	if err := mayOpen(p.Subject, preview, study.ID, study.LabID, study.SharedPreview, study.State); err != nil {
+		return err
 	}
 	switch studies.TypeOf(study.StudyTypeID) {
 	case studies.JSPsych:

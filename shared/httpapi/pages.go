@@ -29,18 +29,20 @@ type PageRoute struct {
 	Method, Path, Name string
 }
 
-type pageHandler func(s *pageServer, w http.ResponseWriter, r *http.Request, p *Principal) error
+// pageHandler serves a study page; preview says whether it is the researchers' preview.
+type pageHandler func(s *pageServer, w http.ResponseWriter, r *http.Request, p *Principal, preview bool) error
 
 var pageRoutes = []struct {
 	PageRoute
-	h pageHandler
+	h       pageHandler
+	preview bool
 }{
 	// The runner's own router takes /studies/<study>/<child> and nothing below it; anything
 	// below gets the page too and the runner shows its not-found screen, as in Lookit.
-	{PageRoute{"GET", "/studies/{study}/{child}/", "Participate"}, (*pageServer).participate},
-	{PageRoute{"GET", "/exp/studies/{study}/{child}/preview/{$}", "Preview"}, (*pageServer).preview},
-	{PageRoute{"GET", "/studies/j/{study}/{child}/{$}", "ParticipateJsPsych"}, (*pageServer).participateJsPsych},
-	{PageRoute{"GET", "/exp/studies/j/{study}/{child}/preview/{$}", "PreviewJsPsych"}, (*pageServer).previewJsPsych},
+	{PageRoute{"GET", "/studies/{study}/{child}/", "Participate"}, (*pageServer).frameplayer, false},
+	{PageRoute{"GET", "/exp/studies/{study}/{child}/preview/{$}", "Preview"}, (*pageServer).frameplayer, true},
+	{PageRoute{"GET", "/studies/j/{study}/{child}/{$}", "ParticipateJsPsych"}, (*pageServer).jsPsych, false},
+	{PageRoute{"GET", "/exp/studies/j/{study}/{child}/preview/{$}", "PreviewJsPsych"}, (*pageServer).jsPsych, true},
 }
 
 // PageRoutes lists the study pages, for the route matrix test.
@@ -60,9 +62,9 @@ type pageServer struct {
 func newPages(in *instance.Instance, mux *http.ServeMux) {
 	s := &pageServer{compatServer: &compatServer{in: in}}
 	for _, rt := range pageRoutes {
-		h := rt.h
+		h, preview := rt.h, rt.preview
 		mux.Handle(rt.Method+" "+rt.Path, authenticate(in, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := h(s, w, r, PrincipalFrom(r.Context())); err != nil {
+			if err := h(s, w, r, PrincipalFrom(r.Context()), preview); err != nil {
 				web.Page(w, r, in.Log, err)
 			}
 		})))
@@ -80,12 +82,16 @@ func mayPreview(sub authz.Subject, studyID, labID int64, shared bool) error {
 	return authz.Authorize(sub, authz.ReadStudy, studyObj(studyID, labID))
 }
 
-func (s *pageServer) participate(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	return s.frameplayer(w, r, p, false)
-}
-
-func (s *pageServer) preview(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	return s.frameplayer(w, r, p, true)
+// mayOpen decides whether a study's page opens: a family's visit needs an active study; a
+// preview needs permission to preview the study, whatever its state.
+func mayOpen(sub authz.Subject, preview bool, studyID, labID int64, shared bool, state string) error {
+	if preview {
+		return mayPreview(sub, studyID, labID, shared)
+	}
+	if studies.State(state) != studies.Active {
+		return apperr.New(apperr.Conflict, "This study is not accepting participants right now.")
+	}
+	return nil
 }
 
 // frameplayer serves the runner's index.html for the build the study pins. A family takes part
@@ -101,12 +107,8 @@ func (s *pageServer) frameplayer(w http.ResponseWriter, r *http.Request, p *Prin
 	if err != nil {
 		return err
 	}
-	if preview {
-		if err := mayPreview(p.Subject, study.ID, study.LabID, study.SharedPreview); err != nil {
-			return err
-		}
-	} else if studies.State(study.State) != studies.Active {
-		return apperr.New(apperr.Conflict, "This study is not accepting participants right now.")
+	if err := mayOpen(p.Subject, preview, study.ID, study.LabID, study.SharedPreview, study.State); err != nil {
+		return err
 	}
 	switch studies.TypeOf(study.StudyTypeID) {
 	case studies.Frameplayer:
