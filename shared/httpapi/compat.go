@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -136,9 +135,16 @@ type single struct {
 	Data jsonapi.Resource `json:"data"`
 }
 
-// readBody reads a request body within the compatibility API's cap.
+// presizeLimit bounds how much of a declared Content-Length readBody allocates before the bytes
+// arrive, so that a declared length alone cannot make the server hold much memory.
+const presizeLimit = 1 << 20
+
+// readBody reads a request body within the compatibility API's cap. A declared length sizes the
+// buffer at once: the runner's saves are large, and growing the buffer would copy them repeatedly.
 func readBody(r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(r.Body)
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), presizeLimit)+bytes.MinRead))
+	_, err := buf.ReadFrom(r.Body)
+	b := buf.Bytes()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, apperr.New(apperr.TooLarge, "request body exceeds %d bytes", compatBodyLimit)
@@ -425,7 +431,7 @@ func (s *compatServer) studyResponses(w http.ResponseWriter, r *http.Request, p 
 		return err
 	}
 	child := r.URL.Query().Get("child")
-	var ids []string
+	var rows []db.CompatResponseRow
 	count := 0
 	if child != "" && child != "TEST_CHILD_DISREGARD" {
 		c, err := st.CompatChild(r.Context(), child)
@@ -435,19 +441,16 @@ func (s *compatServer) studyResponses(w http.ResponseWriter, r *http.Request, p 
 		if err := authz.Authorize(p.Subject, authz.ReadOwnResponses, authz.Object{OwnerID: c.UserID}); err != nil {
 			return err
 		}
-		if ids, count, err = st.ChildResponses(r.Context(), p.Subject.UserID, study.ID, child, page.Size, page.Offset()); err != nil {
+		if rows, count, err = st.ChildResponses(r.Context(), p.Subject.UserID, study.ID, child, page.Size, page.Offset()); err != nil {
 			return err
 		}
 	}
-	data := make([]jsonapi.Resource, 0, len(ids))
-	for _, id := range ids {
-		row, err := st.CompatResponse(r.Context(), id)
-		if err != nil {
-			return err
-		}
+	data := make([]jsonapi.Resource, 0, len(rows))
+	for _, row := range rows {
 		data = append(data, s.responseResource(r, row))
 	}
-	writeDoc(w, http.StatusOK, jsonapi.NewList(s.listURL(r), page, count, data))
+	list := jsonapi.NewList(s.listURL(r), page, count, data)
+	writeResponses(w, http.StatusOK, &list, list.Data)
 	return nil
 }
 
@@ -546,11 +549,9 @@ func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p 
 	// The runner's first save usually comes next; data sent with the creation is kept too.
 	if patch.ExpData != nil || patch.Sequence != nil || patch.Conditions != nil || patch.GlobalEventTimings != nil ||
 		patch.Completed != nil || patch.CompletedConsentFrame != nil || patch.SurveyConsent != nil {
-		_, mails, err := st.SaveResponse(ctx, created.ID, patch)
-		if err != nil {
+		if err := s.firstSave(ctx, st, created, p.Subject.UserID, patch); err != nil {
 			return err
 		}
-		publishMail(ctx, s.in, mails)
 	}
 	// Taking part stretches the family's session to four days, as Lookit does.
 	if p.Session != nil {
@@ -571,6 +572,21 @@ func (s *compatServer) createResponse(w http.ResponseWriter, r *http.Request, p 
 	return nil
 }
 
+// firstSave keeps the data sent with a response's creation: in one statement when it can, else
+// the full path.
+func (s *compatServer) firstSave(ctx context.Context, st *postgres.Studies, created postgres.CreatedResponse, familyID int64, patch postgres.ResponsePatch) error {
+	_, ok, err := st.FastSaveResponse(ctx, postgres.ResponseKey{UUID: created.UUID, FamilyID: familyID}, patch)
+	if err != nil || ok {
+		return err
+	}
+	_, mails, err := st.SaveResponse(ctx, created.ID, patch)
+	if err != nil {
+		return err
+	}
+	publishMail(ctx, s.in, mails)
+	return nil
+}
+
 // updateResponse saves the runner's whole record. Only the family of the child may write a
 // response (Lookit let researchers with real-data access PATCH participants' data, §10 gap 6).
 func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -586,7 +602,23 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	// Only the response's description: its frame data is large and the save replaces it.
+	// The body is read once, before the response: the common save is then one statement.
+	in, decodeErr := jsonapi.Decode(body, "responses")
+	var patch postgres.ResponsePatch
+	var inputErr error
+	if decodeErr == nil {
+		patch, _, _, inputErr = responseInput(in)
+	}
+	if decodeErr == nil && inputErr == nil {
+		// A failed attempt falls through: the full path reports any error in Lookit's order
+		// (a caller who may not write the response learns that, whatever the data).
+		if saved, ok, err := s.fastSave(ctx, r.PathValue("id"), p.Subject, in, patch); err == nil && ok {
+			writeResponse(w, http.StatusOK, s.responseResource(r, saved))
+			return nil
+		}
+	}
+	// The full path. Only the response's description: its frame data is large and the save
+	// replaces it.
 	row, err := st.CompatResponseMeta(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -594,9 +626,8 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 	if err := authz.Authorize(p.Subject, authz.EditOwnResponse, authz.Object{OwnerID: row.FamilyID}); err != nil {
 		return err
 	}
-	in, err := jsonapi.Decode(body, "responses")
-	if err != nil {
-		return err
+	if decodeErr != nil {
+		return decodeErr
 	}
 	if in.ID != "" && in.ID != row.Uuid {
 		e := apperr.New(apperr.Conflict, "data.id does not match the URL")
@@ -609,9 +640,8 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 	if c, ok := in.Relationships["study"]; ok && c.ID != row.StudyUuid {
 		return apperr.Field("/data/relationships/study", "a response's study cannot change")
 	}
-	patch, _, _, err := responseInput(in)
-	if err != nil {
-		return err
+	if inputErr != nil {
+		return inputErr
 	}
 	saved, mails, err := st.SaveResponse(ctx, row.ID, patch)
 	if err != nil {
@@ -626,6 +656,32 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 		ChildUuid: row.ChildUuid, FamilyID: row.FamilyID, StudyUuid: row.StudyUuid, StudySalt: row.StudySalt,
 		HashDigits: row.HashDigits, LabID: row.LabID}))
 	return nil
+}
+
+// fastSave tries the common save in one statement (postgres.FastSaveResponse): only when the
+// caller could save the response as its owner and the document's id names the response as the
+// full path reads it, so that the statement's conditions (the caller's own child, the child and
+// study the save names) decide the rest. ok=false saved nothing.
+func (s *compatServer) fastSave(ctx context.Context, id string, sub authz.Subject, in jsonapi.Incoming, patch postgres.ResponsePatch) (db.CompatResponseRow, bool, error) {
+	if authz.Authorize(sub, authz.EditOwnResponse, authz.Object{OwnerID: sub.UserID}) != nil {
+		return db.CompatResponseRow{}, false, nil
+	}
+	// The full path compares data.id with the stored uuid's canonical text.
+	if u, err := uuid.Parse(id); err != nil || u.String() != id || (in.ID != "" && in.ID != id) {
+		return db.CompatResponseRow{}, false, nil
+	}
+	key := postgres.ResponseKey{UUID: id, FamilyID: sub.UserID}
+	if c, ok := in.Relationships["child"]; ok {
+		key.ChildUUID = &c.ID
+	}
+	if c, ok := in.Relationships["study"]; ok {
+		key.StudyUUID = &c.ID
+	}
+	st, err := s.studies(ctx)
+	if err != nil {
+		return db.CompatResponseRow{}, false, err
+	}
+	return st.FastSaveResponse(ctx, key, patch)
 }
 
 // maxPastSessions bounds the unpaginated past-sessions list (Lookit returned all of them).
@@ -649,21 +705,17 @@ func (s *compatServer) pastSessions(w http.ResponseWriter, r *http.Request, p *P
 	if err := authz.Authorize(p.Subject, authz.ReadOwnPastSession, authz.Object{OwnerID: row.FamilyID}); err != nil {
 		return err
 	}
-	ids, _, err := st.ChildResponses(r.Context(), row.FamilyID, row.StudyID, row.ChildUuid, maxPastSessions, 0)
+	rows, _, err := st.ChildResponses(r.Context(), row.FamilyID, row.StudyID, row.ChildUuid, maxPastSessions, 0)
 	if err != nil {
 		return err
 	}
-	data := make([]jsonapi.Resource, 0, len(ids))
-	for _, id := range ids {
-		x, err := st.CompatResponse(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		data = append(data, s.responseResource(r, x))
-	}
-	writeDoc(w, http.StatusOK, struct {
+	doc := struct {
 		Data []jsonapi.Resource `json:"data"`
-	}{data})
+	}{make([]jsonapi.Resource, 0, len(rows))}
+	for _, x := range rows {
+		doc.Data = append(doc.Data, s.responseResource(r, x))
+	}
+	writeResponses(w, http.StatusOK, &doc, doc.Data)
 	return nil
 }
 
@@ -782,6 +834,53 @@ func writeResponse(w http.ResponseWriter, status int, res jsonapi.Resource) {
 	_, _ = w.Write(b[:i])
 	_, _ = w.Write(expData)
 	_, _ = w.Write(b[i+len("null"):])
+}
+
+// writeResponses answers with doc, a document whose resources data (in the order it encodes
+// them) are responses, exactly as writeDoc would; but each response's frame data, which can be
+// megabytes in a page, is compacted with jsonapi.AppendCompact instead of encoding/json's
+// validating scanner (it is valid: jsonb only ever gives back valid JSON).
+func writeResponses(w http.ResponseWriter, status int, doc any, data []jsonapi.Resource) {
+	expData := make([]json.RawMessage, len(data))
+	size := 0
+	for i, res := range data {
+		attrs, ok := res.Attributes.(responseAttributes)
+		if !ok || len(attrs.ExpData) == 0 {
+			writeDoc(w, status, doc)
+			return
+		}
+		expData[i] = attrs.ExpData
+		size += len(attrs.ExpData)
+	}
+	for i := range data {
+		attrs := data[i].Attributes.(responseAttributes)
+		attrs.ExpData = json.RawMessage("null")
+		data[i].Attributes = attrs
+	}
+	b, err := json.Marshal(doc)
+	const marker = `"exp_data":null`
+	if err != nil || bytes.Count(b, []byte(marker)) != len(data) {
+		// Another member (such as conditions) holds the marker: encode the usual way.
+		for i := range data {
+			attrs := data[i].Attributes.(responseAttributes)
+			attrs.ExpData = expData[i]
+			data[i].Attributes = attrs
+		}
+		writeDoc(w, status, doc)
+		return
+	}
+	out := make([]byte, 0, len(b)+size+1)
+	for _, e := range expData {
+		i := bytes.Index(b, []byte(marker)) + len(marker) - len("null")
+		out = jsonapi.AppendCompact(append(out, b[:i]...), e)
+		b = b[i+len("null"):]
+	}
+	out = append(append(out, b...), '\n') // json.Encoder ends the document with a newline
+	// The headers of web.JSON.
+	w.Header().Set("Content-Type", jsonapi.MediaType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(out)
 }
 
 type userAttributes struct {

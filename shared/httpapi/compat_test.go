@@ -257,6 +257,12 @@ func TestCompatBadSavesNameTheField(t *testing.T) {
 		"jsPsych shrinks":      {jsResponse, patch(jsResponse, `{"exp_data":[{"trial_index":0,"trial_type":"a"}]}`), 400, "/data/attributes/exp_data"},
 		"jsPsych not a list":   {jsResponse, patch(jsResponse, `{"exp_data":{"a":1}}`), 400, "/data/attributes/exp_data"},
 		"no child on creation": {"", `{"data":{"type":"responses","relationships":{"study":{"data":{"type":"studies","id":"` + study + `"}}}}}`, 400, "/data/relationships/child"},
+		// Whole-record saves, which the one-statement save would take, keep the full path's errors.
+		"another child": {response, `{"data":{"type":"responses","id":"` + response + `","attributes":{"exp_data":{"0-a":{}},"sequence":["0-a"]},` +
+			`"relationships":{"child":{"data":{"type":"children","id":"` + study + `"}}}}}`, 400, "/data/relationships/child"},
+		"another study": {response, `{"data":{"type":"responses","attributes":{"exp_data":{"0-a":{}},"sequence":["0-a"]},` +
+			`"relationships":{"study":{"data":{"type":"studies","id":"` + child + `"}}}}}`, 400, "/data/relationships/study"},
+		"id in upper case": {strings.ToUpper(response), patch(strings.ToUpper(response), `{"exp_data":{"0-a":{}},"sequence":["0-a"]}`), 409, "/data/id"},
 	} {
 		method, path := "PATCH", "/api/v1/responses/"+c.id+"/"
 		if c.id == "" {

@@ -92,13 +92,9 @@ type rawDocument struct {
 // with a JSON pointer: a missing data member is a 400 at /data, a type other than wantType a
 // 409 at /data/type (as Lookit answers), malformed relationships a 400 at their pointer.
 func Decode(body []byte, wantType string) (Incoming, error) {
-	var doc rawDocument
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&doc); err != nil {
-		return Incoming{}, apperr.Field("/data", "the body must be a JSON:API document")
-	}
-	if dec.More() {
-		return Incoming{}, apperr.Field("/data", "the body must hold one JSON document")
+	doc, err := decodeDocument(body)
+	if err != nil {
+		return Incoming{}, err
 	}
 	if doc.Data == nil {
 		return Incoming{}, apperr.Field("/data", "received document does not contain primary data")
@@ -138,6 +134,43 @@ func Decode(body []byte, wantType string) (Incoming, error) {
 		in.Relationships[name] = id
 	}
 	return in, nil
+}
+
+// decodeDocument reads the document's structure; large attribute and relationship values are
+// checked once and not decoded (see skeleton).
+func decodeDocument(body []byte) (rawDocument, error) {
+	if !valid(body) {
+		return decodeSlow(body)
+	}
+	skel, hidden, ok := skeleton(body)
+	if !ok {
+		return decodeSlow(body)
+	}
+	doc, err := decodeSlow(skel)
+	if err != nil || doc.Data == nil {
+		return doc, err
+	}
+	for _, m := range []map[string]json.RawMessage{doc.Data.Attributes, doc.Data.Relationships} {
+		for k, v := range m {
+			if orig, ok := hidden[string(v)]; ok {
+				m[k] = orig
+			}
+		}
+	}
+	return doc, nil
+}
+
+// decodeSlow reads the document with encoding/json alone.
+func decodeSlow(body []byte) (rawDocument, error) {
+	var doc rawDocument
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&doc); err != nil {
+		return rawDocument{}, apperr.Field("/data", "the body must be a JSON:API document")
+	}
+	if dec.More() {
+		return rawDocument{}, apperr.Field("/data", "the body must hold one JSON document")
+	}
+	return doc, nil
 }
 
 // escape writes a JSON pointer token (RFC 6901).

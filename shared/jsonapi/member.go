@@ -67,20 +67,29 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string starting at b[i] (a quote), or -1.
+// skipString returns the index after the string starting at b[i] (a quote), or -1. It jumps
+// from quote to quote (bytes.IndexByte is vectorised; frame data is mostly long strings): a quote
+// ends the string unless an odd run of backslashes escapes it.
 func skipString(b []byte, i int) int {
 	if i >= len(b) || b[i] != '"' {
 		return -1
 	}
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
+	start := i + 1
+	for j := start; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
 		}
+		q := j + k
+		n := 0
+		for q-1-n >= start && b[q-1-n] == '\\' {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
 	}
-	return -1
 }
 
 // skipValue returns the index after the value starting at b[i], or -1.

@@ -4,6 +4,7 @@
 package jsonb
 
 import (
+	"bytes"
 	"errors"
 	"unicode/utf8"
 )
@@ -42,16 +43,23 @@ func Check(b []byte) error {
 	if !utf8.Valid(b) {
 		return ErrInvalidUTF8
 	}
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' || i+1 >= len(b) {
-			continue
+	// Only escapes matter: jump from backslash to backslash (frame data has few).
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\\')
+		if j < 0 {
+			return nil
+		}
+		i += j
+		if i+1 >= len(b) {
+			return nil
 		}
 		if b[i+1] != 'u' {
-			i++ // a two-character escape such as \" or \\
+			i += 2 // a two-character escape such as \" or \\
 			continue
 		}
 		r, ok := hexVal(b[i+2:])
 		if !ok {
+			i++
 			continue
 		}
 		switch {
@@ -61,7 +69,7 @@ func Check(b []byte) error {
 			// A high surrogate must be followed by a low one.
 			if i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
 				if lo, ok := hexVal(b[i+8:]); ok && lo >= 0xDC00 && lo <= 0xDFFF {
-					i += 11
+					i += 12
 					continue
 				}
 			}
@@ -69,7 +77,6 @@ func Check(b []byte) error {
 		case r >= 0xDC00 && r <= 0xDFFF:
 			return ErrSurrogate
 		}
-		i += 5
+		i += 6
 	}
-	return nil
 }

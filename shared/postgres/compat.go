@@ -61,8 +61,8 @@ func (s *Studies) CompatResponse(ctx context.Context, responseUUID string) (db.C
 }
 
 // ChildResponses returns one page of a family's child's responses to a study, newest-modified
-// first, and how many there are.
-func (s *Studies) ChildResponses(ctx context.Context, familyID, studyID int64, childUUID string, limit, offset int) ([]string, int, error) {
+// first (each as CompatResponse reads it), and how many there are.
+func (s *Studies) ChildResponses(ctx context.Context, familyID, studyID int64, childUUID string, limit, offset int) ([]db.CompatResponseRow, int, error) {
 	if _, err := uuid.Parse(childUUID); err != nil {
 		return nil, 0, nil
 	}
@@ -71,12 +71,16 @@ func (s *Studies) ChildResponses(ctx context.Context, familyID, studyID int64, c
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: child responses: %w", err)
 	}
-	ids, err := q.CompatChildResponses(ctx, db.CompatChildResponsesParams{StudyID: studyID, ChildUuid: childUUID,
+	rows, err := q.CompatChildResponses(ctx, db.CompatChildResponsesParams{StudyID: studyID, ChildUuid: childUUID,
 		FamilyID: familyID, Lim: int32(limit), Off: int32(offset)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: child responses: %w", err)
 	}
-	return ids, int(n), nil
+	out := make([]db.CompatResponseRow, len(rows))
+	for i, r := range rows {
+		out[i] = db.CompatResponseRow(r)
+	}
+	return out, int(n), nil
 }
 
 // ResponsePatch is what a runner's save may change; nil fields keep their value.
@@ -104,16 +108,14 @@ func jsonKind(b json.RawMessage) byte {
 	return b[0]
 }
 
-// SaveResponse applies a runner's save: whole fields, last write wins, so that the two identical
-// saves the runner sends on exit both succeed. For jsPsych responses exp_data is a list that may
-// never shrink and the sequence is derived from it. The response is then tallied against the
-// study's cap (study row locked first, then the response).
-func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p ResponsePatch) (SavedResponse, []pmail.Request, error) {
+// validate checks a save before anything is written: the shapes and sizes the columns and the
+// runner's rules ask for.
+func (p ResponsePatch) validate() error {
 	if p.Conditions != nil && jsonKind(p.Conditions) != '{' {
-		return SavedResponse{}, nil, apperr.Field("/data/attributes/conditions", "conditions must be an object")
+		return apperr.Field("/data/attributes/conditions", "conditions must be an object")
 	}
 	if p.GlobalEventTimings != nil && jsonKind(p.GlobalEventTimings) != '[' {
-		return SavedResponse{}, nil, apperr.Field("/data/attributes/global_event_timings", "global_event_timings must be a list")
+		return apperr.Field("/data/attributes/global_event_timings", "global_event_timings must be a list")
 	}
 	for _, f := range []struct {
 		name string
@@ -121,23 +123,29 @@ func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p Response
 	}{{"conditions", p.Conditions}, {"global_event_timings", p.GlobalEventTimings}, {"exp_data", p.ExpData}} {
 		if f.v != nil {
 			if err := jsonb.Check(f.v); err != nil {
-				return SavedResponse{}, nil, apperr.Field("/data/attributes/"+f.name, "%s: %v", f.name, err)
+				return apperr.Field("/data/attributes/"+f.name, "%s: %v", f.name, err)
 			}
 		}
 	}
 	if len(p.Sequence) > MaxSequence {
-		return SavedResponse{}, nil, apperr.Field("/data/attributes/sequence", "sequence has more than %d entries", MaxSequence)
+		return apperr.Field("/data/attributes/sequence", "sequence has more than %d entries", MaxSequence)
 	}
 	for i, id := range p.Sequence {
 		if len(id) > MaxFrameIDLength || !utf8.ValidString(id) || bytes.ContainsRune([]byte(id), 0) {
-			return SavedResponse{}, nil, apperr.Field(fmt.Sprintf("/data/attributes/sequence/%d", i), "frame ids are text of at most %d bytes", MaxFrameIDLength)
+			return apperr.Field(fmt.Sprintf("/data/attributes/sequence/%d", i), "frame ids are text of at most %d bytes", MaxFrameIDLength)
 		}
 	}
-	if saved, ok, err := s.fastSave(ctx, responseID, p); err != nil || ok {
-		if err != nil {
-			return SavedResponse{}, nil, fmt.Errorf("postgres: save response: %w", err)
-		}
-		return saved, nil, nil
+	return nil
+}
+
+// SaveResponse applies a runner's save: whole fields, last write wins, so that the two identical
+// saves the runner sends on exit both succeed. For jsPsych responses exp_data is a list that may
+// never shrink and the sequence is derived from it. The response is then tallied against the
+// study's cap (study row locked first, then the response). FastSaveResponse is the common case
+// in one statement; this is the full path.
+func (s *Studies) SaveResponse(ctx context.Context, responseID int64, p ResponsePatch) (SavedResponse, []pmail.Request, error) {
+	if err := p.validate(); err != nil {
+		return SavedResponse{}, nil, err
 	}
 	saved, out, needStudy, err := s.saveResponse(ctx, responseID, p, false)
 	if err == nil && needStudy {
@@ -287,8 +295,7 @@ func jsPsychData(stored int, next json.RawMessage) ([]string, error) {
 // consent footage; an exit frame with withdrawal deletes the response's other videos (the rows
 // now, the stored objects in 7 days: video_deletions).
 func lastFrameRules(ctx context.Context, q *db.Queries, responseID int64, t studies.Type, expData json.RawMessage, sequence []string) error {
-	kind, _ := protocol.LastFrame(t == studies.JSPsych, expData, sequence)
-	switch kind {
+	switch protocol.LastFrameKind(t == studies.JSPsych, expData, sequence) {
 	case protocol.ExpDataFrameTypeConsent:
 		_, err := q.MarkConsentFootage(ctx, db.MarkConsentFootageParams{ResponseID: responseID, FrameID: sequence[len(sequence)-1]})
 		return err
@@ -435,28 +442,46 @@ func (s *Studies) CompatResponseMeta(ctx context.Context, responseUUID string) (
 	return r, err
 }
 
-// fastSave is the save of most frames in one statement: a whole frameplayer record (exp_data and
-// sequence both sent) whose last frame is neither consent nor exit, and whose place in the cap
-// stays as it is. ok=false sends the save down the full path.
-func (s *Studies) fastSave(ctx context.Context, responseID int64, p ResponsePatch) (SavedResponse, bool, error) {
-	if p.ExpData == nil || p.Sequence == nil || jsonKind(p.ExpData) != '{' {
-		return SavedResponse{}, false, nil
+// ResponseKey is a response as a runner's save addresses it: by its uuid, from the family whose
+// child it is, naming (when the save names them) its child and its study.
+type ResponseKey struct {
+	UUID                 string
+	FamilyID             int64
+	ChildUUID, StudyUUID *string
+}
+
+// FastSaveResponse is the save of most frames in one statement: a whole frameplayer record
+// (exp_data and sequence both sent) of the family's own response, whose last frame is neither
+// consent nor exit and whose place in the cap stays as it is. It returns the response as the
+// answer shows it (the frame data as sent). ok=false saved nothing: the caller takes the full
+// path (CompatResponseMeta, authorization, SaveResponse), which finds out why, with its errors.
+func (s *Studies) FastSaveResponse(ctx context.Context, key ResponseKey, p ResponsePatch) (db.CompatResponseRow, bool, error) {
+	if p.ExpData == nil || p.Sequence == nil || jsonKind(p.ExpData) != '{' || p.validate() != nil {
+		return db.CompatResponseRow{}, false, nil
 	}
-	if kind, _ := protocol.LastFrame(false, p.ExpData, p.Sequence); kind == protocol.ExpDataFrameTypeConsent || kind == protocol.ExpDataFrameTypeExit {
-		return SavedResponse{}, false, nil
+	if _, err := uuid.Parse(key.UUID); err != nil {
+		return db.CompatResponseRow{}, false, nil
 	}
-	row, err := db.New(s.Pool).FastSaveResponse(ctx, db.FastSaveResponseParams{ID: responseID, Conditions: p.Conditions,
+	if kind := protocol.LastFrameKind(false, p.ExpData, p.Sequence); kind == protocol.ExpDataFrameTypeConsent || kind == protocol.ExpDataFrameTypeExit {
+		return db.CompatResponseRow{}, false, nil
+	}
+	row, err := db.New(s.Pool).FastSaveResponse(ctx, db.FastSaveResponseParams{Uuid: key.UUID, FamilyID: key.FamilyID,
+		ChildUuid: key.ChildUUID, StudyUuid: key.StudyUUID, Conditions: p.Conditions,
 		GlobalEventTimings: p.GlobalEventTimings, ExpData: p.ExpData, Sequence: p.Sequence, Completed: p.Completed,
 		CompletedConsentFrame: p.CompletedConsentFrame, SurveyConsent: p.SurveyConsent})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return SavedResponse{}, false, nil
+		return db.CompatResponseRow{}, false, nil
 	}
 	if err != nil {
-		return SavedResponse{}, false, err
+		return db.CompatResponseRow{}, false, fmt.Errorf("postgres: save response: %w", err)
 	}
-	return SavedResponse{Conditions: row.Conditions, GlobalEventTimings: row.GlobalEventTimings, ExpData: p.ExpData,
-		Sequence: p.Sequence, Completed: row.Completed, CompletedConsentFrame: row.CompletedConsentFrame,
-		Consent: row.SurveyConsent, UpdatedAt: row.UpdatedAt.Time}, true, nil
+	return db.CompatResponseRow{ID: row.ID, Uuid: row.Uuid, StudyID: row.StudyID, ChildID: row.ChildID,
+		StudyTypeID: row.StudyTypeID, Completed: row.Completed, CompletedConsentFrame: row.CompletedConsentFrame,
+		SurveyConsent: row.SurveyConsent, ExpData: p.ExpData, Conditions: row.Conditions,
+		GlobalEventTimings: row.GlobalEventTimings, Sequence: p.Sequence, IsPreview: row.IsPreview,
+		RecordingMethod: row.RecordingMethod, Eligibility: row.Eligibility, CreatedAt: row.CreatedAt,
+		UpdatedAt: row.UpdatedAt, ChildUuid: row.ChildUuid, FamilyID: row.FamilyID, StudyUuid: row.StudyUuid,
+		StudySalt: row.StudySalt, HashDigits: row.HashDigits, LabID: row.LabID}, true, nil
 }
 
 func pgUUID(s string) pgtype.UUID {

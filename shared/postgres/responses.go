@@ -38,11 +38,28 @@ func (s *Studies) CreateResponse(ctx context.Context, n NewResponse) (CreatedRes
 	if _, err := uuid.Parse(n.ChildUUID); err != nil {
 		return CreatedResponse{}, nil, apperr.Field("/child", "no such child in your family")
 	}
+	out, mails, err := s.createResponse(ctx, n, false)
+	if errors.Is(err, errNeedStudyLock) {
+		// The new response counts towards the cap: redo it under the study's exclusive lock.
+		out, mails, err = s.createResponse(ctx, n, true)
+	}
+	if err != nil {
+		return CreatedResponse{}, nil, fmt.Errorf("postgres: create response: %w", err)
+	}
+	return out, mails, nil
+}
+
+// createResponse runs one attempt. Most new responses (every one of a study run here) do not
+// count towards the cap until they are completed, so they share the study's lock: sessions of one
+// study then start in parallel, and transitions still wait for them. A response that would count
+// rolls back with errNeedStudyLock unless the attempt holds the study's exclusive lock (study
+// first, then response, as every tally does).
+func (s *Studies) createResponse(ctx context.Context, n NewResponse, studyLock bool) (CreatedResponse, []pmail.Request, error) {
 	var out CreatedResponse
 	var mails []pmail.Request
 	err := InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		st, err := q.LockStudyForResponse(ctx, n.StudyID)
+		st, err := lockStudyForResponse(ctx, q, n.StudyID, studyLock)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNoStudy
 		}
@@ -77,13 +94,30 @@ func (s *Studies) CreateResponse(ctx context.Context, n NewResponse) (CreatedRes
 			return err
 		}
 		out = CreatedResponse{ID: row.ID, UUID: row.Uuid, Eligibility: row.Eligibility}
+		// A new response is untallied, not completed and without a ruling: tally would leave it
+		// as it is unless it already counts.
+		counts := validForCap(db.ResponseForTallyRow{IsPreview: n.Preview, Eligibility: row.Eligibility,
+			StudyTypeID: st.StudyTypeID, Ruling: "pending"})
+		if !counts {
+			return nil
+		}
+		if !studyLock {
+			return errNeedStudyLock
+		}
 		mails, err = s.tally(ctx, q, row.ID)
 		return err
 	})
-	if err != nil {
-		return CreatedResponse{}, nil, fmt.Errorf("postgres: create response: %w", err)
+	return out, mails, err
+}
+
+// lockStudyForResponse locks the study a response is created in: shared, or exclusive (as
+// LockStudy) when the response may be tallied.
+func lockStudyForResponse(ctx context.Context, q *db.Queries, studyID int64, exclusive bool) (db.LockStudyForResponseRow, error) {
+	if exclusive {
+		return q.LockStudyForResponse(ctx, studyID)
 	}
-	return out, mails, nil
+	st, err := q.ShareStudyForResponse(ctx, studyID)
+	return db.LockStudyForResponseRow(st), err
 }
 
 // PublicStudies lists the active, discoverable studies; with a child of the family (childUUID not

@@ -88,6 +88,15 @@ func TestFamiliesSeeStudiesTheirChildIsEligibleForAndEligibilityIsStored(t *test
 	if err != nil || !slices.Equal(r.Eligibility, []string{"Eligible"}) {
 		t.Fatalf("baby response: %+v %v", r, err)
 	}
+	// An eligible response to an external study counts at once (its creation redone under the
+	// study's exclusive lock); the ineligible one does not.
+	var tallied bool
+	var studyTally, rows int
+	_ = pool.QueryRow(ctx, `SELECT r.tallied, s.tallied_responses, (SELECT count(*) FROM responses WHERE study_id = s.id)
+		FROM responses r JOIN studies s ON s.id = r.study_id WHERE r.id = $1`, r.ID).Scan(&tallied, &studyTally, &rows)
+	if !tallied || studyTally != 1 || rows != 2 {
+		t.Errorf("tallied %v, study tally %d, %d responses; want true, 1, 2", tallied, studyTally, rows)
+	}
 	var snapshot *int64
 	var method *string
 	_ = pool.QueryRow(ctx, `SELECT demographic_snapshot_id, recording_method FROM responses WHERE id = $1`, r.ID).Scan(&snapshot, &method)

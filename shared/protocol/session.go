@@ -36,9 +36,31 @@ func LastFrame(jsPsych bool, expData json.RawMessage, sequence []string) (kind s
 	return strings.ToUpper(kind), data
 }
 
+// LastFrameKind is LastFrame's kind alone. For the frameplayer it decodes only the frameType of
+// the last frame, not the frame: every save and every response shown asks for it.
+func LastFrameKind(jsPsych bool, expData json.RawMessage, sequence []string) string {
+	if jsPsych || len(sequence) == 0 {
+		kind, _ := LastFrame(jsPsych, expData, sequence)
+		return kind
+	}
+	raw, ok := jsonapi.Member(expData, sequence[len(sequence)-1])
+	if !ok {
+		return ""
+	}
+	// Member finds members of objects only, as LastFrame's decoding into a map accepts only them.
+	var kind string
+	if v, ok := jsonapi.Member(raw, "frameType"); ok {
+		_ = json.Unmarshal(v, &kind)
+	}
+	return strings.ToUpper(kind)
+}
+
 // Withdrawn reports whether the family withdrew on the exit survey: the last frame is the exit
 // frame and its withdrawal answer is true in Python's sense, as Lookit tests it.
 func Withdrawn(jsPsych bool, expData json.RawMessage, sequence []string) bool {
+	if LastFrameKind(jsPsych, expData, sequence) != ExpDataFrameTypeExit {
+		return false
+	}
 	kind, data := LastFrame(jsPsych, expData, sequence)
 	return kind == ExpDataFrameTypeExit && truthy(data["withdrawal"])
 }

@@ -33,3 +33,20 @@ func TestLastFrameAndWithdrawal(t *testing.T) {
 		}
 	}
 }
+
+// LastFrameKind agrees with LastFrame on every valid record.
+func FuzzLastFrameKind(f *testing.F) {
+	f.Add(`{"0-c":{"frameType":"consent","frameType":"exit"},"1-x":null}`, "0-c", false)
+	f.Add(`{"1-x":{"frame\u0054ype":"EXIT"},"2-t":[{"frameType":"EXIT"}]}`, "1-x", false)
+	f.Add(`[{"chs_type":"exit"}]`, "0-a", true)
+	f.Fuzz(func(t *testing.T, expData, last string, jsPsych bool) {
+		if !json.Valid([]byte(expData)) {
+			return
+		}
+		seq := []string{"intro", last}
+		want, _ := protocol.LastFrame(jsPsych, json.RawMessage(expData), seq)
+		if got := protocol.LastFrameKind(jsPsych, json.RawMessage(expData), seq); got != want {
+			t.Fatalf("LastFrameKind(%q, %q) = %q, LastFrame %q", expData, last, got, want)
+		}
+	})
+}

@@ -54,8 +54,12 @@ func (q *Queries) CompatChild(ctx context.Context, uuid string) (CompatChildRow,
 }
 
 const compatChildResponses = `-- name: CompatChildResponses :many
-SELECT r.uuid::text AS uuid
-FROM responses r JOIN children c ON c.id = r.child_id
+SELECT r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.completed, r.completed_consent_frame,
+       r.survey_consent, r.exp_data, r.conditions, r.global_event_timings, r.sequence, r.is_preview,
+       r.recording_method, r.eligibility, r.created_at, r.updated_at,
+       c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid, s.salt::text AS study_salt,
+       s.hash_digits, s.lab_id
+FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
 WHERE r.study_id = $1 AND c.uuid = $2 AND c.user_id = $3
 ORDER BY r.updated_at DESC, r.id DESC
 LIMIT $5 OFFSET $4
@@ -69,8 +73,35 @@ type CompatChildResponsesParams struct {
 	Lim       int32
 }
 
-// A child's responses to a study, most recently modified first (the runner's past sessions).
-func (q *Queries) CompatChildResponses(ctx context.Context, arg CompatChildResponsesParams) ([]string, error) {
+type CompatChildResponsesRow struct {
+	ID                    int64
+	Uuid                  string
+	StudyID               int64
+	ChildID               int64
+	StudyTypeID           int16
+	Completed             bool
+	CompletedConsentFrame bool
+	SurveyConsent         bool
+	ExpData               []byte
+	Conditions            []byte
+	GlobalEventTimings    []byte
+	Sequence              []string
+	IsPreview             bool
+	RecordingMethod       *string
+	Eligibility           []string
+	CreatedAt             pgtype.Timestamptz
+	UpdatedAt             pgtype.Timestamptz
+	ChildUuid             string
+	FamilyID              int64
+	StudyUuid             string
+	StudySalt             string
+	HashDigits            int16
+	LabID                 int64
+}
+
+// A child's responses to a study, most recently modified first (the runner's past sessions), each
+// as CompatResponse reads it: a page in one round trip.
+func (q *Queries) CompatChildResponses(ctx context.Context, arg CompatChildResponsesParams) ([]CompatChildResponsesRow, error) {
 	rows, err := q.db.Query(ctx, compatChildResponses,
 		arg.StudyID,
 		arg.ChildUuid,
@@ -82,13 +113,37 @@ func (q *Queries) CompatChildResponses(ctx context.Context, arg CompatChildRespo
 		return nil, err
 	}
 	defer rows.Close()
-	var items []string
+	var items []CompatChildResponsesRow
 	for rows.Next() {
-		var uuid string
-		if err := rows.Scan(&uuid); err != nil {
+		var i CompatChildResponsesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Uuid,
+			&i.StudyID,
+			&i.ChildID,
+			&i.StudyTypeID,
+			&i.Completed,
+			&i.CompletedConsentFrame,
+			&i.SurveyConsent,
+			&i.ExpData,
+			&i.Conditions,
+			&i.GlobalEventTimings,
+			&i.Sequence,
+			&i.IsPreview,
+			&i.RecordingMethod,
+			&i.Eligibility,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ChildUuid,
+			&i.FamilyID,
+			&i.StudyUuid,
+			&i.StudySalt,
+			&i.HashDigits,
+			&i.LabID,
+		); err != nil {
 			return nil, err
 		}
-		items = append(items, uuid)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -951,13 +1006,20 @@ UPDATE responses r SET conditions = coalesce($1::jsonb, r.conditions),
     completed_consent_frame = coalesce($6::boolean, r.completed_consent_frame),
     survey_consent = coalesce($7::boolean, r.survey_consent),
     updated_at = now()
-WHERE r.id = $8 AND r.study_type_id <> 3
+FROM children c, studies s
+WHERE r.uuid = $8 AND c.id = r.child_id AND s.id = r.study_id AND c.user_id = $9
+  AND ($10::text IS NULL OR c.uuid::text = $10::text)
+  AND ($11::text IS NULL OR s.uuid::text = $11::text)
+  AND r.study_type_id <> 3
   AND r.tallied = (NOT r.is_preview AND r.eligibility = ARRAY['Eligible']
       AND (r.study_type_id = 2 OR (coalesce($5::boolean, r.completed)
            AND coalesce($6::boolean, r.completed_consent_frame)
-           AND coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
-                         ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') <> 'rejected')))
-RETURNING r.conditions, r.global_event_timings, r.completed, r.completed_consent_frame, r.survey_consent, r.updated_at
+           AND coalesce((SELECT cr.action FROM consent_rulings cr WHERE cr.response_id = r.id
+                         ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1), 'pending') <> 'rejected')))
+RETURNING r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.completed, r.completed_consent_frame,
+       r.survey_consent, r.conditions, r.global_event_timings, r.is_preview, r.recording_method, r.eligibility,
+       r.created_at, r.updated_at, c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid,
+       s.salt::text AS study_salt, s.hash_digits, s.lab_id
 `
 
 type FastSaveResponseParams struct {
@@ -968,20 +1030,41 @@ type FastSaveResponseParams struct {
 	Completed             *bool
 	CompletedConsentFrame *bool
 	SurveyConsent         *bool
-	ID                    int64
+	Uuid                  string
+	FamilyID              int64
+	ChildUuid             *string
+	StudyUuid             *string
 }
 
 type FastSaveResponseRow struct {
-	Conditions            []byte
-	GlobalEventTimings    []byte
+	ID                    int64
+	Uuid                  string
+	StudyID               int64
+	ChildID               int64
+	StudyTypeID           int16
 	Completed             bool
 	CompletedConsentFrame bool
 	SurveyConsent         bool
+	Conditions            []byte
+	GlobalEventTimings    []byte
+	IsPreview             bool
+	RecordingMethod       *string
+	Eligibility           []string
+	CreatedAt             pgtype.Timestamptz
 	UpdatedAt             pgtype.Timestamptz
+	ChildUuid             string
+	FamilyID              int64
+	StudyUuid             string
+	StudySalt             string
+	HashDigits            int16
+	LabID                 int64
 }
 
-// The common save in one statement: a frameplayer response whose place in the cap does not
-// change (tallied already equals its validity after the save). Zero rows: take the full path.
+// The common save in one statement, addressed as the runner addresses it: a frameplayer response
+// of the family's own child (and of the child and study the save names, if it names them) whose
+// place in the cap does not change (tallied already equals its validity after the save). It
+// returns what the answer describes, so that a save is one round trip. Zero rows: take the full
+// path, which finds out why.
 func (q *Queries) FastSaveResponse(ctx context.Context, arg FastSaveResponseParams) (FastSaveResponseRow, error) {
 	row := q.db.QueryRow(ctx, fastSaveResponse,
 		arg.Conditions,
@@ -991,16 +1074,34 @@ func (q *Queries) FastSaveResponse(ctx context.Context, arg FastSaveResponsePara
 		arg.Completed,
 		arg.CompletedConsentFrame,
 		arg.SurveyConsent,
-		arg.ID,
+		arg.Uuid,
+		arg.FamilyID,
+		arg.ChildUuid,
+		arg.StudyUuid,
 	)
 	var i FastSaveResponseRow
 	err := row.Scan(
-		&i.Conditions,
-		&i.GlobalEventTimings,
+		&i.ID,
+		&i.Uuid,
+		&i.StudyID,
+		&i.ChildID,
+		&i.StudyTypeID,
 		&i.Completed,
 		&i.CompletedConsentFrame,
 		&i.SurveyConsent,
+		&i.Conditions,
+		&i.GlobalEventTimings,
+		&i.IsPreview,
+		&i.RecordingMethod,
+		&i.Eligibility,
+		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ChildUuid,
+		&i.FamilyID,
+		&i.StudyUuid,
+		&i.StudySalt,
+		&i.HashDigits,
+		&i.LabID,
 	)
 	return i, err
 }

@@ -22,9 +22,14 @@ FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r
 WHERE r.uuid = $1;
 
 -- name: CompatChildResponses :many
--- A child's responses to a study, most recently modified first (the runner's past sessions).
-SELECT r.uuid::text AS uuid
-FROM responses r JOIN children c ON c.id = r.child_id
+-- A child's responses to a study, most recently modified first (the runner's past sessions), each
+-- as CompatResponse reads it: a page in one round trip.
+SELECT r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.completed, r.completed_consent_frame,
+       r.survey_consent, r.exp_data, r.conditions, r.global_event_timings, r.sequence, r.is_preview,
+       r.recording_method, r.eligibility, r.created_at, r.updated_at,
+       c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid, s.salt::text AS study_salt,
+       s.hash_digits, s.lab_id
+FROM responses r JOIN children c ON c.id = r.child_id JOIN studies s ON s.id = r.study_id
 WHERE r.study_id = @study_id AND c.uuid = @child_uuid AND c.user_id = @family_id
 ORDER BY r.updated_at DESC, r.id DESC
 LIMIT @lim OFFSET @off;
@@ -134,8 +139,11 @@ WHERE c.user_id = @user_id
    OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
 
 -- name: FastSaveResponse :one
--- The common save in one statement: a frameplayer response whose place in the cap does not
--- change (tallied already equals its validity after the save). Zero rows: take the full path.
+-- The common save in one statement, addressed as the runner addresses it: a frameplayer response
+-- of the family's own child (and of the child and study the save names, if it names them) whose
+-- place in the cap does not change (tallied already equals its validity after the save). It
+-- returns what the answer describes, so that a save is one round trip. Zero rows: take the full
+-- path, which finds out why.
 UPDATE responses r SET conditions = coalesce(sqlc.narg(conditions)::jsonb, r.conditions),
     global_event_timings = coalesce(sqlc.narg(global_event_timings)::jsonb, r.global_event_timings),
     exp_data = coalesce(sqlc.narg(exp_data)::jsonb, r.exp_data),
@@ -144,13 +152,20 @@ UPDATE responses r SET conditions = coalesce(sqlc.narg(conditions)::jsonb, r.con
     completed_consent_frame = coalesce(sqlc.narg(completed_consent_frame)::boolean, r.completed_consent_frame),
     survey_consent = coalesce(sqlc.narg(survey_consent)::boolean, r.survey_consent),
     updated_at = now()
-WHERE r.id = @id AND r.study_type_id <> 3
+FROM children c, studies s
+WHERE r.uuid = @uuid AND c.id = r.child_id AND s.id = r.study_id AND c.user_id = @family_id
+  AND (sqlc.narg(child_uuid)::text IS NULL OR c.uuid::text = sqlc.narg(child_uuid)::text)
+  AND (sqlc.narg(study_uuid)::text IS NULL OR s.uuid::text = sqlc.narg(study_uuid)::text)
+  AND r.study_type_id <> 3
   AND r.tallied = (NOT r.is_preview AND r.eligibility = ARRAY['Eligible']
       AND (r.study_type_id = 2 OR (coalesce(sqlc.narg(completed)::boolean, r.completed)
            AND coalesce(sqlc.narg(completed_consent_frame)::boolean, r.completed_consent_frame)
-           AND coalesce((SELECT c.action FROM consent_rulings c WHERE c.response_id = r.id
-                         ORDER BY c.created_at DESC, c.id DESC LIMIT 1), 'pending') <> 'rejected')))
-RETURNING r.conditions, r.global_event_timings, r.completed, r.completed_consent_frame, r.survey_consent, r.updated_at;
+           AND coalesce((SELECT cr.action FROM consent_rulings cr WHERE cr.response_id = r.id
+                         ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1), 'pending') <> 'rejected')))
+RETURNING r.id, r.uuid::text AS uuid, r.study_id, r.child_id, r.study_type_id, r.completed, r.completed_consent_frame,
+       r.survey_consent, r.conditions, r.global_event_timings, r.is_preview, r.recording_method, r.eligibility,
+       r.created_at, r.updated_at, c.uuid::text AS child_uuid, c.user_id AS family_id, s.uuid::text AS study_uuid,
+       s.salt::text AS study_salt, s.hash_digits, s.lab_id;
 
 -- name: CompatVisibleUsers :many
 -- The caller and the parents of consented responses they may read as a researcher.
