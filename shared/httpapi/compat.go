@@ -161,12 +161,7 @@ func studyObj(id, labID int64) authz.Object { return authz.Object{StudyID: id, L
 // canPreview reports whether the subject may preview a study that is not active: read
 // permission on it, or any researcher when the study is shared for preview.
 func canPreview(sub authz.Subject, st db.CompatStudyRow) error {
-	if st.SharedPreview {
-		if err := authz.Authorize(sub, authz.ListStudies, authz.Object{}); err == nil {
-			return nil
-		}
-	}
-	return authz.Authorize(sub, authz.ReadStudy, studyObj(st.ID, st.LabID))
+	return mayPreview(sub, st.ID, st.LabID, st.SharedPreview)
 }
 
 type studyAttributes struct {
