@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/httpapi"
@@ -60,21 +65,38 @@ func BenchmarkFrameplayerSessions(b *testing.B) {
 		VALUES ('Bench study', $1, 1, 'active', true, true, 9) RETURNING uuid::text`, labID).Scan(&study); err != nil {
 		b.Fatal(err)
 	}
+	// Each session is a child's first visit to the study, as most are: a child seen again would
+	// make the past-sessions answer (and the run's cost) grow with b.N.
 	type family struct {
-		auth  func(*http.Request)
-		child string
+		id   int64
+		auth func(*http.Request)
 	}
 	families := make([]family, sessionsAtOnce)
 	for i := range families {
 		r := role{name: fmt.Sprintf("bench-family-%d", i)}
-		id := newUser(b, pool, 0, r)
-		families[i].auth = credential(b, pool, id, r)
-		if err := pool.QueryRow(ctx, `INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 300, 'f') RETURNING uuid::text`, id).Scan(&families[i].child); err != nil {
+		families[i].id = newUser(b, pool, 0, r)
+		families[i].auth = credential(b, pool, families[i].id, r)
+		if _, err := pool.Exec(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US')`, families[i].id); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := pool.Exec(ctx, `INSERT INTO demographic_data (user_id, country) VALUES ($1, 'US')`, id); err != nil {
+	}
+	// newChildren gives each of n sessions its own child, owned by family i % sessionsAtOnce.
+	newChildren := func(b *testing.B, n int) []string {
+		ids := make([]int64, sessionsAtOnce)
+		for i, f := range families {
+			ids[i] = f.id
+		}
+		rows, err := pool.Query(ctx, `INSERT INTO children (user_id, given_name, birthday, gender)
+			SELECT ($1::bigint[])[1 + i % $2], 'K', current_date - 300, 'f' FROM generate_series(0, $3 - 1) i
+			ORDER BY i RETURNING uuid::text`, ids, sessionsAtOnce, n)
+		if err != nil {
 			b.Fatal(err)
 		}
+		children, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(children) != n {
+			b.Fatal(err, len(children))
+		}
+		return children
 	}
 	saves := make([]string, frameSaves)
 	for i := range saves {
@@ -88,18 +110,19 @@ func BenchmarkFrameplayerSessions(b *testing.B) {
 		h.ServeHTTP(rec, req)
 		return rec.Code, rec.Body.Bytes()
 	}
-	run := func(b *testing.B, session func(f family, latencies *[]time.Duration)) []time.Duration {
+	// run makes b.N sessions, sessionsAtOnce at a time; session i is the i-th of b.N.
+	run := func(b *testing.B, session func(i int, latencies *[]time.Duration)) []time.Duration {
 		var mu sync.Mutex
 		var all []time.Duration
 		work := make(chan int)
 		var wg sync.WaitGroup
-		for w := range sessionsAtOnce {
+		for range sessionsAtOnce {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				var mine []time.Duration
-				for range work {
-					session(families[w], &mine)
+				for i := range work {
+					session(i, &mine)
 				}
 				mu.Lock()
 				all = append(all, mine...)
@@ -107,6 +130,7 @@ func BenchmarkFrameplayerSessions(b *testing.B) {
 			}()
 		}
 		b.ResetTimer()
+		sys0, self0 := cpuNow()
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
 			work <- i
@@ -114,27 +138,32 @@ func BenchmarkFrameplayerSessions(b *testing.B) {
 		close(work)
 		wg.Wait()
 		b.StopTimer()
+		sys1, self1 := cpuNow()
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sessions/s")
+		b.ReportMetric((sys1-sys0).Seconds()*1000/float64(b.N), "cpu-ms/session")
+		b.ReportMetric((self1-self0).Seconds()*1000/float64(b.N), "go-cpu-ms/session")
 		return all
 	}
 	b.Run("ours", func(b *testing.B) {
-		lat := run(b, func(f family, latencies *[]time.Duration) {
+		children := newChildren(b, b.N)
+		lat := run(b, func(i int, latencies *[]time.Duration) {
+			f, child := families[i%sessionsAtOnce], children[i]
 			if code, _ := call(f, "GET", "/api/v1/studies/"+study+"/", ""); code != 200 {
 				b.Errorf("study: %d", code)
 				return
 			}
-			if code, _ := call(f, "GET", "/api/v1/children/"+f.child+"/", ""); code != 200 {
+			if code, _ := call(f, "GET", "/api/v1/children/"+child+"/", ""); code != 200 {
 				b.Errorf("child: %d", code)
 				return
 			}
 			code, body := call(f, "POST", "/api/v1/responses/", `{"data":{"type":"responses","attributes":{"exp_data":{},"sequence":[],"recording_method":"recordrtc"},"relationships":{"child":{"data":{"type":"children","id":"`+
-				f.child+`"}},"study":{"data":{"type":"studies","id":"`+study+`"}}}}}`)
+				child+`"}},"study":{"data":{"type":"studies","id":"`+study+`"}}}}}`)
 			var doc struct{ Data struct{ ID string } }
 			if code != 201 || json.Unmarshal(body, &doc) != nil {
 				b.Errorf("create: %d %s", code, body)
 				return
 			}
-			if code, _ := call(f, "GET", "/api/v1/studies/"+study+"/responses/?page[size]=10&page=1&child="+f.child, ""); code != 200 {
+			if code, _ := call(f, "GET", "/api/v1/studies/"+study+"/responses/?page[size]=10&page=1&child="+child, ""); code != 200 {
 				b.Errorf("past sessions: %d", code)
 				return
 			}
@@ -156,22 +185,22 @@ func BenchmarkFrameplayerSessions(b *testing.B) {
 		b.ReportMetric(percentile(lat, 0.99), "patch-p99-ms")
 	})
 	b.Run("ceiling", func(b *testing.B) {
-		// One row per family, updated with the same JSON the saves carry.
-		ids := make([]int64, sessionsAtOnce)
-		for i := range ids {
-			if err := pool.QueryRow(ctx, `INSERT INTO responses (study_id, child_id, study_type_id)
-				SELECT s.id, c.id, 1 FROM studies s, children c WHERE s.uuid = $1 AND c.uuid = $2 RETURNING id`, study, families[i].child).Scan(&ids[i]); err != nil {
-				b.Fatal(err)
-			}
+		// One row per session, updated with the same JSON the saves carry.
+		children := newChildren(b, b.N)
+		rows, err := pool.Query(ctx, `INSERT INTO responses (study_id, child_id, study_type_id)
+			SELECT s.id, c.id, 1 FROM studies s, children c WHERE s.uuid = $1 AND c.uuid = ANY($2::uuid[])
+			RETURNING id`, study, children)
+		if err != nil {
+			b.Fatal(err)
 		}
-		idOf := map[string]int64{}
-		for i, f := range families {
-			idOf[f.child] = ids[i]
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(ids) != b.N {
+			b.Fatal(err, len(ids))
 		}
-		lat := run(b, func(f family, latencies *[]time.Duration) {
+		lat := run(b, func(i int, latencies *[]time.Duration) {
 			for _, data := range saves {
 				t0 := time.Now()
-				if _, err := pool.Exec(ctx, `UPDATE responses SET exp_data = $2, updated_at = now() WHERE id = $1`, idOf[f.child], data); err != nil {
+				if _, err := pool.Exec(ctx, `UPDATE responses SET exp_data = $2, updated_at = now() WHERE id = $1`, ids[i], data); err != nil {
 					b.Error(err)
 					return
 				}
@@ -207,4 +236,26 @@ func BenchmarkColdStart(b *testing.B) {
 			pool.Close()
 		}
 	}
+}
+
+// cpuNow is the machine's busy CPU time (from /proc/stat) and this process's own.
+func cpuNow() (machine, self time.Duration) {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, self
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, self
 }
