@@ -3,13 +3,14 @@ package jsonapi
 import (
 	"bytes"
 	"encoding/json"
+	"unicode/utf8"
 )
 
 // Member returns the value of key in the JSON object obj without decoding the rest, for the
 // large whole-record saves of the experiment runner (finding the last frame's data in an
 // exp_data of hundreds of kilobytes). obj must be valid JSON, as a decoded request body is. When
-// keys hold escapes it falls back to encoding/json. The last occurrence wins, as in
-// encoding/json.
+// keys hold escapes or invalid UTF-8 (which encoding/json reads as U+FFFD) it falls back to
+// encoding/json. The last occurrence wins, as in encoding/json.
 func Member(obj []byte, key string) (json.RawMessage, bool) {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
@@ -32,7 +33,7 @@ func Member(obj []byte, key string) (json.RawMessage, bool) {
 			return nil, false
 		}
 		name := obj[i+1 : end-1]
-		if bytes.IndexByte(name, '\\') >= 0 {
+		if bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) {
 			return memberSlow(obj, key)
 		}
 		i = skipSpace(obj, end)

@@ -25,6 +25,7 @@ func TestMember(t *testing.T) {
 func FuzzMember(f *testing.F) {
 	f.Add([]byte(`{"a":{"b":[1,"]"]},"c":"\\"}`), "a")
 	f.Add([]byte(`{"a\n":1, "a":2}`), "a")
+	f.Add([]byte("{\"\xff\":1}"), "\ufffd") // encoding/json reads invalid UTF-8 in keys as U+FFFD
 	f.Fuzz(func(t *testing.T, obj []byte, key string) {
 		var m map[string]json.RawMessage
 		if json.Unmarshal(obj, &m) != nil {
