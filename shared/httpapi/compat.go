@@ -60,6 +60,8 @@ var compatRoutes = []struct {
 	{CompatRoute{"GET", "labs/{id}/", "GetLab"}, (*compatServer).getLab},
 	{CompatRoute{"GET", "users/", "ListUsers"}, (*compatServer).listUsers},
 	{CompatRoute{"GET", "users/{id}/", "GetUser"}, (*compatServer).getUser},
+	{CompatRoute{"GET", "users/{id}/children/", "ListUserChildren"}, (*compatServer).listUserChildren},
+	{CompatRoute{"GET", "users/{id}/demographics/", "ListUserDemographics"}, (*compatServer).listUserDemographics},
 	{CompatRoute{"GET", "demographics/", "ListDemographics"}, (*compatServer).listDemographics},
 	{CompatRoute{"GET", "demographics/{id}/", "GetDemographics"}, (*compatServer).getDemographics},
 	{CompatRoute{"GET", "feedback/", "ListFeedback"}, (*compatServer).listFeedback},
@@ -624,10 +626,8 @@ func (s *compatServer) updateResponse(w http.ResponseWriter, r *http.Request, p 
 	if decodeErr != nil {
 		return decodeErr
 	}
-	if in.ID != "" && in.ID != row.Uuid {
-		e := apperr.New(apperr.Conflict, "data.id does not match the URL")
-		e.Field = "/data/id"
-		return e
+	if err := sameID(in, row.Uuid); err != nil {
+		return err
 	}
 	if c, ok := in.Relationships["child"]; ok && c.ID != row.ChildUuid {
 		return apperr.Field("/data/relationships/child", "a response's child cannot change")
@@ -677,6 +677,16 @@ func (s *compatServer) fastSave(ctx context.Context, id string, sub authz.Subjec
 		return db.CompatResponseRow{}, false, err
 	}
 	return st.FastSaveResponse(ctx, key, patch)
+}
+
+// sameID refuses an update whose data.id names another resource than the URL (JSON:API's 409).
+func sameID(in jsonapi.Incoming, id string) error {
+	if in.ID != "" && in.ID != id {
+		e := apperr.New(apperr.Conflict, "data.id does not match the URL")
+		e.Field = "/data/id"
+		return e
+	}
+	return nil
 }
 
 // maxPastSessions bounds the unpaginated past-sessions list (Lookit returned all of them).
@@ -736,8 +746,26 @@ func (s *compatServer) listStudies(w http.ResponseWriter, r *http.Request, p *Pr
 // listChildren: the caller's children and, for researchers, those of consented responses they
 // may read.
 func (s *compatServer) listChildren(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.childList(w, r, p, "")
+}
+
+// listUserChildren is /users/{id}/children/: the visible children of one parent (none when the
+// parent is not visible, as Lookit's nested route filters the same list).
+func (s *compatServer) listUserChildren(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.childList(w, r, p, nestedOwner(r))
+}
+
+// nestedOwner is the parent a nested list is narrowed to; a malformed id narrows it to no one.
+func nestedOwner(r *http.Request) string {
+	if id := r.PathValue("id"); id != "" {
+		return id
+	}
+	return "-"
+}
+
+func (s *compatServer) childList(w http.ResponseWriter, r *http.Request, p *Principal, owner string) error {
 	return s.list(w, r, authz.ReadSelf, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
-		return st.VisibleChildren(r.Context(), p.Subject.UserID, readable(p.Subject), page.Size, page.Offset())
+		return st.VisibleChildren(r.Context(), p.Subject.UserID, readable(p.Subject), owner, page.Size, page.Offset())
 	}, func(st *postgres.Studies, id string) (jsonapi.Resource, error) {
 		c, err := st.CompatChild(r.Context(), id)
 		return s.childResource(r, c), err
@@ -976,14 +1004,23 @@ func (s *compatServer) loadDemographics(r *http.Request) func(*postgres.Studies,
 // listDemographics and getDemographics: the caller's survey versions and the snapshots of
 // consented responses they may read as a researcher.
 func (s *compatServer) listDemographics(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.demographicsList(w, r, p, "")
+}
+
+// listUserDemographics is /users/{id}/demographics/: the visible demographic rows of one parent.
+func (s *compatServer) listUserDemographics(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return s.demographicsList(w, r, p, nestedOwner(r))
+}
+
+func (s *compatServer) demographicsList(w http.ResponseWriter, r *http.Request, p *Principal, owner string) error {
 	return s.list(w, r, authz.ReadSelf, func(st *postgres.Studies, page jsonapi.Page) ([]string, int, error) {
-		return st.VisibleDemographics(r.Context(), p.Subject.UserID, readable(p.Subject), "", page.Size, page.Offset())
+		return st.VisibleDemographics(r.Context(), p.Subject.UserID, readable(p.Subject), "", owner, page.Size, page.Offset())
 	}, s.loadDemographics(r))
 }
 
 func (s *compatServer) getDemographics(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	return s.one(w, r, func(st *postgres.Studies) ([]string, int, error) {
-		return st.VisibleDemographics(r.Context(), p.Subject.UserID, readable(p.Subject), r.PathValue("id"), 1, 0)
+		return st.VisibleDemographics(r.Context(), p.Subject.UserID, readable(p.Subject), r.PathValue("id"), "", 1, 0)
 	}, s.loadDemographics(r))
 }
 

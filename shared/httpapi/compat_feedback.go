@@ -161,10 +161,8 @@ func (s *compatServer) updateFeedback(w http.ResponseWriter, r *http.Request, p 
 	if err != nil {
 		return err
 	}
-	if in.ID != "" && in.ID != row.Uuid {
-		e := apperr.New(apperr.Conflict, "data.id does not match the URL")
-		e.Field = "/data/id"
-		return e
+	if err := sameID(in, row.Uuid); err != nil {
+		return err
 	}
 	if rel, ok := in.Relationships["response"]; ok && rel.ID != row.ResponseUuid {
 		return apperr.Field("/data/relationships/response", "feedback cannot move to another response")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -645,6 +646,53 @@ func TestCompatUsersAndDemographics(t *testing.T) {
 			if code := get(c.r, c.id, "/api/v1/"+path+"/"); (code == 200) != c.visible[path] {
 				t.Errorf("%s GET %s: %d, want visible=%v", c.r.name, path, code, c.visible[path])
 			}
+		}
+	}
+	// The nested lists the user resource links to: one parent's rows, as far as the caller may
+	// see them; an unknown or malformed parent is an empty list.
+	list := func(r role, id int64, path string) []string {
+		t.Helper()
+		req := httptest.NewRequest("GET", path, nil)
+		credential(t, pool, id, r)(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var doc struct {
+			Data []struct {
+				Type, ID string
+			}
+			Links struct{ Meta struct{ Count int } }
+		}
+		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
+			t.Fatalf("%s GET %s: %d %s", r.name, path, rec.Code, rec.Body)
+		}
+		if doc.Links.Meta.Count != len(doc.Data) {
+			t.Errorf("%s GET %s: count %d for %d rows", r.name, path, doc.Links.Meta.Count, len(doc.Data))
+		}
+		var ids []string
+		for _, d := range doc.Data {
+			ids = append(ids, d.Type+"/"+d.ID)
+		}
+		return ids
+	}
+	var aChild string
+	_ = pool.QueryRow(ctx, `SELECT uuid::text FROM children WHERE user_id = $1`, a).Scan(&aChild)
+	for _, c := range []struct {
+		r     role
+		id    int64
+		owner string
+		want  []string
+	}{
+		{famA, a, aUUID, []string{"children/" + aChild, "demographics/" + aDemo}},
+		{famB, b, aUUID, nil},
+		{famB, b, bUUID, []string{"demographics/" + bDemo}},
+		{analyst, analystID, aUUID, []string{"children/" + aChild, "demographics/" + aDemo}},
+		{analyst, analystID, bUUID, nil},
+		{analyst, analystID, "not-a-uuid", nil},
+		{famA, a, "00000000-0000-0000-0000-000000000000", nil},
+	} {
+		got := append(list(c.r, c.id, "/api/v1/users/"+c.owner+"/children/"), list(c.r, c.id, "/api/v2/users/"+c.owner+"/demographics/")...)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: users/%s/children/ and demographics/ = %v, want %v", c.r.name, c.owner, got, c.want)
 		}
 	}
 }

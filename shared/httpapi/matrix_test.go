@@ -404,10 +404,12 @@ var compatAllowed = map[string][]string{
 	"GetLab":        loggedIn,
 	// Users and demographics: each caller sees their own and what consented responses open to
 	// them (TestCompatUsersAndDemographics); for others' rows, 404.
-	"ListUsers":        loggedIn,
-	"GetUser":          loggedIn,
-	"ListDemographics": loggedIn,
-	"GetDemographics":  loggedIn,
+	"ListUsers":            loggedIn,
+	"GetUser":              loggedIn,
+	"ListUserChildren":     loggedIn,
+	"ListDemographics":     loggedIn,
+	"ListUserDemographics": loggedIn,
+	"GetDemographics":      loggedIn,
 	// Feedback: each caller sees what is theirs to see, others' rows are 404 (TestCompatFeedback);
 	// writing needs a researcher with two factors, then the study's feedback permission on a
 	// response they may read (400 for a response they cannot see, 404 for feedback they cannot).
@@ -471,7 +473,8 @@ func TestCompatRouteMatrix(t *testing.T) {
 			child, response := fixture()
 			path := "/api/v1/" + strings.NewReplacer("{id}", map[string]string{
 				"GetStudy": studyUUID, "StudyResponses": studyUUID, "GetChild": child, "GetLab": labUUID,
-				"GetUser": familyUUID, "GetDemographics": demoUUID}[rt.Name]).Replace(rt.Path)
+				"GetUser": familyUUID, "GetDemographics": demoUUID, "ListUserChildren": familyUUID,
+				"ListUserDemographics": familyUUID}[rt.Name]).Replace(rt.Path)
 			if strings.HasPrefix(rt.Path, "responses/{id}") || strings.HasPrefix(rt.Path, "past-sessions/{id}") {
 				path = "/api/v1/" + strings.Replace(rt.Path, "{id}", response, 1)
 			}

@@ -412,18 +412,22 @@ func (s *Studies) CompatLab(ctx context.Context, labUUID string) (db.CompatLabRo
 
 // VisibleChildren lists one page of the children a user may see: their own and those of
 // consented responses they may read as a researcher.
-func (s *Studies) VisibleChildren(ctx context.Context, userID int64, rd ReadableData, limit, offset int) ([]string, int, error) {
+func (s *Studies) VisibleChildren(ctx context.Context, userID int64, rd ReadableData, owner string, limit, offset int) ([]string, int, error) {
+	if owner != "" && !pgUUID(owner).Valid {
+		return nil, 0, nil
+	}
 	q := db.New(s.Pool)
 	n, err := q.CompatCountVisibleChildren(ctx, db.CompatCountVisibleChildrenParams{UserID: userID,
 		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
-		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
+		OwnerUuid: pgUUID(owner)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: visible children: %w", err)
 	}
 	ids, err := q.CompatVisibleChildren(ctx, db.CompatVisibleChildrenParams{UserID: userID,
 		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
 		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
-		Lim: int32(limit), Off: int32(offset)})
+		OwnerUuid: pgUUID(owner), Lim: int32(limit), Off: int32(offset)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: visible children: %w", err)
 	}
@@ -517,21 +521,22 @@ func (s *Studies) VisibleUsers(ctx context.Context, userID int64, rd ReadableDat
 
 // VisibleDemographics lists one page of the demographic rows a caller may see: their own and the
 // snapshots of consented responses they may read; pick narrows it to one row.
-func (s *Studies) VisibleDemographics(ctx context.Context, userID int64, rd ReadableData, pick string, limit, offset int) ([]string, int, error) {
-	if pick != "" && !pgUUID(pick).Valid {
+func (s *Studies) VisibleDemographics(ctx context.Context, userID int64, rd ReadableData, pick, owner string, limit, offset int) ([]string, int, error) {
+	if (pick != "" && !pgUUID(pick).Valid) || (owner != "" && !pgUUID(owner).Valid) {
 		return nil, 0, nil
 	}
 	q := db.New(s.Pool)
 	n, err := q.CompatCountVisibleDemographics(ctx, db.CompatCountVisibleDemographicsParams{UserID: &userID,
 		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
-		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs)})
+		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
+		OwnerUuid: pgUUID(owner)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: visible demographics: %w", err)
 	}
 	ids, err := q.CompatVisibleDemographics(ctx, db.CompatVisibleDemographicsParams{UserID: &userID,
 		RrAll: rd.Real.All, RrStudies: nonNil(rd.Real.Studies), RrLabs: nonNil(rd.Real.Labs),
 		RpAll: rd.Preview.All, RpStudies: nonNil(rd.Preview.Studies), RpLabs: nonNil(rd.Preview.Labs),
-		PickUuid: pgUUID(pick), Lim: int32(limit), Off: int32(offset)})
+		PickUuid: pgUUID(pick), OwnerUuid: pgUUID(owner), Lim: int32(limit), Off: int32(offset)})
 	if err != nil {
 		return nil, 0, fmt.Errorf("postgres: visible demographics: %w", err)
 	}

@@ -237,8 +237,9 @@ func (q *Queries) CompatCountStudies(ctx context.Context, arg CompatCountStudies
 
 const compatCountVisibleChildren = `-- name: CompatCountVisibleChildren :one
 SELECT count(*) FROM children c
-WHERE c.user_id = $1
-   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
+WHERE (c.user_id = $1
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
+  AND ($8::uuid IS NULL OR c.user_id = (SELECT u.id FROM users u WHERE u.uuid = $8::uuid))
 `
 
 type CompatCountVisibleChildrenParams struct {
@@ -249,6 +250,7 @@ type CompatCountVisibleChildrenParams struct {
 	RpAll     bool
 	RpStudies []int64
 	RpLabs    []int64
+	OwnerUuid pgtype.UUID
 }
 
 func (q *Queries) CompatCountVisibleChildren(ctx context.Context, arg CompatCountVisibleChildrenParams) (int64, error) {
@@ -260,6 +262,7 @@ func (q *Queries) CompatCountVisibleChildren(ctx context.Context, arg CompatCoun
 		arg.RpAll,
 		arg.RpStudies,
 		arg.RpLabs,
+		arg.OwnerUuid,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -268,8 +271,9 @@ func (q *Queries) CompatCountVisibleChildren(ctx context.Context, arg CompatCoun
 
 const compatCountVisibleDemographics = `-- name: CompatCountVisibleDemographics :one
 SELECT count(*) FROM demographic_data d
-WHERE d.user_id = $1 OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
-    AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
+WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
+    AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
+  AND ($8::uuid IS NULL OR d.user_id = (SELECT u.id FROM users u WHERE u.uuid = $8::uuid))
 `
 
 type CompatCountVisibleDemographicsParams struct {
@@ -280,6 +284,7 @@ type CompatCountVisibleDemographicsParams struct {
 	RpAll     bool
 	RpStudies []int64
 	RpLabs    []int64
+	OwnerUuid pgtype.UUID
 }
 
 func (q *Queries) CompatCountVisibleDemographics(ctx context.Context, arg CompatCountVisibleDemographicsParams) (int64, error) {
@@ -291,6 +296,7 @@ func (q *Queries) CompatCountVisibleDemographics(ctx context.Context, arg Compat
 		arg.RpAll,
 		arg.RpStudies,
 		arg.RpLabs,
+		arg.OwnerUuid,
 	)
 	var count int64
 	err := row.Scan(&count)
@@ -777,10 +783,11 @@ func (q *Queries) CompatUser(ctx context.Context, uuid string) (CompatUserRow, e
 
 const compatVisibleChildren = `-- name: CompatVisibleChildren :many
 SELECT c.uuid::text AS uuid FROM children c
-WHERE c.user_id = $1
-   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[]))
+WHERE (c.user_id = $1
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
+  AND ($8::uuid IS NULL OR c.user_id = (SELECT u.id FROM users u WHERE u.uuid = $8::uuid))
 ORDER BY c.birthday DESC, c.id
-LIMIT $9 OFFSET $8
+LIMIT $10 OFFSET $9
 `
 
 type CompatVisibleChildrenParams struct {
@@ -791,11 +798,13 @@ type CompatVisibleChildrenParams struct {
 	RpAll     bool
 	RpStudies []int64
 	RpLabs    []int64
+	OwnerUuid pgtype.UUID
 	Off       int32
 	Lim       int32
 }
 
-// The caller's children and the children of consented responses they may read as a researcher.
+// The caller's children and the children of consented responses they may read as a researcher;
+// owner_uuid narrows it to one parent's (/users/{uuid}/children/).
 func (q *Queries) CompatVisibleChildren(ctx context.Context, arg CompatVisibleChildrenParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, compatVisibleChildren,
 		arg.UserID,
@@ -805,6 +814,7 @@ func (q *Queries) CompatVisibleChildren(ctx context.Context, arg CompatVisibleCh
 		arg.RpAll,
 		arg.RpStudies,
 		arg.RpLabs,
+		arg.OwnerUuid,
 		arg.Off,
 		arg.Lim,
 	)
@@ -831,7 +841,8 @@ SELECT d.uuid::text AS uuid FROM demographic_data d
 WHERE (d.user_id = $1 OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
     AND researcher_can_read(r.id, $2::boolean, $3::bigint[], $4::bigint[], $5::boolean, $6::bigint[], $7::bigint[])))
   AND ($8::uuid IS NULL OR d.uuid = $8::uuid)
-ORDER BY d.created_at DESC, d.id DESC LIMIT $10 OFFSET $9
+  AND ($9::uuid IS NULL OR d.user_id = (SELECT u.id FROM users u WHERE u.uuid = $9::uuid))
+ORDER BY d.created_at DESC, d.id DESC LIMIT $11 OFFSET $10
 `
 
 type CompatVisibleDemographicsParams struct {
@@ -843,11 +854,13 @@ type CompatVisibleDemographicsParams struct {
 	RpStudies []int64
 	RpLabs    []int64
 	PickUuid  pgtype.UUID
+	OwnerUuid pgtype.UUID
 	Off       int32
 	Lim       int32
 }
 
-// The caller's demographic rows and the snapshots of consented responses they may read.
+// The caller's demographic rows and the snapshots of consented responses they may read;
+// pick_uuid narrows it to one row, owner_uuid to one parent's (/users/{uuid}/demographics/).
 func (q *Queries) CompatVisibleDemographics(ctx context.Context, arg CompatVisibleDemographicsParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, compatVisibleDemographics,
 		arg.UserID,
@@ -858,6 +871,7 @@ func (q *Queries) CompatVisibleDemographics(ctx context.Context, arg CompatVisib
 		arg.RpStudies,
 		arg.RpLabs,
 		arg.PickUuid,
+		arg.OwnerUuid,
 		arg.Off,
 		arg.Lim,
 	)

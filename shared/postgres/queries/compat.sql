@@ -126,17 +126,20 @@ SELECT id, uuid::text AS uuid, name, institution, principal_investigator_name, l
 FROM labs WHERE uuid = $1 AND approved_to_test;
 
 -- name: CompatVisibleChildren :many
--- The caller's children and the children of consented responses they may read as a researcher.
+-- The caller's children and the children of consented responses they may read as a researcher;
+-- owner_uuid narrows it to one parent's (/users/{uuid}/children/).
 SELECT c.uuid::text AS uuid FROM children c
-WHERE c.user_id = @user_id
-   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]))
+WHERE (c.user_id = @user_id
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])))
+  AND (sqlc.narg(owner_uuid)::uuid IS NULL OR c.user_id = (SELECT u.id FROM users u WHERE u.uuid = sqlc.narg(owner_uuid)::uuid))
 ORDER BY c.birthday DESC, c.id
 LIMIT @lim OFFSET @off;
 
 -- name: CompatCountVisibleChildren :one
 SELECT count(*) FROM children c
-WHERE c.user_id = @user_id
-   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
+WHERE (c.user_id = @user_id
+   OR EXISTS (SELECT 1 FROM responses r WHERE r.child_id = c.id AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])))
+  AND (sqlc.narg(owner_uuid)::uuid IS NULL OR c.user_id = (SELECT u.id FROM users u WHERE u.uuid = sqlc.narg(owner_uuid)::uuid));
 
 -- name: FastSaveResponse :one
 -- The common save in one statement, addressed as the runner addresses it: a frameplayer response
@@ -186,17 +189,20 @@ SELECT id, uuid::text AS uuid, given_name, middle_name, family_name, nickname, i
 FROM users WHERE uuid = $1;
 
 -- name: CompatVisibleDemographics :many
--- The caller's demographic rows and the snapshots of consented responses they may read.
+-- The caller's demographic rows and the snapshots of consented responses they may read;
+-- pick_uuid narrows it to one row, owner_uuid to one parent's (/users/{uuid}/demographics/).
 SELECT d.uuid::text AS uuid FROM demographic_data d
 WHERE (d.user_id = @user_id OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
     AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])))
   AND (sqlc.narg(pick_uuid)::uuid IS NULL OR d.uuid = sqlc.narg(pick_uuid)::uuid)
+  AND (sqlc.narg(owner_uuid)::uuid IS NULL OR d.user_id = (SELECT u.id FROM users u WHERE u.uuid = sqlc.narg(owner_uuid)::uuid))
 ORDER BY d.created_at DESC, d.id DESC LIMIT @lim OFFSET @off;
 
 -- name: CompatCountVisibleDemographics :one
 SELECT count(*) FROM demographic_data d
-WHERE d.user_id = @user_id OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
-    AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[]));
+WHERE (d.user_id = @user_id OR EXISTS (SELECT 1 FROM responses r WHERE r.demographic_snapshot_id = d.id
+    AND researcher_can_read(r.id, @rr_all::boolean, @rr_studies::bigint[], @rr_labs::bigint[], @rp_all::boolean, @rp_studies::bigint[], @rp_labs::bigint[])))
+  AND (sqlc.narg(owner_uuid)::uuid IS NULL OR d.user_id = (SELECT u.id FROM users u WHERE u.uuid = sqlc.narg(owner_uuid)::uuid));
 
 -- name: CompatDemographics :one
 SELECT d.id, d.uuid::text AS uuid, coalesce(d.user_id, 0)::bigint AS user_id, d.number_of_children, d.child_birthdays,
