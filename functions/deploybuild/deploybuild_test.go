@@ -18,10 +18,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"lookit.dev/platform/shared/events"
 	"lookit.dev/platform/shared/mailsink"
 	"lookit.dev/platform/shared/pipe"
 	"lookit.dev/platform/shared/postgres/pgtest"
+	"lookit.dev/platform/shared/s3"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -155,14 +159,20 @@ func TestEveryEntryPointServesThroughTheDeployBuild(t *testing.T) {
 	sink := &mailsink.Sink{}
 	mailSrv := httptest.NewServer(sink.SendHandler())
 	defer mailSrv.Close()
+	s3Srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer s3Srv.Close()
 	env := map[string]string{
-		"ENVIRONMENT":          "local",
-		"DATABASE_URL":         pgtest.URL(t),
-		"GOOGLE_CLOUD_PROJECT": "p",
-		"SENDGRID_API_KEY":     "SG.test",
-		"SENDGRID_HOST":        mailSrv.URL,
-		"PIPE_WEBHOOK_KEY":     "pipe-key",
-		"BASE_URL":             "https://lookit.example.org",
+		"ENVIRONMENT":           "local",
+		"DATABASE_URL":          pgtest.URL(t),
+		"GOOGLE_CLOUD_PROJECT":  "p",
+		"SENDGRID_API_KEY":      "SG.test",
+		"SENDGRID_HOST":         mailSrv.URL,
+		"PIPE_WEBHOOK_KEY":      "pipe-key",
+		"BASE_URL":              "https://lookit.example.org",
+		"S3_ENDPOINT":           s3Srv.URL,
+		"S3_PIPE_BUCKET":        "pipe",
+		"AWS_ACCESS_KEY_ID":     "local",
+		"AWS_SECRET_ACCESS_KEY": "local",
 	}
 	ctx := context.Background()
 	count := func(query string, args ...any) int {
@@ -199,6 +209,28 @@ func TestEveryEntryPointServesThroughTheDeployBuild(t *testing.T) {
 
 	t.Run("PipeWebhook", func(t *testing.T) {
 		f := start(t, bin, "PipeWebhook", env)
+		// The recording names a response of a study, and Pipe has put it in its bucket.
+		if _, err := pool.Exec(ctx, `
+			WITH l AS (INSERT INTO labs (name) VALUES ('Deploy Lab') RETURNING id),
+			     s AS (INSERT INTO studies (uuid, name, lab_id, study_type_id, max_age_years)
+			           SELECT '11111111-1111-4111-8111-111111111111', 'Deploy study', l.id, 1, 9 FROM l RETURNING id),
+			     u AS (INSERT INTO users (email) VALUES ('deploy@example.org') RETURNING id),
+			     c AS (INSERT INTO children (user_id, given_name, birthday, gender) SELECT u.id, 'K', current_date - 300, 'f' FROM u RETURNING id)
+			INSERT INTO responses (uuid, study_id, child_id, study_type_id)
+			SELECT '6a8b61a0-6ce1-46e7-a3fe-d53444f6cda3', s.id, c.id, 1 FROM s, c`); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: s3Srv.URL, AccessKey: "local", SecretKey: "local"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s3.EnsureBucket(ctx, c, "pipe"); err != nil {
+			t.Fatal(err)
+		}
+		bucket := &s3.Bucket{Client: c, Name: "pipe"}
+		if err := bucket.Put(ctx, "vs1457013120534_862.mp4", strings.NewReader("video"), "video/mp4"); err != nil {
+			t.Fatal(err)
+		}
 		payload := `{"version":"1.0","event":"video_copied_s3","data":{"s3UploadStatus":"upload success","videoName":"vs1457013120534_862","type":"MP4","size":493534,"id":"123","payload":"videoStream_11111111-1111-4111-8111-111111111111_1-video-consent_6a8b61a0-6ce1-46e7-a3fe-d53444f6cda3_1700000000000_123"}}`
 		form := url.Values{"payload": {payload}}.Encode()
 		req, _ := http.NewRequest(http.MethodPost, f.url("/exp/renamevideo/"), strings.NewReader(form))
@@ -208,12 +240,16 @@ func TestEveryEntryPointServesThroughTheDeployBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("signed webhook = %d, want 202", resp.StatusCode)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("signed webhook = %d %s, want 200", resp.StatusCode, b)
 		}
-		if n := count(`SELECT count(*) FROM pipe_webhook_events WHERE video_name = 'vs1457013120534_862'`); n != 1 {
-			t.Fatalf("%d stored webhook events, want 1", n)
+		if n := count(`SELECT count(*) FROM videos WHERE full_name = 'videoStream_11111111-1111-4111-8111-111111111111_1-video-consent_6a8b61a0-6ce1-46e7-a3fe-d53444f6cda3_1700000000000_123.mp4'`); n != 1 {
+			t.Fatalf("%d filed videos, want 1", n)
+		}
+		if ok, err := bucket.Exists(ctx, "vs1457013120534_862.mp4"); err != nil || ok {
+			t.Fatalf("Pipe's original still in the bucket (%v, %v)", ok, err)
 		}
 	})
 

@@ -145,7 +145,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 		os.Setenv("AWS_ACCESS_KEY_ID", "local")
 		os.Setenv("AWS_SECRET_ACCESS_KEY", "local")
 	}
-	say("S3           %s (buckets %s, %s)", cfg.S3Endpoint, cfg.S3VideoBucket, cfg.S3PipeBucket)
+	say("S3           %s (buckets %s, %s, %s)", cfg.S3Endpoint, cfg.S3VideoBucket, cfg.S3PipeBucket, cfg.S3JSPsychBucket)
 
 	sink := &mailsink.Sink{}
 	if cfg.SendGridHost == "" && cfg.IsLocal() {
@@ -330,7 +330,7 @@ func ensureBuckets(ctx context.Context, in *instance.Instance, cfg *config.Confi
 	if err != nil {
 		return err
 	}
-	for _, b := range []string{cfg.S3VideoBucket, cfg.S3PipeBucket} {
+	for _, b := range []string{cfg.S3VideoBucket, cfg.S3PipeBucket, cfg.S3JSPsychBucket} {
 		if err := s3.EnsureBucket(ctx, c, b); err != nil {
 			return err
 		}

@@ -31,7 +31,8 @@ func New(in *instance.Instance) func(context.Context, event.Event) error {
 		if err != nil {
 			return fmt.Errorf("database: %w", err)
 		}
-		ran, err := postgres.NewJobs(pool, postgres.PublisherFunc(in.Publisher)).Run(ctx, m.ID, req)
+		videoStorage := func(ctx context.Context) (postgres.VideoStorage, error) { return in.Videos(ctx) }
+		ran, err := postgres.NewJobs(pool, postgres.PublisherFunc(in.Publisher)).WithVideos(videoStorage).Run(ctx, m.ID, req)
 		if errors.Is(err, postgres.ErrUnknownJob) {
 			return events.Permanent(err)
 		}

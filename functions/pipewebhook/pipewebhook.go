@@ -2,12 +2,14 @@
 package pipewebhook
 
 import (
+	"context"
 	"net/http"
 	"sync"
 
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/logging"
 	"lookit.dev/platform/shared/pipe"
+	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
 
@@ -21,9 +23,13 @@ const Path = "/exp/renamevideo/"
 func New(in *instance.Instance) http.Handler {
 	h := &pipe.Handler{
 		Key:        in.Config.PipeWebhookKey,
-		WebhookURL: in.Config.BaseURL.String() + Path,
+		WebhookURL: in.Config.PipeWebhook(),
 		DB:         in.DB,
-		Log:        in.Log,
+		Bucket: func(ctx context.Context) (videos.Store, error) {
+			b, err := in.Videos(ctx)
+			return b.Pipe, err
+		},
+		Log: in.Log,
 	}
 	return logging.Middleware(web.Recover(in.Log, h))
 }

@@ -56,6 +56,8 @@ type Config struct {
 	S3Region      string `env:"S3_REGION"`
 	S3VideoBucket string `env:"S3_VIDEO_BUCKET"`
 	S3PipeBucket  string `env:"S3_PIPE_BUCKET"`
+	// S3JSPsychBucket holds jsPsych studies' recordings.
+	S3JSPsychBucket string `env:"S3_JSPSYCH_BUCKET"`
 
 	// The experiment runner uploads session video from the browser straight to S3VideoBucket with
 	// this key, written into every runner page (public by design, as in Lookit: give it only
@@ -79,6 +81,11 @@ type Config struct {
 
 	// PipeWebhookKey authenticates the Pipe recording service's webhook (HMAC-SHA1 signature).
 	PipeWebhookKey string `env:"PIPE_WEBHOOK_KEY"`
+	// PipeWebhookURL is the webhook URL exactly as configured in Pipe, which Pipe signs; rebuilding
+	// it from proxied requests is fragile. Empty: BASE_URL + /exp/renamevideo/.
+	PipeWebhookURL string `env:"PIPE_WEBHOOK_URL"`
+	// VideoHookSecret authenticates the S3 upload hook (POST /api/v1/video/, HMAC-SHA256).
+	VideoHookSecret string `env:"VIDEO_HOOK_SECRET"`
 
 	// Signs links that act without a session (one-click unsubscribe).
 	SecretKey string `env:"SECRET_KEY"`
@@ -140,6 +147,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.S3Region = r.str("S3_REGION", "us-east-1")
 	c.S3VideoBucket = r.str("S3_VIDEO_BUCKET", ifLocal(local, "lookit-videos"))
 	c.S3PipeBucket = r.str("S3_PIPE_BUCKET", ifLocal(local, "lookit-pipe"))
+	c.S3JSPsychBucket = r.str("S3_JSPSYCH_BUCKET", ifLocal(local, "lookit-jspsych"))
 	c.RecordingAccessKeyID = r.str("RECORDING_ACCESS_KEY_ID", ifLocal(local, "local"))
 	c.RecordingSecretAccessKey = r.str("RECORDING_SECRET_ACCESS_KEY", ifLocal(local, "local"))
 	c.RunnerSentryDSN = r.str("RUNNER_SENTRY_DSN", "")
@@ -161,6 +169,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.BuildServiceAccount = r.str("BUILD_SERVICE_ACCOUNT", "")
 
 	c.PipeWebhookKey = r.str("PIPE_WEBHOOK_KEY", "")
+	c.PipeWebhookURL = r.str("PIPE_WEBHOOK_URL", "")
+	if c.PipeWebhookURL != "" {
+		r.check("PIPE_WEBHOOK_URL", c.PipeWebhookURL, validHTTPURL)
+	}
+	c.VideoHookSecret = r.str("VIDEO_HOOK_SECRET", "")
 
 	c.SecretKey = r.str("SECRET_KEY", ifLocal(local, LocalSecretKey))
 	switch {
@@ -202,6 +215,7 @@ const (
 	NeedMail
 	NeedBuilds
 	NeedPipe
+	NeedVideoHook
 	NeedSecretKey
 	NeedRunner
 )
@@ -239,6 +253,12 @@ func (c *Config) Require(needs ...Need) error {
 			if c.S3VideoBucket == "" {
 				missing("S3_VIDEO_BUCKET", "for participant video")
 			}
+			if c.S3PipeBucket == "" {
+				missing("S3_PIPE_BUCKET", "for the Pipe recorder's video")
+			}
+			if c.S3JSPsychBucket == "" {
+				missing("S3_JSPSYCH_BUCKET", "for jsPsych studies' video")
+			}
 		case NeedRunner:
 			if c.S3VideoBucket == "" {
 				missing("S3_VIDEO_BUCKET", "for the experiment runner's video uploads")
@@ -265,12 +285,24 @@ func (c *Config) Require(needs ...Need) error {
 			if c.PipeWebhookKey == "" {
 				missing("PIPE_WEBHOOK_KEY", "to authenticate the Pipe webhook")
 			}
+		case NeedVideoHook:
+			if c.VideoHookSecret == "" {
+				missing("VIDEO_HOOK_SECRET", "to authenticate the S3 upload hook")
+			}
 		}
 	}
 	if len(problems) > 0 {
 		return &Error{Problems: problems}
 	}
 	return nil
+}
+
+// PipeWebhook is the URL Pipe signs its webhook calls with.
+func (c *Config) PipeWebhook() string {
+	if c.PipeWebhookURL != "" {
+		return c.PipeWebhookURL
+	}
+	return strings.TrimSuffix(c.BaseURL.String(), "/") + "/exp/renamevideo/"
 }
 
 // IsLocal reports whether the process runs in local mode (make run, tests).

@@ -268,8 +268,10 @@ func TestRequire(t *testing.T) {
 		{"storage missing", nil, config.NeedStorage, []string{"GCS_EXPERIMENTS_BUCKET", "GCS_PRIVATE_BUCKET"}},
 		{"storage half", map[string]string{"GCS_EXPERIMENTS_BUCKET": "e"}, config.NeedStorage, []string{"GCS_PRIVATE_BUCKET"}},
 		{"storage", map[string]string{"GCS_EXPERIMENTS_BUCKET": "e", "GCS_PRIVATE_BUCKET": "p"}, config.NeedStorage, nil},
-		{"s3 missing", nil, config.NeedS3, []string{"S3_VIDEO_BUCKET"}},
-		{"s3", map[string]string{"S3_VIDEO_BUCKET": "v"}, config.NeedS3, nil},
+		{"s3 missing", nil, config.NeedS3, []string{"S3_VIDEO_BUCKET", "S3_PIPE_BUCKET", "S3_JSPSYCH_BUCKET"}},
+		{"s3", map[string]string{"S3_VIDEO_BUCKET": "v", "S3_PIPE_BUCKET": "p", "S3_JSPSYCH_BUCKET": "j"}, config.NeedS3, nil},
+		{"video hook missing", nil, config.NeedVideoHook, []string{"VIDEO_HOOK_SECRET"}},
+		{"video hook", map[string]string{"VIDEO_HOOK_SECRET": "s"}, config.NeedVideoHook, nil},
 		{"mail missing", nil, config.NeedMail, []string{"SENDGRID_API_KEY", "EMAIL_FROM"}},
 		{"mail no key", map[string]string{"EMAIL_FROM": "a@b.c"}, config.NeedMail, []string{"SENDGRID_API_KEY"}},
 		{"mail", map[string]string{"EMAIL_FROM": "a@b.c", "SENDGRID_API_KEY": "k"}, config.NeedMail, nil},
@@ -312,8 +314,8 @@ func TestRequireReportsEveryNeedTogether(t *testing.T) {
 			t.Errorf("Require error does not name %s: %q", name, ps)
 		}
 	}
-	if len(ps) != 9 {
-		t.Errorf("got %d problems, want 9: %q", len(ps), ps)
+	if len(ps) != 11 {
+		t.Errorf("got %d problems, want 11: %q", len(ps), ps)
 	}
 	if err := c.Require(); err != nil {
 		t.Errorf("Require() with no needs: %v", err)

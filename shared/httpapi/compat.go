@@ -23,6 +23,7 @@ import (
 	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/protocol"
 	"lookit.dev/platform/shared/studies"
+	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
 
@@ -86,7 +87,10 @@ type compatServer struct {
 
 func newCompatAPI(in *instance.Instance, mux *http.ServeMux) {
 	s := &compatServer{in: in}
+	// The S3 upload hook is authenticated by its own signature, not by a session or token.
+	hook := &videos.UploadHook{Secret: in.Config.VideoHookSecret, DB: in.DB, Log: in.Log}
 	for _, version := range []string{"v1", "v2"} {
+		mux.Handle("POST /api/"+version+"/video/", hook)
 		for _, rt := range compatRoutes {
 			h := rt.h
 			mux.Handle(rt.Method+" /api/"+version+"/"+rt.Path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

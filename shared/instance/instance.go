@@ -31,6 +31,7 @@ import (
 	"lookit.dev/platform/shared/pubsub"
 	"lookit.dev/platform/shared/s3"
 	"lookit.dev/platform/shared/sendgrid"
+	"lookit.dev/platform/shared/videos"
 )
 
 // Instance is the per-instance set of dependencies. Each provider builds its client on first
@@ -46,7 +47,7 @@ type Instance struct {
 	Builder     Provider[builds.Builder]
 	Experiments Provider[objects.Store]
 	Private     Provider[objects.Store]
-	Videos      Provider[objects.Store]
+	Videos      Provider[videos.Buckets]
 }
 
 // Provider returns a dependency, building it on first use.
@@ -145,15 +146,16 @@ func New(cfg *config.Config, service string) *Instance {
 	}
 	in.Experiments = bucket(cfg.ExperimentsBucket)
 	in.Private = bucket(cfg.PrivateBucket)
-	in.Videos = Lazy(func(ctx context.Context) (objects.Store, error) {
+	in.Videos = Lazy(func(ctx context.Context) (videos.Buckets, error) {
 		if err := cfg.Require(config.NeedS3); err != nil {
-			return nil, err
+			return videos.Buckets{}, err
 		}
 		c, err := s3.NewClient(context.WithoutCancel(ctx), s3.Options{Region: cfg.S3Region, Endpoint: cfg.S3Endpoint})
 		if err != nil {
-			return nil, err
+			return videos.Buckets{}, err
 		}
-		return &s3.Bucket{Client: c, Name: cfg.S3VideoBucket}, nil
+		return videos.Buckets{Pipe: &s3.Bucket{Client: c, Name: cfg.S3PipeBucket},
+			Recorder: &s3.Bucket{Client: c, Name: cfg.S3VideoBucket}, JSPsych: &s3.Bucket{Client: c, Name: cfg.S3JSPsychBucket}}, nil
 	})
 	return in
 }

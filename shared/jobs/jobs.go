@@ -16,11 +16,17 @@ const (
 	RetryUnsentEmails = "retry-unsent-emails"
 	// PruneSessions deletes expired sessions.
 	PruneSessions = "prune-sessions"
+	// DeleteDueVideos deletes the stored video whose deletion is due (withdrawn 7 days ago).
+	DeleteDueVideos = "delete-due-videos"
+	// CompleteStaleUploads completes browser video uploads abandoned more than a day ago.
+	CompleteStaleUploads = "complete-stale-uploads"
 )
 
 // Schedule is each job's cron schedule (UTC), used by infra/ for Cloud Scheduler.
 var Schedule = map[string]string{
-	PruneEventReceipts: "30 2 * * *",
-	RetryUnsentEmails:  "*/15 * * * *",
-	PruneSessions:      "15 3 * * *",
+	PruneEventReceipts:   "30 2 * * *",
+	RetryUnsentEmails:    "*/15 * * * *",
+	PruneSessions:        "15 3 * * *",
+	DeleteDueVideos:      "45 * * * *",
+	CompleteStaleUploads: "0 4 * * *",
 }

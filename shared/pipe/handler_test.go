@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,31 +14,145 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/pipe"
+	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/pgtest"
+	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
 
 const handlerKey = "handler-test-key"
 
-// server serves a Handler on the package's test database.
-func server(t *testing.T, key string) (*httptest.Server, *pgxpool.Pool) {
+// fixture is a handler on the package's test database and a Pipe bucket in an in-process S3 fake.
+type fixture struct {
+	srv    *httptest.Server
+	pool   *pgxpool.Pool
+	bucket *flaky
+	// db is the pool the handler gets; a test may swap it (database down, then back).
+	db atomic.Pointer[pgxpool.Pool]
+}
+
+// flaky is the Pipe bucket with failures a test can switch on.
+type flaky struct {
+	videos.Store
+	failCopy, failDelete atomic.Bool
+	afterCopy            func() // runs once after the next successful copy
+	mu                   sync.Mutex
+}
+
+var errS3Down = errors.New("s3: 503 SlowDown")
+
+func (f *flaky) Copy(ctx context.Context, src, dst string) error {
+	if f.failCopy.Load() {
+		return errS3Down
+	}
+	err := f.Store.Copy(ctx, src, dst)
+	f.mu.Lock()
+	after := f.afterCopy
+	if err == nil {
+		f.afterCopy = nil
+	}
+	f.mu.Unlock()
+	if err == nil && after != nil {
+		after()
+	}
+	return err
+}
+
+func (f *flaky) Delete(ctx context.Context, key string) error {
+	if f.failDelete.Load() {
+		return errS3Down
+	}
+	return f.Store.Delete(ctx, key)
+}
+
+// newFixture serves a Handler with key; the study and response of recordingName exist.
+func newFixture(t *testing.T, key string) *fixture {
 	t.Helper()
-	pool := pgtest.Pool(t)
+	f := &fixture{pool: pgtest.Pool(t)}
+	f.db.Store(f.pool)
+	ctx := context.Background()
+	if _, err := f.pool.Exec(ctx, `
+		WITH l AS (INSERT INTO labs (name, approved_to_test) VALUES ('Pipe Lab', true)
+		           ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id),
+		     s AS (INSERT INTO studies (uuid, name, lab_id, study_type_id, state, max_age_years)
+		           SELECT $1::uuid, 'Pipe study', l.id, 1, 'active', 9 FROM l
+		           ON CONFLICT (uuid) DO UPDATE SET name = excluded.name RETURNING id),
+		     u AS (INSERT INTO users (email) VALUES ('pipe-family@example.org')
+		           ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id),
+		     c AS (INSERT INTO children (user_id, given_name, birthday, gender)
+		           SELECT u.id, 'K', current_date - 300, 'f' FROM u RETURNING id)
+		INSERT INTO responses (uuid, study_id, child_id, study_type_id)
+		SELECT $2::uuid, s.id, c.id, 1 FROM s, c ON CONFLICT (uuid) DO NOTHING`, studyUUID, responseUUID); err != nil {
+		t.Fatal(err)
+	}
+	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(fake.Close)
+	c, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: fake.URL, AccessKey: "k", SecretKey: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.EnsureBucket(ctx, c, "pipe"); err != nil {
+		t.Fatal(err)
+	}
+	f.bucket = &flaky{Store: &s3.Bucket{Client: c, Name: "pipe"}}
 	h := &pipe.Handler{
 		Key:        key,
 		WebhookURL: webhookURL,
-		DB:         func(context.Context) (*pgxpool.Pool, error) { return pool, nil },
+		DB:         func(context.Context) (*pgxpool.Pool, error) { return f.db.Load(), nil },
+		Bucket:     func(context.Context) (videos.Store, error) { return f.bucket, nil },
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv, pool
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// server is newFixture for tests that need only the server and the database.
+func server(t *testing.T, key string) (*httptest.Server, *pgxpool.Pool) {
+	t.Helper()
+	f := newFixture(t, key)
+	return f.srv, f.pool
+}
+
+// putRecording puts Pipe's copy of a recording and its snapshot in the Pipe bucket.
+func (f *fixture) putRecording(t *testing.T, videoName, ext string) {
+	t.Helper()
+	for _, key := range []string{videoName + "." + ext, videoName + ".jpg"} {
+		if err := f.bucket.Store.Put(context.Background(), key, strings.NewReader("bytes of "+key), "application/octet-stream"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (f *fixture) exists(t *testing.T, key string) bool {
+	t.Helper()
+	ok, err := f.bucket.Store.Exists(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// videoRows counts the video rows filed under fullName, and says whether they are consent footage.
+func videoRows(t *testing.T, pool *pgxpool.Pool, fullName string) (n int, consent bool) {
+	t.Helper()
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(bool_or(is_consent_footage), false) FROM videos WHERE full_name = $1`,
+		fullName).Scan(&n, &consent); err != nil {
+		t.Fatal(err)
+	}
+	return n, consent
 }
 
 // post sends a form like Pipe's, with the signature header unless sig is empty.
@@ -112,54 +227,79 @@ func wantError(t *testing.T, resp *http.Response, status int, code apperr.Code, 
 	return e
 }
 
-func TestHandlerAcceptsSignedEvent(t *testing.T) {
-	srv, pool := server(t, handlerKey)
-	payload, video := uniqueEvent(t, "1-video-consent")
-
-	resp := post(t, srv, url.Values{"payload": {payload}}, pipe.Sign(handlerKey, webhookURL, payload))
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("status = %d, want 202; body %s", resp.StatusCode, b)
+// filed checks a 200 answer and the filed recording: renamed in the bucket, Pipe's original and
+// snapshot gone, one row.
+func (f *fixture) filed(t *testing.T, resp *http.Response, videoName, fullName string, wantConsent bool) {
+	t.Helper()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, b)
 	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["status"] != "filed" || raw["video"] != videoName || raw["full_name"] != fullName || raw["consent"] != wantConsent {
+		t.Errorf("body = %s", b)
+	}
+	if !f.exists(t, fullName) {
+		t.Errorf("%s is not in the bucket", fullName)
+	}
+	for _, gone := range []string{videoName + ".webm", videoName + ".jpg"} {
+		if f.exists(t, gone) {
+			t.Errorf("Pipe's %s is still in the bucket", gone)
+		}
+	}
+	if n, consent := videoRows(t, f.pool, fullName); n != 1 || consent != wantConsent {
+		t.Errorf("%d rows with consent %v, want 1 with consent %v", n, consent, wantConsent)
+	}
+}
+
+func TestHandlerRenamesAndFiles(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	payload, video := uniqueEvent(t, "1-video-consent")
+	f.putRecording(t, video, "webm")
+	resp := post(t, f.srv, url.Values{"payload": {payload}}, pipe.Sign(handlerKey, webhookURL, payload))
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	var body map[string]string
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatal(err)
-	}
-	if body["status"] != "accepted" || body["video"] != video {
-		t.Errorf("body = %v", body)
-	}
+	fullName := recordingName("1-video-consent") + ".webm"
+	f.filed(t, resp, video, fullName, true)
 
 	var (
-		hash                  []byte
-		stored, study, respID string
-		frame                 string
-		consent, unprocessed  bool
+		pipeName, frame, bucket, study, response string
+		numericID                                int64
+		ts                                       time.Time
 	)
-	err := pool.QueryRow(context.Background(), `
-		SELECT payload_hash, payload::text, study_uuid::text, response_uuid::text, frame_id, is_consent, processed_at IS NULL
-		FROM pipe_webhook_events WHERE video_name = $1`, video).
-		Scan(&hash, &stored, &study, &respID, &frame, &consent, &unprocessed)
-	if err != nil {
+	if err := f.pool.QueryRow(context.Background(), `SELECT v.pipe_name, v.pipe_numeric_id, v.frame_id, v.bucket, v.s3_timestamp,
+		s.uuid::text, r.uuid::text FROM videos v JOIN studies s ON s.id = v.study_id JOIN responses r ON r.id = v.response_id
+		WHERE v.full_name = $1`, fullName).Scan(&pipeName, &numericID, &frame, &bucket, &ts, &study, &response); err != nil {
+		t.Fatal(err)
+	}
+	if pipeName != video+".webm" || numericID != 123456 || frame != "1-video-consent" || bucket != "pipe" ||
+		!ts.Equal(time.UnixMilli(1700000000123)) || study != studyUUID || response != responseUUID {
+		t.Errorf("row = %s %d %s %s %v %s %s", pipeName, numericID, frame, bucket, ts, study, response)
+	}
+
+	// The call is on record, with its payload, and marked processed.
+	var (
+		hash      []byte
+		stored    string
+		processed bool
+	)
+	if err := f.pool.QueryRow(context.Background(), `SELECT payload_hash, payload::text, processed_at IS NOT NULL
+		FROM pipe_webhook_events WHERE video_name = $1`, video).Scan(&hash, &stored, &processed); err != nil {
 		t.Fatalf("stored event: %v", err)
 	}
 	sum := sha256.Sum256([]byte(payload))
-	if !bytes.Equal(hash, sum[:]) {
-		t.Errorf("payload_hash = %x, want sha256 of the payload %x", hash, sum)
-	}
-	if study != studyUUID || respID != responseUUID || frame != "1-video-consent" || !consent || !unprocessed {
-		t.Errorf("row = study %s response %s frame %q consent %v unprocessed %v", study, respID, frame, consent, unprocessed)
+	if !bytes.Equal(hash, sum[:]) || !processed {
+		t.Errorf("event hash %x processed %v, want sha256 of the payload %x, processed", hash, processed, sum)
 	}
 	var got, want any
 	_ = json.Unmarshal([]byte(stored), &got)
 	_ = json.Unmarshal([]byte(payload), &want)
-	if gb, _ := json.Marshal(got); string(gb) != mustJSON(want) {
+	if mustJSON(got) != mustJSON(want) {
 		t.Errorf("stored payload %s, want %s", stored, payload)
-	}
-	if n := rowsFor(t, pool, video); n != 1 {
-		t.Errorf("%d rows, want 1", n)
 	}
 }
 
@@ -168,29 +308,233 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-func TestHandlerRepeatedCallIsStoredOnce(t *testing.T) {
-	srv, pool := server(t, handlerKey)
+func TestHandlerRepeatedCallFilesOnce(t *testing.T) {
+	f := newFixture(t, handlerKey)
 	payload, video := uniqueEvent(t, "2-video")
+	f.putRecording(t, video, "webm")
 	sig := pipe.Sign(handlerKey, webhookURL, payload)
-	for i := 1; i <= 2; i++ {
-		resp := post(t, srv, url.Values{"payload": {payload}}, sig)
-		if resp.StatusCode != http.StatusAccepted {
-			b, _ := io.ReadAll(resp.Body)
-			t.Fatalf("call %d: status = %d, want 202; body %s", i, resp.StatusCode, b)
-		}
-		if n := rowsFor(t, pool, video); n != 1 {
-			t.Fatalf("after call %d: %d rows, want 1", i, n)
+	fullName := recordingName("2-video") + ".webm"
+	// The second call finds the original gone and the copy in place: it still answers 200.
+	for i := 1; i <= 3; i++ {
+		f.filed(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), video, fullName, true)
+		if n := rowsFor(t, f.pool, video); n != 1 {
+			t.Fatalf("after call %d: %d kept calls, want 1", i, n)
 		}
 	}
+}
 
-	// Another recording of the same video name is a different event and is kept too.
-	other := eventJSON(t, "upload success", video, "WEBM", recordingName("3-video"))
-	resp := post(t, srv, url.Values{"payload": {other}}, pipe.Sign(handlerKey, webhookURL, other))
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("other event: status = %d", resp.StatusCode)
+func TestHandlerConcurrentCopiesFileOnce(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	payload, video := uniqueEvent(t, "3-video")
+	f.putRecording(t, video, "webm")
+	sig := pipe.Sign(handlerKey, webhookURL, payload)
+	codes := make(chan int, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/exp/renamevideo/", strings.NewReader(url.Values{"payload": {payload}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Pipe-Signature", sig)
+			resp, err := f.srv.Client().Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
 	}
-	if n := rowsFor(t, pool, video); n != 2 {
-		t.Fatalf("after another event: %d rows, want 2", n)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("a concurrent copy answered %d, want 200", c)
+		}
+	}
+	fullName := recordingName("3-video") + ".webm"
+	if n, _ := videoRows(t, f.pool, fullName); n != 1 {
+		t.Fatalf("%d rows after 16 concurrent calls, want 1", n)
+	}
+	if !f.exists(t, fullName) || f.exists(t, video+".webm") || f.exists(t, video+".jpg") {
+		t.Error("the recording is not renamed, or Pipe's original is left")
+	}
+}
+
+// newResponse adds a response to the fixture's study and returns its uuid.
+func newResponse(t *testing.T, pool *pgxpool.Pool) string {
+	t.Helper()
+	var id string
+	if err := pool.QueryRow(context.Background(), `INSERT INTO responses (study_id, child_id, study_type_id)
+		SELECT r.study_id, r.child_id, 1 FROM responses r WHERE r.uuid = $1 RETURNING uuid::text`, responseUUID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// nameIn is a recording name of frame in response.
+func nameIn(response, frame string) string {
+	return "videoStream_" + studyUUID + "_" + frame + "_" + response + "_1700000000123_abc123"
+}
+
+// save applies a runner's save of exp_data (whose last frame is last) to response.
+func save(t *testing.T, pool *pgxpool.Pool, response, expData string, sequence []string) {
+	t.Helper()
+	var id int64
+	if err := pool.QueryRow(context.Background(), `SELECT id FROM responses WHERE uuid = $1`, response).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	st := &postgres.Studies{Pool: pool}
+	if _, _, err := st.SaveResponse(context.Background(), id, postgres.ResponsePatch{ExpData: json.RawMessage(expData), Sequence: sequence}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHandlerConsentByFrameTypeInBothOrders(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	consentFrame := `{"0-video-consent":{"frameType":"CONSENT","eventTimings":[]}}`
+	t.Run("FrameSavedFirst", func(t *testing.T) {
+		response := newResponse(t, f.pool)
+		save(t, f.pool, response, consentFrame, []string{"0-video-consent"})
+		video := "vs_frame_first"
+		f.putRecording(t, video, "webm")
+		p := eventJSON(t, "upload success", video, "WEBM", nameIn(response, "0-video-consent")) // no consent- prefix
+		f.filed(t, post(t, f.srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), video,
+			nameIn(response, "0-video-consent")+".webm", true)
+	})
+	t.Run("VideoFiledFirst", func(t *testing.T) {
+		response := newResponse(t, f.pool)
+		video := "vs_video_first"
+		f.putRecording(t, video, "webm")
+		p := eventJSON(t, "upload success", video, "WEBM", nameIn(response, "0-video-consent"))
+		fullName := nameIn(response, "0-video-consent") + ".webm"
+		f.filed(t, post(t, f.srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), video, fullName, false)
+		save(t, f.pool, response, consentFrame, []string{"0-video-consent"})
+		if n, consent := videoRows(t, f.pool, fullName); n != 1 || !consent {
+			t.Errorf("after the consent frame's save: %d rows, consent %v; want 1, consent", n, consent)
+		}
+	})
+	t.Run("OtherFrameIsNotConsent", func(t *testing.T) {
+		response := newResponse(t, f.pool)
+		save(t, f.pool, response, consentFrame, []string{"0-video-consent"})
+		video := "vs_other_frame"
+		f.putRecording(t, video, "webm")
+		p := eventJSON(t, "upload success", video, "WEBM", nameIn(response, "1-video-trial"))
+		f.filed(t, post(t, f.srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), video,
+			nameIn(response, "1-video-trial")+".webm", false)
+	})
+}
+
+func TestHandlerVideoAfterWithdrawalIsNotKept(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	response := newResponse(t, f.pool)
+	save(t, f.pool, response, `{"0-trial":{"frameType":"DEFAULT"},"1-exit":{"frameType":"EXIT","withdrawal":true}}`, []string{"0-trial", "1-exit"})
+	video := "vs_after_withdrawal"
+	f.putRecording(t, video, "webm")
+	p := eventJSON(t, "upload success", video, "WEBM", nameIn(response, "0-trial"))
+	resp := post(t, f.srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	fullName := nameIn(response, "0-trial") + ".webm"
+	if n, _ := videoRows(t, f.pool, fullName); n != 0 {
+		t.Errorf("%d rows for a withdrawn family's video, want 0", n)
+	}
+	var due time.Time
+	if err := f.pool.QueryRow(context.Background(), `SELECT delete_after FROM video_deletions WHERE bucket = 'pipe' AND object_key = $1`,
+		fullName).Scan(&due); err != nil {
+		t.Fatalf("deletion not scheduled: %v", err)
+	}
+	if d := time.Until(due); d < 6*24*time.Hour || d > 8*24*time.Hour {
+		t.Errorf("deletion due in %v, want 7 days", d)
+	}
+}
+
+func TestHandlerDeleteFailsThenRetryFinishes(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	payload, video := uniqueEvent(t, "4-video")
+	f.putRecording(t, video, "webm")
+	sig := pipe.Sign(handlerKey, webhookURL, payload)
+	f.bucket.failDelete.Store(true)
+	wantError(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), http.StatusServiceUnavailable, apperr.Unavailable, "")
+	if !f.exists(t, video+".webm") {
+		t.Fatal("the original is gone although its deletion failed")
+	}
+	f.bucket.failDelete.Store(false)
+	f.filed(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), video, recordingName("4-video")+".webm", true)
+}
+
+func TestHandlerS3DownFilesNothing(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	payload, video := uniqueEvent(t, "5-video")
+	f.putRecording(t, video, "webm")
+	sig := pipe.Sign(handlerKey, webhookURL, payload)
+	f.bucket.failCopy.Store(true)
+	e := wantError(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), http.StatusServiceUnavailable, apperr.Unavailable, "")
+	if strings.Contains(e.Detail, "SlowDown") {
+		t.Errorf("detail %q leaks the cause", e.Detail)
+	}
+	fullName := recordingName("5-video") + ".webm"
+	if n, _ := videoRows(t, f.pool, fullName); n != 0 {
+		t.Fatalf("%d rows while S3 is down, want 0", n)
+	}
+	// The call is kept, unprocessed, for operators; Pipe's retry files it.
+	var processed bool
+	if err := f.pool.QueryRow(context.Background(), `SELECT processed_at IS NOT NULL FROM pipe_webhook_events WHERE video_name = $1`,
+		video).Scan(&processed); err != nil || processed {
+		t.Fatalf("kept call: processed %v, %v; want kept, unprocessed", processed, err)
+	}
+	f.bucket.failCopy.Store(false)
+	f.filed(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), video, fullName, true)
+}
+
+func TestHandlerDatabaseDownAfterCopyThenRetryFinishes(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	payload, video := uniqueEvent(t, "6-video")
+	f.putRecording(t, video, "webm")
+	sig := pipe.Sign(handlerKey, webhookURL, payload)
+	// The handler's own pool, which goes away once the copy is made.
+	own, err := pgxpool.New(context.Background(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.db.Store(own)
+	f.bucket.afterCopy = own.Close
+	wantError(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), http.StatusServiceUnavailable, apperr.Unavailable, "")
+	fullName := recordingName("6-video") + ".webm"
+	if n, _ := videoRows(t, f.pool, fullName); n != 0 {
+		t.Fatalf("%d rows, want 0", n)
+	}
+	if !f.exists(t, fullName) || !f.exists(t, video+".webm") {
+		t.Fatal("want the copy made and Pipe's original kept")
+	}
+	f.db.Store(f.pool)
+	f.filed(t, post(t, f.srv, url.Values{"payload": {payload}}, sig), video, fullName, true)
+}
+
+func TestHandlerUnknownTargetsAndMissingRecordings(t *testing.T) {
+	f := newFixture(t, handlerKey)
+	const otherUUID = "11111111-2222-4333-8444-555555555555"
+	for name, c := range map[string]struct{ recording string }{
+		"UnknownResponse":      {"videoStream_" + studyUUID + "_7-video_" + otherUUID + "_1700000000123_abc"},
+		"UnknownStudy":         {"videoStream_" + otherUUID + "_7-video_" + responseUUID + "_1700000000123_abc"},
+		"RecordingNotInBucket": {recordingName("7-video-missing")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			video := "vs_" + name
+			if name != "RecordingNotInBucket" {
+				f.putRecording(t, video, "webm")
+			}
+			p := eventJSON(t, "upload success", video, "WEBM", c.recording)
+			wantError(t, post(t, f.srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), http.StatusNotFound, apperr.NotFound, "")
+			if n, _ := videoRows(t, f.pool, c.recording+".webm"); n != 0 {
+				t.Errorf("%d rows, want 0", n)
+			}
+			if name != "RecordingNotInBucket" && !f.exists(t, video+".webm") {
+				t.Error("Pipe's original was touched for a call that names no response")
+			}
+		})
 	}
 }
 
@@ -259,6 +603,17 @@ func TestHandlerRejects(t *testing.T) {
 			t.Errorf("detail %q does not say what is wrong", e.Detail)
 		}
 	})
+	t.Run("TruncatedPayload", func(t *testing.T) {
+		p := payload[:len(payload)/2]
+		wantError(t, post(t, srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), http.StatusBadRequest, apperr.Invalid, "payload")
+	})
+	for parts, name := range map[int]string{5: "videoStream_" + studyUUID + "_4-video_" + responseUUID + "_1700000000123",
+		7: "videoStream_" + studyUUID + "_4_video_" + responseUUID + "_1700000000123_abc"} {
+		t.Run(fmt.Sprintf("NameWith%dParts", parts), func(t *testing.T) {
+			p := eventJSON(t, "upload success", video, "WEBM", name)
+			wantError(t, post(t, srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), http.StatusBadRequest, apperr.Invalid, "payload")
+		})
+	}
 	t.Run("PayloadNotJSON", func(t *testing.T) {
 		p := "video=" + video
 		wantError(t, post(t, srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), http.StatusBadRequest, apperr.Invalid, "payload")
@@ -286,22 +641,16 @@ func TestHandlerRejects(t *testing.T) {
 
 func TestHandlerBodyAtLimitIsRead(t *testing.T) {
 	// The cap is on the body: a form just under it is parsed and accepted.
-	srv, pool := server(t, handlerKey)
-	payload, video := uniqueEvent(t, "6-video")
+	f := newFixture(t, handlerKey)
+	payload, video := uniqueEvent(t, "8-video-limit")
+	f.putRecording(t, video, "webm")
 	form := url.Values{"payload": {payload}}
 	pad := pipe.MaxBody - len(form.Encode()) - len("&padding=")
 	form.Set("padding", strings.Repeat("x", pad))
 	if l := len(form.Encode()); l != pipe.MaxBody {
 		t.Fatalf("test body is %d bytes, want %d", l, pipe.MaxBody)
 	}
-	resp := post(t, srv, form, pipe.Sign(handlerKey, webhookURL, payload))
-	if resp.StatusCode != http.StatusAccepted {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("status = %d, want 202; body %s", resp.StatusCode, b)
-	}
-	if n := rowsFor(t, pool, video); n != 1 {
-		t.Fatalf("%d rows, want 1", n)
-	}
+	f.filed(t, post(t, f.srv, form, pipe.Sign(handlerKey, webhookURL, payload)), video, recordingName("8-video-limit")+".webm", true)
 }
 
 func TestHandlerWithoutKeyIsUnavailable(t *testing.T) {
@@ -321,6 +670,7 @@ func TestHandlerDatabaseUnavailable(t *testing.T) {
 		Key:        handlerKey,
 		WebhookURL: webhookURL,
 		DB:         func(context.Context) (*pgxpool.Pool, error) { return nil, errors.New("connection refused") },
+		Bucket:     func(context.Context) (videos.Store, error) { return nil, errors.New("not reached") },
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	srv := httptest.NewServer(h)
@@ -370,6 +720,7 @@ func TestHandlerStoreFailureIsInternal(t *testing.T) {
 		Key:        handlerKey,
 		WebhookURL: webhookURL,
 		DB:         func(context.Context) (*pgxpool.Pool, error) { return closed, nil },
+		Bucket:     func(context.Context) (videos.Store, error) { return nil, errors.New("not reached") },
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	srv := httptest.NewServer(h)

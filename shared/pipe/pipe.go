@@ -51,6 +51,7 @@ type Event struct {
 // Name is the parsed recording name the frameplayer gave Pipe:
 // [consent-]videoStream_<study uuid>_<frame id>_<response uuid>_<timestamp ms>_<random>.
 type Name struct {
+	Base        string // the name without its "consent-" prefix
 	Consent     bool
 	StudyID     string
 	FrameID     string
@@ -105,6 +106,11 @@ func ParseName(s string) (Name, error) {
 	if rest, ok := strings.CutPrefix(s, "consent-"); ok {
 		n.Consent, s = true, rest
 	}
+	n.Base = s
+	if strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '/' || r == '\\' }) {
+		// The name becomes an object key: no control characters or path separators.
+		return Name{}, errors.New("pipe: data.payload holds a control character or a slash")
+	}
 	parts := strings.Split(s, "_")
 	if len(parts) != 6 || parts[0] != "videoStream" {
 		return Name{}, errors.New("pipe: data.payload must be videoStream_<study>_<frame>_<response>_<ms>_<random>")
@@ -114,6 +120,9 @@ func ParseName(s string) (Name, error) {
 	}
 	if parts[2] == "" || len(parts[2]) > 200 {
 		return Name{}, errors.New("pipe: data.payload has an empty or overlong frame id")
+	}
+	if parts[5] == "" || len(parts[5]) > 100 {
+		return Name{}, errors.New("pipe: data.payload has an empty or overlong random part")
 	}
 	if !digitsRE.MatchString(parts[4]) {
 		return Name{}, errors.New("pipe: data.payload timestamp must be milliseconds")

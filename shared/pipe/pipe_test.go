@@ -135,7 +135,7 @@ func TestParseEvent(t *testing.T) {
 		d.Bucket != "lookit-pipe" || d.Region != "us-east-1" || d.Payload != recordingName("5-video-consent") {
 		t.Errorf("data = %+v", d)
 	}
-	want := pipe.Name{StudyID: studyUUID, FrameID: "5-video-consent", ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}
+	want := pipe.Name{Base: recordingName("5-video-consent"), StudyID: studyUUID, FrameID: "5-video-consent", ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}
 	if n != want {
 		t.Errorf("name = %+v, want %+v", n, want)
 	}
@@ -236,17 +236,17 @@ func TestParseName(t *testing.T) {
 		want pipe.Name
 	}{
 		{"plain", recordingName("5-video-consent"),
-			pipe.Name{StudyID: studyUUID, FrameID: "5-video-consent", ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}},
+			pipe.Name{Base: recordingName("5-video-consent"), StudyID: studyUUID, FrameID: "5-video-consent", ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}},
 		{"consent prefix", "consent-" + recordingName("1-consent"),
-			pipe.Name{Consent: true, StudyID: studyUUID, FrameID: "1-consent", ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}},
+			pipe.Name{Base: recordingName("1-consent"), Consent: true, StudyID: studyUUID, FrameID: "1-consent", ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}},
 		{"upper-case UUIDs are lowered", "videoStream_" + upperStudy + "_f-1_" + upperResp + "_42_R",
-			pipe.Name{StudyID: studyUUID, FrameID: "f-1", ResponseID: responseUUID, TimestampMS: 42, Random: "R"}},
+			pipe.Name{Base: "videoStream_" + upperStudy + "_f-1_" + upperResp + "_42_R", StudyID: studyUUID, FrameID: "f-1", ResponseID: responseUUID, TimestampMS: 42, Random: "R"}},
 		{"frame id case kept", "videoStream_" + studyUUID + "_Frame.X_" + responseUUID + "_0_r",
-			pipe.Name{StudyID: studyUUID, FrameID: "Frame.X", ResponseID: responseUUID, TimestampMS: 0, Random: "r"}},
+			pipe.Name{Base: "videoStream_" + studyUUID + "_Frame.X_" + responseUUID + "_0_r", StudyID: studyUUID, FrameID: "Frame.X", ResponseID: responseUUID, TimestampMS: 0, Random: "r"}},
 		{"15-digit timestamp", "videoStream_" + studyUUID + "_f_" + responseUUID + "_999999999999999_r",
-			pipe.Name{StudyID: studyUUID, FrameID: "f", ResponseID: responseUUID, TimestampMS: 999999999999999, Random: "r"}},
+			pipe.Name{Base: "videoStream_" + studyUUID + "_f_" + responseUUID + "_999999999999999_r", StudyID: studyUUID, FrameID: "f", ResponseID: responseUUID, TimestampMS: 999999999999999, Random: "r"}},
 		{"200-character frame id", recordingName(strings.Repeat("f", 200)),
-			pipe.Name{StudyID: studyUUID, FrameID: strings.Repeat("f", 200), ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}},
+			pipe.Name{Base: recordingName(strings.Repeat("f", 200)), StudyID: studyUUID, FrameID: strings.Repeat("f", 200), ResponseID: responseUUID, TimestampMS: 1700000000123, Random: "abc123"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -289,6 +289,10 @@ func TestParseNameRejects(t *testing.T) {
 		{"empty timestamp", "videoStream_" + s + "_f_" + r + "__abc"},
 		{"16-digit timestamp", "videoStream_" + s + "_f_" + r + "_1234567890123456_abc"},
 		{"non-ASCII digits", "videoStream_" + s + "_f_" + r + "_١٢٣_abc"},
+		{"slash in frame id", "videoStream_" + s + "_a/b_" + r + "_1700000000123_abc"},
+		{"backslash in random part", "videoStream_" + s + "_f_" + r + "_1700000000123_a\\b"},
+		{"newline in frame id", "videoStream_" + s + "_a\nb_" + r + "_1700000000123_abc"},
+		{"empty random part", "videoStream_" + s + "_f_" + r + "_1700000000123_"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -336,6 +340,13 @@ func FuzzParseEvent(f *testing.F) {
 		}
 		if n.TimestampMS < 0 {
 			t.Fatalf("negative timestamp %d", n.TimestampMS)
+		}
+		prefix := ""
+		if n.Consent {
+			prefix = "consent-"
+		}
+		if prefix+n.Base != ev.Data.Payload || strings.ContainsAny(n.Base, "/\\\x00\n") {
+			t.Fatalf("base %q of %q", n.Base, ev.Data.Payload)
 		}
 		again, err := pipe.ParseName(ev.Data.Payload)
 		if err != nil || again != n {

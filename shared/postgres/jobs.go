@@ -38,6 +38,14 @@ func NewJobs(pool *pgxpool.Pool, pub PublisherFunc) *Jobs {
 	}}
 }
 
+// WithVideos adds the jobs on video storage: deleting objects whose deletion is due, and
+// completing abandoned browser uploads.
+func (j *Jobs) WithVideos(storage VideoStorageFunc) *Jobs {
+	j.Funcs[jobs.DeleteDueVideos] = deleteDueVideos(storage)
+	j.Funcs[jobs.CompleteStaleUploads] = completeStaleUploads(storage)
+	return j
+}
+
 // ErrUnknownJob is returned for a job name no function handles.
 var ErrUnknownJob = errors.New("unknown job")
 

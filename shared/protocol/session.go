@@ -43,7 +43,14 @@ func LastFrameKind(jsPsych bool, expData json.RawMessage, sequence []string) str
 		kind, _ := LastFrame(jsPsych, expData, sequence)
 		return kind
 	}
-	raw, ok := jsonapi.Member(expData, sequence[len(sequence)-1])
+	return FrameKind(expData, sequence[len(sequence)-1])
+}
+
+// FrameKind is the upper-cased frameType the frameplayer recorded for frame id in exp_data, ""
+// when there is none: a video filed before or after its frame's save is consent footage when
+// its frame is a consent frame.
+func FrameKind(expData json.RawMessage, id string) string {
+	raw, ok := jsonapi.Member(expData, id)
 	if !ok {
 		return ""
 	}
