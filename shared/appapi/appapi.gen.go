@@ -670,6 +670,17 @@ type TwoFactorRequest struct {
 	Code string `json:"code"`
 }
 
+// VideoLink defines model for VideoLink.
+type VideoLink struct {
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// Filename The video's file name
+	Filename string `json:"filename"`
+
+	// Url Signed GET URL of the video in its bucket
+	Url string `json:"url"`
+}
+
 // Accepted defines model for Accepted.
 type Accepted = Status
 
@@ -693,6 +704,12 @@ type ListStudiesParams struct {
 // UnsubscribeFormdataBody defines parameters for Unsubscribe.
 type UnsubscribeFormdataBody struct {
 	ListUnsubscribe *string `form:"List-Unsubscribe,omitempty" json:"List-Unsubscribe,omitempty"`
+}
+
+// GetVideoUrlParams defines parameters for GetVideoUrl.
+type GetVideoUrlParams struct {
+	// Download Save the file instead of playing it
+	Download *bool `form:"download,omitempty" json:"download,omitempty"`
 }
 
 // VerifyTwoFactorJSONRequestBody defines body for VerifyTwoFactor for application/json ContentType.
@@ -922,6 +939,9 @@ type ServerInterface interface {
 	// Unsubscribe One-click unsubscribe (RFC 8058) from every optional email
 	// (POST /api/unsubscribe/{token})
 	Unsubscribe(w http.ResponseWriter, r *http.Request, token string)
+	// GetVideoUrl A signed link to a participant video, valid for 10 minutes; session video of consented responses for those who read the study's data, consent video also for those who rule on consent
+	// (GET /api/videos/{videoId}/url)
+	GetVideoUrl(w http.ResponseWriter, r *http.Request, videoId string, params GetVideoUrlParams)
 }
 
 // ServerInterfaceWrapper converts contexts to parameters.
@@ -2058,6 +2078,48 @@ func (siw *ServerInterfaceWrapper) Unsubscribe(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// GetVideoUrl operation middleware
+func (siw *ServerInterfaceWrapper) GetVideoUrl(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", r.PathValue("videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetVideoUrlParams
+
+	// ------------- Optional query parameter "download" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "download", r.URL.Query(), &params.Download, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "download"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "download", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetVideoUrl(w, r, videoId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 type UnescapedCookieParamError struct {
 	ParamName string
 	Err       error
@@ -2228,6 +2290,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.SetStudyImage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies/{studyId}/image", wrapper.GetPublicStudyImage)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/public/studies/{studyId}/participate", wrapper.ParticipateExternal)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/videos/{videoId}/url", wrapper.GetVideoUrl)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
@@ -5487,6 +5550,85 @@ func (response Unsubscribe503JSONResponse) VisitUnsubscribeResponse(w http.Respo
 	return err
 }
 
+type GetVideoUrlRequestObject struct {
+	VideoId string `json:"videoId"`
+	Params  GetVideoUrlParams
+}
+
+type GetVideoUrlResponseObject interface {
+	VisitGetVideoUrlResponse(w http.ResponseWriter) error
+}
+
+type GetVideoUrl200JSONResponse VideoLink
+
+func (response GetVideoUrl200JSONResponse) VisitGetVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideoUrl401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetVideoUrl401JSONResponse) VisitGetVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideoUrl403JSONResponse ErrorBody
+
+func (response GetVideoUrl403JSONResponse) VisitGetVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideoUrl404JSONResponse ErrorBody
+
+func (response GetVideoUrl404JSONResponse) VisitGetVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideoUrl503JSONResponse ErrorBody
+
+func (response GetVideoUrl503JSONResponse) VisitGetVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// VerifyTwoFactor Complete a researcher's log-in with a TOTP or recovery code
@@ -5642,6 +5784,9 @@ type StrictServerInterface interface {
 	// Unsubscribe One-click unsubscribe (RFC 8058) from every optional email
 	// (POST /api/unsubscribe/{token})
 	Unsubscribe(ctx context.Context, request UnsubscribeRequestObject) (UnsubscribeResponseObject, error)
+	// GetVideoUrl A signed link to a participant video, valid for 10 minutes; session video of consented responses for those who read the study's data, consent video also for those who rule on consent
+	// (GET /api/videos/{videoId}/url)
+	GetVideoUrl(ctx context.Context, request GetVideoUrlRequestObject) (GetVideoUrlResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error)
@@ -7144,125 +7289,156 @@ func (sh *strictHandler) Unsubscribe(w http.ResponseWriter, r *http.Request, tok
 	}
 }
 
+// GetVideoUrl operation middleware
+func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, videoId string, params GetVideoUrlParams) {
+	var request GetVideoUrlRequestObject
+
+	request.VideoId = videoId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVideoUrl(ctx, request.(GetVideoUrlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVideoUrl")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetVideoUrlResponseObject); ok {
+		if err := validResponse.VisitGetVideoUrlResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rctu4kv+rdPH/r4q8h77kMtlz7JoPmUzObM46k6ztObtTcYqByJaEmAIYALSiTfk59oH2xbZwIQmK",
-	"oC6W5TgzX2YcEQTAvuHXjUbja5TyacEZMiWj46+RQFlwJtH840WaYqEw03+nnClkSv9JiiKnKVGUs8NP",
-	"kjP9m0wnOCX6r/8vcBQdR//vsOn40D6Vh+eKqFJGNzc3cZShTAUtdC/RcT3UCRAGOCU0hymZw4jnOZ8d",
-	"RDdx9EoILu5sJqa3n3g2D06GAernMRAJ/zh/++vxi3ev7U/Ah58wVfIg0q+53vRgLyeEjfGVnvkZfi5R",
-	"mgkWghcoFLX0ZDhLzLfpf0zJl1NkYzWJjp/88CyO1LzA6DiSSlA21h9cEClnXGQLjR8fPem2vokjgZ9L",
-	"KjSz3jevxt6YH+q37DfoMeys37nmvRNPSyGQqWSTKdmht/iIzqALPYa/h+ZZd/4ky6jmLckTykZcTInl",
-	"9NfupMkYE6KSIRV6noEG5klG5vqh7So6jjKiMAqQIOXMjpzk1BK20wS/UKkoGyd1WzNlqnAqgy+4H4gQ",
-	"ZK7/PUaWoQg2tY8SifkosSI+xJ6GUhFHoUUKsDLPyTDH6FiJEuvxKVM4RmHeptfIEkam4c5p1qJVWdIs",
-	"RKucsHGpB+8lVdVCJrLgV8g2odOCcJkpePP2+FpTtId+S6i1ID5xn+CFuR74wEWqdCSqVwles6JUW2mC",
-	"L+ht+/j777//vv/mzf7PP59ARVTgDFKB1fe1e4ujkqXG1GhBAjJSKGZEZDI61tJ1t1rQnus0hlEMHLgA",
-	"RkJidyc60h7zlPMrqh5JkCnJ8RiOoNRjwJNnMEO8kjE83n/8HH6EJ8/2n/6t/u1f4Ud4dqRnOuUCT0CT",
-	"Bn4ExoEwOTMCubUubqlCXVnTLMcL3VXv6oFfCipQJpQlGZlLtxTQaTmNjp8+fx5HU8rsvx6Hvqj6ltby",
-	"cRTgpEx5YVoi0529jwQSreb6f/szQRV66tKz6DhjYLuKO1P/0EuC7KIiZ/vjrzCgQBcTBImpQAVXOD8B",
-	"OeEzBpzlc2Aa7gQ+TlXdL0M1Zg6v2Yh3vks5c6KnE/qIn3HKx4IUE5paO5Hnb0fR8fvl4/lvWYNzE3ew",
-	"gyVPQlRnxdxXdBpcNtdaMUIW3Rus+5UfFr5ztYlM+XRaIeMQUgj/zlhpzGvKe5Qw1QY6qezrhoYu5SVT",
-	"Yh5smyGTVIWfYVZapJzkeI15DxZRgrRp8M6jjbU5PTaokaW7ACS5MaGJwBEK0dMZK6dDFAkfJYagAtmK",
-	"ZuOSiIwSJtdtl+CXIiesf43UK0L4A0qZCJJigmrCaErVPKEZMkVHzl/ZjOmreltGzJDZNn7KO0NdZKmV",
-	"+wWjrVskGnBLVWbuR9fPkPMcCTMS45p9UYlEKdt06rSrvMvErBTVIt/XWg88T8pCm4pgwwULEJhLHPiO",
-	"cPdLpvihj4D9K96aTl7oA8LD1e5qdyz9qG1DFgwwz7DHWig3zR4D3BV3XooUu0MUXK/XYk3hkzYKEJR7",
-	"qvIeGfYJ5XqI7bdVr4UIt9QJcKQLvXdKhusvg6dk2Lf6kaIQ/Hr58tdjUL0VpepE8URhyznylGZnC20c",
-	"TdGYRrP0eIN7IG06TwS3rOtCnZTkOYpHEnSTE8BpoeYwmyADxhUQsN1rFXTALbJ8QqnQ+GlGyyyQ0yAp",
-	"qmZkPKwpZatxnfkumZdj41INkxkOJTU+e4e4LUo2X7ZAhTC8OCXDF6Y/kgeAxRpsXJh255UeWe2BMiln",
-	"iqSqCTq1eXOGRT7fv+DAR6AmCDkZPpIu+qY4jMiU5tZirgxWVSMVE846aP3JX+OQ9fGm0mr/7OgoiO8p",
-	"k4qqMvBGTwCKimFSTUx7u2uO48tH541QnCvkoAQnVAjKUloYdHitl5cxUVwk63dgJDjgb85Q7KdEIuSo",
-	"FAoJhGWQ0TFVEj5xyjCD4Rwm82KCTJ5UzIaCjPGRBJJlAuUCn0NcCztLPl+Wf2O8IJGLctOWigADe8T/",
-	"jbUG/etwh5BGtuf9fvIKN7qydY2nuZ21iiNJmV1Z1zPcpUSR3MZNql50eGcxCubTxX1mNbce2p/xHHvM",
-	"T3hFMPSJoSJP7Mw/cAGWPKs+wXQbnA0fU7Y1KNsq8l4RdWmU2s3TAs3uRBVXRSJRlUXSdB1a8dWMJyOS",
-	"avVa3lAzfVXs4A0GZSUKDxMHZxn62De4iV5aEF60PZOlGzmLnkzdyTUKOqJ9JNnSAKwJnKjUDgUSkU5a",
-	"8NibCJWJXmkSK/vBJoymV70zabjTA77sNgo4lwg0DXNUmIGa8X37JpBSTbQ/ab1JLwDVB0xaFmSB3ktN",
-	"Sv0ti8RZpETry0KCERK2X3F2rt269bG7ad6H3q2LaEdpjP1IkCkWOZlbzPpFoWBE0+GTLOQ8naxGo16/",
-	"YRz5jghF9Sqq+mxrWu10tTn+lmGF5izdH0mooyOt9f356g04M0SIzM30HBZbsPuYUYGpSkoR1vLayb7N",
-	"Cua/HLfHCs61HOY0df5ce54LEPTWSt7GpavwZC9+3BQu9qLDQJiqDuHUQYJlSmFpZjVprZ20KmxuHaxN",
-	"AGHbGWvDv2ra/WytlX3R75kWyKQfGuvnciqoQkFJOEZSCrKtfOhPXEdGlmzaDJNe3k7JF7MdVUWSA745",
-	"Za0WPZtV+jEM5kiEhP/9H3j6/Af4C0w5UxP77yP4i2mzFy3bpQkIMV5TnCWynE5JT9y6KEXBZY9QpxPM",
-	"yhwDxu6VM73gBAXUhCggAqF+CWZUTYBAa6HprrBywoVaKSnt5WCNgEOlFs17XXqEBm8o4omnJ4xxv4Qv",
-	"sHtBPjxB88SqK6I+2UPad4Ypv0Yxf8mzUPBYuMdJWj2/5Tb9QkfhqUhUKzNYNstcqTfbNvOHq022peD/",
-	"3OKw1y4esf1mmQN4PZF0t4G5eVCwkxLFC/K5RKBZBTAqRDlgXAFVEq5wvncQtoBSJRKRbTSPNrINezVa",
-	"tJlaUx1bcb3WnFqEavXc0Lc1oSBn6Zj9VtyB/+nj/VbjH7Z0Vg3y8ryRNo/1/KEsgMiWwYSBfj1VKKAa",
-	"C0RpAgO9HsTegc3siNfas1mpMvWGwSI879lICG8XhLu+O29hWNK8Lza/bCP5Nko/ITKhU7cF3XX6zCOg",
-	"EoiCQ1LQQ7dCHn6l2c2hfTogLLMPC4OlQm1mE5ojkFTRa9wLrpwTIieJjTSG0cf6nrKmX6b/GSShWaLW",
-	"B1wr8Ugr07U77RWPJcnVhjvCVgoTmweVZK7Z7XaEliKROFIkzylm7W9sS8k/SU4zqBuA2dXADBQ3iVmg",
-	"YUPzehfxheyrY1ELZLSwjyVO7DSlzXRPSRYstT+NLvdCX+v405ZOX2nCXrfR7l8EL4sep3usn3Vp6SYV",
-	"Q4aSjlkMhJF8LqmMQZbDKTXLZFIInqKUXMSecY1hShgZbxL+tJPoNWa9W0GbuEQLmyab+UzVwwS/FKKT",
-	"FOD5VlQWOZknozLPE5kKxJ7411InDL/Q/kDDGBkK0kYQG7lOroV1g5a3MZ5Tf5OWLq7O45uiIhlRK7Nx",
-	"OkKw6O31+4NLP8q1WfZRpVTJhFxjUjTRqgB0PK+dM7ShKNBvgn4TFLlCBvp9MJK/fkaMGZ3xbWagYeuW",
-	"s9jO6xWUi3a6lkdeuyiHFWKpvzwhArPETSD8/rrurihTVQrcWAZLiUlI9XwUGLZep3z8qkpvW9g9T5dE",
-	"cDYHUGulunXmuCYAMf5D3yZHaOV0H1dNa2EB9LrrNftnLWB/T9ug9Xr4jfYnVyyF543yrY/Ud5dFc1cI",
-	"9jaryTzpwS6t/BwD1sC0bKXpkFQjF0j5FCWMBJ/WGQRcgAvdbhLWXguBLzOAq9D5gwXh68DoGjlbsNyO",
-	"HlqihLF2zeUGYd8GOy9Noo6jJsn8TsJXt49QraFFUiWl3DL7bpkcj+iXnqD19kcRfFlwQzUHE1rrg0fC",
-	"Xob1hqW2inWGh1PFKyZ4PnWRufZ4XBWkVJOkFDRIus8iqTJWu5bKvQy/nb22Yar/OAPd+hgIaLR8bNy7",
-	"w4KNT4ZE4vNnpuVI+1YM6HQMmOPUBfM6PDMHMtaIJtl2cetLmnkHSSIIkwZl9HtndXxojQy1DNOcWJ9I",
-	"9mOYYMpIJ0FW0PG4L3W3xXDXMPh9M/53EwbsP0HqWLrZBnSYnpZXpYbO5+kEpy4Y2HiaVItLyvkVxUqF",
-	"jqvnvqUgBf13nLcC/ubVCRJ7/s+9+qJUEy7ofy8cbqtevzF7wNYedkX2xbvXVcDci6kSlrkNepjhEEhR",
-	"HMBrBdQ6KZKycY6g3XBBUnUMv3CQKK5RgB5bXrKBhfmHpChIQfdMf/rN83cvHkm4mBd4buYBaU6R2U0x",
-	"h8gxq5ZwKmFEczy4ZJfsJ8FnEgW4TDbpB3TR7qLp/j/WZPwIlsIngNco5lAySUZYvQ+SXzK/C+dzpUSI",
-	"OXz8r/2X52d/N4bpI+DnkpiEUzNAKsVI2Qd2gAOwnyKhlHjJPra4cQymE7gsj46eplc4N3/gRw1MFlv+",
-	"hESg6DQ9AJNdLw2N2qe9L5k77g2Dj18vXb74ZXT8/uulQxKXUXxp5NT8YfLQzV82t978aZPmL6Pjr5dV",
-	"ovxldBNfRjS7jG4+3HzcO7hkdRJ7tSGrRULLThRH1yisZEdHB48PjrS88gIZKWh0HD09ODp4agLozpc3",
-	"EV1N+cMnI2KT861CanU0lHidRcfRP1HQ0bxW3CbjujplcCfH7DuG4aat43rJXYRzT46e9Z2Ys/tNVALj",
-	"s570JcxMtYBnR0d9c6sHs0UAbOvHG7V+ulHrv23S+sn6rbUdrDyc6KVL62pt3TySkPPxPmXVNvjF24t3",
-	"WjWqfVWzeJqeGrHJ+dgmolWCsxBMQSU7pmDwb0oVb1k+t5aoq8TyABoPVVpboHlWp6Ndst7NJBh8bAn1",
-	"xz0Y4ogLBMLmLaNqvGirTW1pNxmXO5LxVtbpWvJ9dNdju0zSQCmLUz4eYwaU7V4rNpRct4JHx+8/+HJ8",
-	"ysdQyas9iaAFqt4e7Igqd3AqaORO7fN1DIwjFC+VTY93YmsWhTTXK0dlWHZlKlrq/Mqt5wvZmwvfX5Fl",
-	"XyuB6tdZbT3tGfIaYZApat9eTezWA+NGH6ujADDR6No4/rxk6qCjUE7em7wLiWpH+tU6areWfj1ZTfO6",
-	"tM0ttOLpXcj5KyvbDurtlxK93XVNTcgpu1rK78OUsxEV0375b+XG7Ig9wfyb2y7zVT9gAzS3W8vvhD8v",
-	"J5xLvZoynDWcqXGwMU1mu/QKWQWBK4CCLJMLnJN0zGz47a40lOQCSTZfqak2K2VHzG+nvPxhlNOWdPDI",
-	"egIEbH67gyR2abLlqRZ5bRrO9+uo+zIA/soFuXcCvv24z2018qW1Md9UFe0UmspglQoMtFbtl4VWD/vE",
-	"mo29Hj1t+OQXDBhjCDlQqV42efNbAbi1Uq5t5apuPmQH0V1Um5gC2caIpIUxLkKHBGKY85KNtQs/okKa",
-	"8E5YgK2S2HnvRoC9QkZrie/jux05WBouyx6Yh9li6YssA2J52RX2w6/mr9fZjVVz7XZ12fqz+b1h6yoD",
-	"cYZTfr1zcKxbP7sdTewEK7I021e16OdUKhgURNYw28L+KyzUns0iCYj/L6h6iHS0ezGsjcDDJfvSk0gm",
-	"b1WQKSoU0mRdmsBrQUzVNBd2ddIaLSp+7FFvRTz5Qxy5eHubeb+Zqh8PyXbdg9C83AJTP0ABs59T6/VA",
-	"S1pVUwlSwjRgdnigsYXZQp2rPtVu1cPaIbNa4/Qoek6UXo5dGPhWGv/sDhCCm4ZHQZCluLYbKGGIcE6u",
-	"sUPJu9e1QBmy+4ULq7io6fCAUcO5SYKbYIC3MHCurW5CpfOHnSh6epWToVwKpk91g/sA0qdkuC6M1pOO",
-	"YTgHveBsh6X15zVeR6vgDVAGSNIJDIQXAZeILmqQk2EMXJlfjYPvar4AZyj3VuFv/bk7imvXVY3uV5kM",
-	"AwOrl814+I53d25CIQaTRTUokGWUjaFkykUF9bNsSlklDhKo2nOhaf0qFzBEm5BFlXSp4y11PPyak6ED",
-	"+33LXCU9u9qeCLPS6d7Dxq65tSOrYaqh8u5A6kNR8J1LxfcPT7cxBxWYtTW4bPqAhIG2Dka3bUmnxi7I",
-	"vbC2HxK//ti3E95zY1zqYmg7k+B6hIchxM602RLX7sCB5uwfxemy5K7WLcVBmWJOXBjwkwky8zAMyWHg",
-	"S+wJ+OIsmugsZ/UbPVL9iVO2X+Um3aNo92yrmXlc8H9wyoJL6MabHN+9AXshr7Q4aD5Z4ThpcEmb2QMi",
-	"rzTWUTOaIkhkmQTG1UT/NuUC+wybLRO20st445rdk6/hSs+t4XG4iT1c1HNRl4B0pLapFw6aGs7W2YGD",
-	"+i+zS7B3X1BpmWQcfi0lihXhbRsNbhj3vYa4t1DVOiDeFN7LMM0p07/5bK4KRUrlfBEXVRsiCEuSe2J7",
-	"HOzWcnt34MVKyJmtgbgj+NJUT7z1Bq2FzTDgos4JkHzvzwmjf6GeYBtY0qpkMZtwIPLK7AcbSY/1c1OU",
-	"uFfSM5xys0wHTY9XWetbIhIbTbDFLHYjq3VlvXuOBnmDfh/xoGdbxoPsGTzKqiN27ZiPFlov4mPP6jWy",
-	"aU8q9UV73uAugz1vsM8h0oZ6+1SF3GRo7lNm+vO/+XBFqo13N9vOdvs6t789hGSoe9k9cKGLOtumSs+x",
-	"gstwVufr2BMgLpuHqi4L9xcKv/Ytzp2irzvMPG3Vlr3fGEN4/O9qa8mlUc4mNHX53NJLCQCBKdJrlC1R",
-	"8CtaLVPoHSe2hu9G3BKmHXwPalwxoMprNZtTPdmtUzyskmaWeubnVaP78Mv9GntreOa/4gyl0suK9Wa3",
-	"X6v0CmUyi67rY0thmh1+dX+tdFuv+RWe19farAabdb+bAM4pZfUZ4CD8XC3or1j2kLPBXjGzsVqlJjlG",
-	"BXlkckaXS/WFbXIfMu3d7ba2RN+tNL9499rm0UoYMLy28W0q4Arnq/epL1xtzJ1Y6u4lhPedL+rfAfid",
-	"OCs34Yz3mssnVU1PoLK+oTDFgIocfjX/X8uEXdQ1UlcZMNfnUvO1qrbMh/XCe3piDzqDVU8wYLYajVzg",
-	"ilpy1OQMVSlYlcrjrqEkLDPs9gssDIS5rQ+oatVa2DuAMyxyklI2tkcklIm6NGc2uQCGmOl3vEOdzsYG",
-	"TqgoItSFnvMOsXS7KkWPo1rFulvfcvBgc0gM4UCiUiZ3pDDcaLGBFEVHMg4Nw1zlm7DJfuFa1Ex5KCfD",
-	"j+7w2JpfwTp4I70W6wO4MIUbvOPSdjdr8crWP+eZc+vKmx3flty54+aaXCcgnMFRyPzjjm2iNmLqqtHa",
-	"MKvMy/HSDKbmeocdCkszyMpspmd3ceLphduHs6Qw13Qd1yW3KlNt7W4MGZWGkOZq7Soevda+jCv+vv1u",
-	"XLuA8FLE3NzbYG+WW5hl720mdUpldYYABq60QTX9PXPzRHQcfS7R1NX3jxFEm+02LZgCx476eovuILkR",
-	"wE0C+bv3GJbf4tGNJLkqmcM5VJUpHxxe7dOXJapgqj9VVxmeWMtkRCK21ltNuESvNCiVgDkdU93FiIuO",
-	"XaqrZJtA/euqVPZqG2Wr85q2K7lvy1j9S5vpNdgdUmZvjlgUq6BtMn3dpXVqCozzkQcAZSVoaxgeS7od",
-	"2B6PLV5N2PW25+5iVn1OsHeh06vmwqhdAKvO1VH37Aq374bqkclqdLOYzSYoEBSHMf9z7lpfkCusyg97",
-	"CoX+9TbzY3fnhqkCprGTyGRVVcz0HduCOl50fcxRVnW1TB+PJPx2durZwB9tMawJkRPMKgOY2cJY+r9P",
-	"nle9u5baz7aPG8O4zrLfu+CHFlPK0rzMMCEindBrbC/enVLC97KWturJbrCYGlLX0m5qCcj7rCNzMUHv",
-	"dqRWCbopmZtTKAOv6quMDcQUPEcZe9nGezEwL6TY4X1jdpetg01+wo5wem+yQEWG+cMN8rxodv5HZZ7f",
-	"30K69PTBLlNK/MtU7tf5Xy0nXgI3ZlT9UbJMXmVUVTkmJ+bLTLgLppxRxQVmMKKYZxWwq06iWZJUfjxV",
-	"elER+AlThRkMtDPqH23zkn33lliKwzR3d4V/W2j2Uk+jxzQ9vh+RS3nxgC3TS17MGwwBA4Yz0DjAnkgh",
-	"uYpNcSILxGMwdavBFSjeOwHKFDcBC72yzCqIYv15swjZpv4yJdCdiJxRibaDVgzALEIgy3Rij2n1y9hK",
-	"3+wheGUPNBe8goxmqrHxoxdU/ZsvUucdBvYtU3fOOxjOlQFJpryuo9Jhwcag6WT+8anA8UkbthMH2u3I",
-	"TTES09lBdKvUkoeXArSx5/T46fZiKj+XeuVxl5u9+/UXzYh/vHv1SwxEwZRLBY/hDf1p76RnwfNXO+pH",
-	"pLtmJefjlUbllI+je3NN6ntT1vBNTvkYkClBUX4fBijn40X/476jTF0R8M3gKs/Xu51F3p9MeFfCrCEV",
-	"3hQfrlT854Tbgof2QhI/thHbjRHmcg1dYvSDkpMNDigtMvDPfEypVc86wHlb+scc3nC+m0mNl4pUeUn3",
-	"IQLf4IxSSEh25KZ7tyLeNgP2Z87wzxnffVcq77TdqBWP1U6ROTLrReFWCHS/rVH1PSPyW/jVC7um1VFx",
-	"lrlggU2caA6EP7Lg2NW+YYhV3d99e7kCFCjc7ZnAWUM2m5ThMDWyERcpWkpWp8hjC6pLmmf11RhNFJYU",
-	"3SSk5oqWXYa8Fi+Cechxr0aY/pxa+4a7qliWMGoieDme2EgGHWE6T3OEgbngVZkrXd1fzo+IndDr/5tb",
-	"XGKoEq9iKEgpMYYMm5/cZoen3yWT5VBzaYguw/JmPa1WXq7t3eq0lhNFxBhVZcc0xN3/rZkp2Mtz9GO7",
-	"C7U/spmCJiJ4AG9MmV5zKY2Ed2/PLzo9/PiW4f7LnKZXZveEl6oqxu98aTpmVUVfoBkyRUfV9oYd0lyl",
-	"Y2OVfORKUPKyqhHsnTE6qeo7WyOhBd7eIUHyqqAwZ4qyErsGw5vx2sbiy/5sNtvXvv9+KXJkKc/sfaUN",
-	"Z9rXJi3SJnxN0+L9SDe7tSHmMvWAEfHmmcGA5JK72wPdqWRPnrO9HZeTjqMf7ia1RAtjaoTRmz4Mzv7+",
-	"Ev569MNf92wIx52TKXzZsSTy+vXuqHr/QeNFd+vU+w9a4exyZnXaXGccHUY3H27+LwAA//8=",
+	"5H3rchw3ku6rZNQ5EWqeKV50sc8MGf4hyxofzaFsrUjPrsNUlNBV2d0wq4EygGKrV8Hn2AfaF9vAra6o",
+	"vrDZFDX+I5EsFIDKG75MJBKfo5TPC86QKRmdfo4EyoIzieaXl2mKhcJM/5xyppAp/SMpipymRFHOjn+X",
+	"nOm/yXSGc6J/+t8CJ9Fp9L+O646P7VN5fKGIKmV0e3sbRxnKVNBC9xKdVkOdAWGAc0JzmJMlTHie88VR",
+	"dBtHr4Xg4t5mYnr7nmfL4GQYoH4eA5Hwj4uffzp9+e6N/RPw8e+YKnkU6ddcb3qwVzPCpvhaz/w9/lGi",
+	"NBMsBC9QKGrpyXCRmG/Tv8zJp3NkUzWLTp998yKO1LLA6DSSSlA21R9cECkXXGSdxk9PnvVb38aRwD9K",
+	"KjSzfqtfjRtjfqjest+gx7CzfueaD048LYVAppJtpmSH3uEjeoN2egx/D82z/vxJllHNW5InlE24mBPL",
+	"6c/9SZMpJkQlYyr0PAMNzJOMLPVD21V0GmVEYRQgQcqZHTnJqSVsrwl+olJRNk2qtmbKVOFcBl9wfyBC",
+	"kKX+fYosQxFsah8lEvNJYkV8jAMNpSKOQl0KsDLPyTjH6FSJEqvxKVM4RWHepjfIEkbm4c5p1qJVWdIs",
+	"RKucsGmpBx8klW8hE1nwa2Tb0KkjXGYKjXk3+FpRdIB+K6jVEZ94SPDCXA98YJcqPYkaVII3rCjVTprQ",
+	"FPS2ffz1119/PXz79vCHH87AExU4g1Sg/752b3FUstSYGi1IQCYKxYKITEanWrruVwvac53HMImBAxfA",
+	"SEjs7kVH2mOec35N1RMJMiU5nsIJlHoMePYCFojXMoanh0+/he/g2YvD53+r/vZ/4Tt4caJnOucCz0CT",
+	"Br4DxoEwuTACubMu7qhCfVnTLMdL3dXg6oGfCipQJpQlGVlKtxTQeTmPTp9/+20czSmzvz0NfZH/ltby",
+	"cRLgpEx5YVoi0539FgkkWs31f4cLQRU21GVg0XHGwHYV96b+YZAE2aUnZ/vjrzGgQJczBImpQAXXuDwD",
+	"OeMLBpzlS2Aa7gQ+TvnuV6EaM4c3bMJ736WcOdHTCX3EDzjnU0GKGU2tncjznyfR6W+rx2u+ZQ3ObdzD",
+	"DpY8CVG9FfNQ0Xlw2dxoxQhZ9MZg/a/80PnO9SYy5fO5R8YhpBD+O2OlMa8pH1DCVBvoxNvXLQ1dykum",
+	"xDLYNkMmqQo/w6y0SDnJ8QbzASyiBGnT4F2DNtbmDNigWpbuA5DkxoQmAicoxEBnrJyPUSR8khiCCmRr",
+	"mk1LIjJKmNy0XYKfipyw4TVSrwjhDyhlIkiKCaoZoylVy4RmyBSdOH9lO6av620VMUNm2/gp7wx1kaVW",
+	"7jtGW7dINOCWqszcH10/Y85zJMxIjGv2SSUSpWzTqdfOe5eJWSn8Ij/UWg+8TMpCm4pgw44FCMwlDnxH",
+	"uPsVU/wwRMDhFW9DJy/0AeHhKne1P5Z+1LYhHQPMMxywFspNc8AA98WdlyLF/hAF1+u12FD4pI0CBOWe",
+	"qnxAhpuEcj3E9tv8ayHCrXQCHOlC752T8ebL4DkZD61+pCgEv1m9/A0Y1MaK4jtRPFHYco4aSrO3hTaO",
+	"5mhMo1l6GoM3QNp8mQhuWdeHOinJcxRPJOgmZ4DzQi1hMUMGjCsgYLvXKuiAW2T5hFKh8dOMllkgp0FS",
+	"5GdkPKw5ZetxnfkumZdT41KNkwWOJTU+e4+4LUrWX9ahQhhenJPxS9MfyQPAYgM2dqbde2VAVgegTMqZ",
+	"Iqmqg05t3rzHIl8eXnLgE1AzhJyMn0gXfVMcJmROc2sx1war/EjFjLMeWn/21zhkfRpTabV/cXISxPeU",
+	"SUVVGXhjIABFxTjxE9Pe7objNOWj90YozhVyUIITKgRlKS0MOrzRy8uUKC6SzTswEhzwNxcoDlMiEXJU",
+	"CoUEwjLI6JQqCb9zyjCD8RJmy2KGTJ55ZkNBpvhEAskygbLD5xDXws5Sky+rvzHuSGRXbtpSEWDggPi/",
+	"tdZgeB3uEdLI9nLYT17jRntbV3uau1mrOJKU2ZV1M8NdShTJXdwk/6LDO90oWJMu7jP93AZo/57nOGB+",
+	"wiuCoU8MnjyxM//ABVjyrPsE021wNnxK2c6gbKfIuyfqyii1m6cFmv2JKq6KRKIqi6TuOrTiqwVPJiTV",
+	"6rW6oWb6utjBWwzKShQeJg7OMvSxb3EbvbQgvGh7Jis3crqeTNXJDQo6oUMk2dEAbAicqNQOBRKRzlrw",
+	"uDERKhO90iRW9oNNGE2vB2dSc2cAfNltFHAuEWga5qgwA7Xgh/ZNIKWaaX/SepONANQQMGlZkA69V5qU",
+	"6lu6xOlSovVlIcEICdtPuLjQbt3m2N00H0Lv1kW0o9TGfiLIHIucLC1m/aRQMKLp8Lss5DKdrUejjX7D",
+	"OPIdEYrqVVQN2dbU73S1Of4zQ4/mLN2fSKiiI631/dv1G3BmiBCZ6+k5LNax+5hRgalKShHW8srJvssK",
+	"1nw5bo8VnGs5zmnq/Ln2PDsQ9M5K3sal6/DkIH7cFi4OosNAmKoK4VRBglVKYWlmNWmjnTQfNrcO1jaA",
+	"sO2MteGfn/YwWytl7/o98wKZbIbGhrmcCqpQUBKOkZSC7Cof+hM3kZEVmzbjZJC3c/LJbEf5SHLAN6es",
+	"1WJgs0o/htESiZDw3/8Fz7/9Bv4Cc87UzP5+An8xbQ6iVbs0ASHGG4qLRJbzORmIWxelKLgcEOp0hlmZ",
+	"Y8DYvXamF5yggJoRBUQgVC/BgqoZEGgtNP0VVs64UGslpb0cbBBw8GpRv9enR2jwmiIN8WwIYzws4R12",
+	"d+SjIWgNseqLaJPsIe17jym/QbF8xbNQ8Fi4x0nqn99xm77TUXgqEtXaDJbtMleqzbbt/GG/ybYS/F9Y",
+	"HPbGxSN23yxzAG8gku42MLcPCvZSonhB/igRaOYBhkeUI8YVUCXhGpcHR2ELKFUiEdlW82gj27BXo0Wb",
+	"qQ3VsRXXa82pRahWzzV9WxMKcpZO2S/FPfifTbzfavzNjs6qQV4Nb6TNYz1/KAsgsmUwYaRfTxUK8GOB",
+	"KE1gYNCDODiymR3xRns2a1Wm2jDowvOBjYTwdkG46/vzFsYlzYdi86s2ku+i9DMiEzp3W9B9p888AiqB",
+	"KDgmBT12K+TxZ5rdHtunI8Iy+7AwWCrUZjGjOQJJFb3Bg+DKOSNylthIYxh9bO4pa/pl+tcgCc0StTng",
+	"WotHWpmu/WmveSxJrrbcEbZSmNg8qCRzze62I7QSicSRInlOMWt/Y1tK/klymkHVAMyuBmaguEnMAg0b",
+	"6tf7iC9kXx2LWiCjhX0scWKnKW2mN5SkY6mb0+hzL/S1jj9t6WwqTdjrNtr9o+BlMeB0T/WzPi3dpGLI",
+	"UNIpi4Ewki8llTHIcjynZplMCsFTlJKLuGFcY5gTRqbbhD/tJAaN2eBW0DYuUWfTZDufyT9M8FMhekkB",
+	"Dd+KyiIny2RS5nkiU4E4EP9a6YThJzocaJgiQ0HaCGIr18m1sG7Q6jbGcxpu0tLF9Xl8c1QkI2ptNk5P",
+	"CLre3rA/uPKjXJtVH1VKlczIDSZFHa0KQMeLyjlDG4oC/SboN0GRa2Sg3wcj+ZtnxJjRGd9lBhq27jiL",
+	"3bxeQblop2s1yGsX5bBCrPSXZ0RglrgJhN/f1N0VZapKgVvLYCkxCaleEwWGrdc5n7726W2d3fN0RQRn",
+	"ewC1Uapbb44bAhDjPwxtcoRWTvdxflqdBbDR3aDZf98C9g+0DVqth19of3LNUnhRK9/mSH1/WTT3hWDv",
+	"sposkwHs0srPMWANTMtWmg5JNXKBlM9RwkTweZVBwAW40O02Ye2NEPgqA7gOnT9aEL4JjK6QswXL7eih",
+	"JUoYa1dcrhH2XbDzyiTqOKqTzO8lfHX3CNUGWiRVUsods+9WyfGEfhoIWu9+FKEpC26o+mBCa31okHCQ",
+	"YYNhqZ1ineHhVPGaCZ7PXWSuPR5XBSnVLCkFDZLuD5H4jNW+pXIvwy/v39gw1b+9B936FAhotHxq3Lvj",
+	"gk3PxkTity9My4n2rRjQ+RQwx7kL5vV4Zg5kbBBNsu3i1pfU8w6SRBAmDcoY9s6q+NAGGWoZpjmxPpEc",
+	"xjDBlJFegqyg0+lQ6m6L4a5h8PsW/O8mDDh8gtSxdLsN6CF6/pNmyM8pux4+bLSNOZnQHL2W92XuRg/2",
+	"RIJuBU4f+3hH5OGAKmbw4+tL+OX9uQ+bm/6AMhMyH5fpNar1qEjk3Rh1Nek+gawwl9q3uEhnOHfR0toV",
+	"p3p2KefXFL2NOfXPm6aUFPT/47K1I2JenSGxByTdqy9LNeOC/mfn9J9//dZsktsFo0/fl+/eeNI0gs6E",
+	"ZS6DARY4BlIUR/BGAbVenKRsmiOknClBUnUKP3KQKG5QgB5bXrGR9YOOSVGQgh6Y/vSbF+9ePpFwuSzw",
+	"wswD0pwis7uGzmXBzGMcarl+dMWu2PeCLyQKcKl+shnxRrvNqPv/WJHxI1gKnwHeoFhCySSZoH8fJL9i",
+	"zS6cU5oSIZbw8T8OX128/7ux3B8B/yiJycg1A6RSTJR9YAc4AvspEkqJV+xjixunYDqBq/Lk5Hl6jUvz",
+	"A37UyK3b8nskAkWv6RGY4wfS0Kh9HP6KufPwMPr4+col1F9Fp799vnJQ6yqKr4wimx9Mor75yR4+MD/a",
+	"UwVX0ennK3+S4Cq6ja8iml1Ftx9uPx4cXbEqy9/vWGuR0LITxdENCivZ0cnR06MTLa+8QEYKGp1Gz49O",
+	"jp6bHQYX7DAhb03542cTYk8vWIulzYihxJssOo3+iYJOlpVlq1PS/TGMe6lD0LOct23V15iki3efnbwY",
+	"OlJoN+SoBMYXA/ldmJlyCi9OTobmVg1mqyTY1k+3av18q9Z/26b1s81bazvoXcDolct7a+1tPZGQ8+kh",
+	"ZT5P4PLny3daNfzGs0EXpqdabHI+tZl6XnA6Vh+V7JmC0f9TqviZ5UtrifpKLI+gduGltQWaZ1W+3hUb",
+	"3G2D0ceWUH88gDFOuEAgbNkyqibMYLWpLe0mJXVPMt5Ky91Ivk/ue2yXahuo9XHOp1PMgLL9a8WWkutW",
+	"8Oj0tw9NOT7nU/Dyao9qaIGq9k97osod3gwauXP7fBMD4wjFS2XPDzixNYtCmuuVwxuWfZmKljq/dut5",
+	"J7218/2eLIdaCdSwzmrraQ/ZVwiDzBEWM1QzuzfDuNFHf1YCZtr9MJERXjJ11FMoJ+91YopEtSf9ap1F",
+	"3Ei/nq2neVX75w5a8fw+5Py1lW0H9Q5LiY30A01NyLUDsIrfxylnEyrmw/LfSh7aE3uCCUp3XeZ9P2Aj",
+	"WHdby++FP69mnEu9mjJc1JypcLAxTWY/+RqZh8AeoCDLZIdzkk6ZjU/el4aSXCDJlms11abt7In57Zyg",
+	"fxnltDUvGmQ9AwL2AICDJHZpsvW7urw2DZeH1bbEKgD+2u0C7AV8NwNjd9XIV9bGfFFVtFOoS6d5FRhp",
+	"rTosC60e9ok1GwcDelrzqVlRYYoh5EClelUfLNgJwG2Uk25Le/UTRnuI7tLv8gpkWyOSFsa4DJ2iiGHJ",
+	"SzbVLvyECmniUWEBtkpi570fAW5UetpIfJ/e78jB2nlZ9sg8zBZLX2YZEMvLvrAffzY/vclurZprt6vP",
+	"1h/M32u2rjMQ73HOb/YOjnXrF3ejiZ2gJ0u9v1eJfk6lglFBZAWzLey/xkId2DSbgPj/iGqASCf7F8PK",
+	"CDxesq88qmUSewWZo0IhTVqqCbwWxJSVc2FXJ61RV/HjBvXWBNw/xJHbkGgz7xdTFuUx2a4HEJpXO2Dq",
+	"Ryhg9nMqvR5pSfNFpyAlTANmhwdqW5h1CoENqXarYNgemdUaZ0DRc6L0cuzCwHfS+Bf3gBDcNBoUBFmK",
+	"G7uBEoYIF+QGe5S8f10L1Gl7WLiwjouaDo8YNVyYLMEZBngLI+fa6iZUOn/YiWJDr3IylivB9Llu8BBA",
+	"+pyMN4XRetIxjJdm23M3LK0/r/Y6WhWBgDJAks5gJBoRcInoogY5GcfAlfmrcfBdURzgDOXBOvytP3dP",
+	"ce2q7NPDKpNhYGD1sikhX/Huzm0oxGDSzEYFsoyyKZRMuaigfpbNKfPiIIGqAxea1q9yAWO0GWtUSZdb",
+	"31LH4885GTuwP7TMeenZ1/ZEmJVO9x43ds2tHVkPUw2V9wdSH4uC710qvn54uos58GDWFimz6QMSRto6",
+	"GN22Na9quyAPwtp+TJoF2r6c8F4Y41JVi9ubBFcjPA4hdqbN1gB3JzI0Z/9VnC5Lbr9uKQ7KVLviwoCf",
+	"TJBFA8OQHEZNiT2DpjiLOjrLWfXGgFT/zik79LlJDyjaA9tqZh6X/B+csuASuvUmx1dvwF7Kay0Omk9W",
+	"OM5qXNJm9ojIa4111IKmCBJZJoFxNdN/m3OBQ4bN1lFb62W8dc0eyNdwtfk28DjcxB4v6rmsamQ6UtvU",
+	"CwdNDWer7MBR9ZPZJTh4KKi0SjKOP5cSxZrwto0G14z7WkPcO6hqFRCvKxNmmOaU6b812ewraUrlfBEX",
+	"VRsjCEuSB2J7HOzWcnt/4MVKyHtbJHJP8KUuL3nnDVoLm2HERZUTIPnBnxNG/0gbgm1gSavUx2LGgchr",
+	"sx9sJD3Wz03V5kFJz3DOzTIdND2N0mNfEpHYaIKt9rEfWa1KDz5wNKgx6NcRD3qxYzzIHlKkzJ9BbMd8",
+	"tNA2Ij72MGMtm/aQx1C05y3uM9jzFoccIm2od09VyE2G5iFlpr/mNx+vSbVpXF63t92+3vV4jyEZ6kF2",
+	"D1zoosq28ek5VnAZLqp8HXsCxGXzUNVn4WGnMu7Q4tyrirvHzNNW8d2HjTGEx/+qtpZcGuViRlOXzy0b",
+	"KQEgMEV6g7IlCs2SX6sUes+JreHLI3eEaUdfgxp7Bvi8VrM5NZDdOsdjnzSz0jO/8I0ewi9vFiHcwDP/",
+	"CRcolV5WrDe7+1qlVyiTWXRTHVsK0+z4s/tprdt6w6/xorr3Zz3YrPrdBnDOKasOSQfh53pBf82yx5wN",
+	"9pqZjVWfmuQYFeSRyRldLdWXtslDyHTj8ruNJfp+pfnluzc2j1bCiOGNjW9TAde4XL9PfemKh+7FUvdv",
+	"aXzofNHmJYlfibNyG854r7h85oueApXVFY4pBlTk+LP5fyMTdlkVkV1nwFyfK83XuuI7HzYL7+mJPeoM",
+	"Vj3BgNmqNbLDFbXiqMl7VKVgPpXH3dNJWGbY3axAMRLmOkOgqlWM4uAI3mORk5SyqT0ioUzUpT6zyQUw",
+	"xEy/0zjU6Wxs4ISKIkJd6jnvEUu3y3YMOKo+1t36lqNHm0NiCAcSlTK5I4XhRosNpCh6knFsGOZKA4VN",
+	"9kvXomLKYzkZfnKPx9aaJb6DV/ZrsT6CS1O4oXFc2u5mde+0/XOeObeuvNnxbcmdO26uyXUGwhkchax5",
+	"3LFN1FpMXbleG2aVeTldmcFU33+xR2GpB1mbzfTiPk48vXT7cJYU5h6z06ommTfV1u7GkFFpCGnuHvfx",
+	"6I32ZVx1/N1349oVllci5vpiC3v1XmeWg9e9VCmV/gwBjFxpAz/9A3M1R3Qa/VGiuXigeYwg2m63qWMK",
+	"HDuq+z/6g+RGALcJ5O/fY1h9zUk/kuTKiI6X4Et3Pjq8OqQvK1TBlMfydz2eWctkRCK21lvNuMRG7VQq",
+	"AXM6pbqLCRc9u1SVETeB+je+lvh6G2XLF5u2a7lv63z9nzbTK7A7psxerdEVq6BtMn3dp3WqK7DzSQMA",
+	"Si9oGxgeS7o92J4GWxpFczfbnruPWQ05wY0br17XN2rtA1j17tZ6YFe4fXnWgEz60c1itpihQFAcpvzP",
+	"uWt9Sa7R12duKBQ27/9ZnrpLSUwVMI2dRCZ9VTHTd2wL6jSi61OO0tfVMn08kaZSW20Dv7PFsGZEzjDz",
+	"BjCzhbH0v8++9b27ltrPto9rw7jJsj+44IcWU8rSvMwwISKd0RtsL969WssPspa2Cu5usZgaUlfSbmoJ",
+	"yIesI3M5w8b1Ua0SdHOyNKdQRo2yuDI2EFPwHGXcyDY+iIE1Qoo93tdmd9U6WOcn7AmnDyYLeDIsH2+Q",
+	"52W98z8p8/zhFtKVpw/2mVLSvG3mYZ3/9XLSSODGjKp/lSyT1xlVPsfkzHyZCXfBnDOquMAMJhTzzAM7",
+	"fxLNksT78VTpRUXg75gqzGCkndHm0bZGsu/BCktxnObuMvUvC81e6WkMmKanDyNyKS8esWV6xYtljSFg",
+	"xHABGgfYEykkV7EpTmSBeAymsDe4Cs4HZ0CZ4iZgoVeWhYco1p83i5Bt2lymBLoTkQsq0XbQigGYRQhk",
+	"mc7sMa1hGVvrmz0Gr+yR5oJ7yGimGhs/uqPqX3yRuugxcGiZunfewXipDEgy5XUdlY4LNgVNJ/PL7wVO",
+	"z9qwnTjQbkeui5GYzo6iO6WWPL4UoK09p6fPdxdT+UepVx53+9u7n37UjPjHu9c/xkAUzLlU8BTe0u8P",
+	"zgYWvOZqR5sR6b5Zyfl0rVE559PowVyT6mKZDXyTcz4FZEpQlF+HAcr5tOt/PHSUqS8CTTO4zvNtXF8j",
+	"H04mGnfmbCAVjSk+Xqn49xm3BQ/tjS3N2EZsN0aYyzV0idGPSk62OKDUZeCf+ZhSq551gPO29I85vOF8",
+	"N5MaLxXxeUkPIQJf4IxSSEj25KY3ro28awbsD5zhnzO++65UjdN2k1Y8VjtF5shsIwq3RqCHbY2qLmKR",
+	"X8Kv7uya+qPiLHPBAps4UR8If2LBsat9wxB93d9De7kCFCjc9aLAWU02m5ThMDWyCRcpWkr6U+SxBdUl",
+	"zbPqaow6CkuKfhJSfYfNPkNe3ZtyHnPcqxamP6fWvuWuKpYljJoJXk5nNpJBJ5gu0xxhZG7AVebOW/eT",
+	"8yNiJ/T6f3OLSww+8SqGgpQSY8iw/pPb7Gjod8lkOdZcGqPLsLzdTKtVI9f2fnVay4kiYorK2zENcQ9/",
+	"qWcK9vIc/djuQh1ObKagiQgewVtTptdcSiPh3c8Xl70evvuZ4eGrnKbXZveEl8oX43e+tL12yHwk0AyZ",
+	"ohO/vWGHNFfp2Fgln7gSlLz0NYIbZ4zOfH1nayS0wNs7JEjuCwpzpigrsW8wGjPe2Fh8OlwsFofa9z8s",
+	"RY4s5Zm90LXmTPu6py5twvdYde9Hut2vDTG3zQeMSGOeGYxILrm7XtGdSm7Ic3aw53LScfTN/aSWaGFM",
+	"jTA2pg+j939/BX89+eavBzaE487JFE3ZqRXZXIkljz+b//U67a7TGgofmPu/fjF3Yq1Mj6rq9pm7uyiT",
+	"CokJZRQ5WWqdo2ogXSnjC5Zzsued1VViVN9xNpRSR9n1I3NlvrlzWWZvtPRHad+FQJWdwpS9Mi2GG3Nn",
+	"/YQLeHoCc8pKpS2UP3Zl71XjE22SJJrL7Ovr7fVLNpFpMeMmzNgCmRlRJPYvup6MfnbeK3PUQMs13Mx1",
+	"ckK9m/fcVsDGZW6/fdCOlbue7bcPWiQt7rPzMYoUHUe3H27/JwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

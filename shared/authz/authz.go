@@ -36,6 +36,10 @@ type Object struct {
 	StudyID int64
 	LabID   int64 // the study's lab, or the lab itself
 	Preview bool  // the response data is preview data
+	// For a participant video: its response's consent was accepted (only consented responses'
+	// data reaches researchers), and whether it is consent footage (which those who rule on
+	// consent must watch before any ruling).
+	Consented, ConsentFootage bool
 }
 
 // Action names something a subject does to an object.
@@ -58,6 +62,10 @@ type rule struct {
 	preview   Perm    // for preview objects, this permission instead of study
 	lab       LabPerm // lab permission required (researcher rules)
 	siteAdmin bool    // site admins only
+	// video: a participant video is seen with the response-data permission (RR, or RP for
+	// previews) once its response is consented, and, if it is consent footage, with the consent
+	// permission (CC, or CP) at any time.
+	video bool
 }
 
 // The actions. Every route of both APIs maps to exactly one of them.
@@ -100,6 +108,7 @@ const (
 	EditFeedback        Action = "study.edit_feedback"
 	MoveStudyLab        Action = "study.change_lab"
 	DeletePreviewData   Action = "study.delete_previews"
+	WatchVideo          Action = "study.watch_video" // see the video rule in Authorize
 	ApproveStudy        Action = "study.approve"
 	CloneStudy          Action = "study.clone" // read the source; the copy's lab needs CreateStudy
 
@@ -151,6 +160,7 @@ var rules = map[Action]rule{
 	EditFeedback:        {audience: researcher, unsafe: true, study: EditStudyFeedback},
 	MoveStudyLab:        {audience: researcher, unsafe: true, study: ChangeStudyLab},
 	DeletePreviewData:   {audience: researcher, unsafe: true, study: DeleteAllPreviewData},
+	WatchVideo:          {audience: researcher, video: true},
 	ApproveStudy:        {audience: researcher, unsafe: true, study: ApproveRejectStudy, siteAdmin: true},
 	CloneStudy:          {audience: researcher, unsafe: true, study: ReadStudyDetails},
 
@@ -196,6 +206,22 @@ func Authorize(s Subject, a Action, o Object) error {
 		return apperr.New(apperr.Forbidden, "this belongs to another family")
 	}
 	// Researcher actions: Precheck established the account, second factor and site role.
+	if r.video {
+		read, code := ReadStudyResponseData, CodeStudyConsent
+		if o.Preview {
+			read, code = ReadStudyPreviewData, CodeStudyPreviewConsent
+		}
+		if (o.Consented && s.hasStudyPerm(read, o)) || (o.ConsentFootage && s.hasStudyPerm(code, o)) {
+			return nil
+		}
+		if o.ConsentFootage {
+			return apperr.New(apperr.Forbidden, "you do not have permission %s or %s on this study", code, read)
+		}
+		if !o.Consented {
+			return apperr.New(apperr.Forbidden, "this response's consent has not been accepted")
+		}
+		return apperr.New(apperr.Forbidden, "you do not have permission %s on this study", read)
+	}
 	if r.study != "" {
 		p := r.study
 		if o.Preview && r.preview != "" {

@@ -106,6 +106,9 @@ var expected = map[authz.Action][]string{
 	// DP: every group but preview; lab admin.
 	authz.DeletePreviewData: {"study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-admin"},
 	authz.ApproveStudy:      {"site-admin"},
+	// The matrix's object is neither consented nor consent footage: nobody sees such a video
+	// (TestWatchVideo covers the rest).
+	authz.WatchVideo: {},
 	// Cloning reads the source study and writes a new one: RD, and never with a read-only token.
 	authz.CloneStudy: {"site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-readonly", "lab-member", "lab-admin"},
 
@@ -183,6 +186,43 @@ func TestPreviewDataPermissions(t *testing.T) {
 		}
 		if got := authz.Authorize(rs[c.role], c.action, real) == nil; got != c.onReal {
 			t.Errorf("%s %s on real data = %v, want %v", c.role, c.action, got, c.onReal)
+		}
+	}
+}
+
+// A participant video: session video of a consented response with RR (RP for previews); consent
+// footage also with CC (CP), consented or not, so that it can be ruled on.
+func TestWatchVideo(t *testing.T) {
+	rs := roles()
+	readers := []string{"read-token-study-admin", "study-analysis", "study-researcher", "study-admin"}
+	// Watching is reading: a read-only token of a study admin may.
+	coders := []string{"read-token-study-admin", "study-submission_processor", "study-researcher", "study-admin"}
+	previewReaders := []string{"site-admin", "read-token-study-admin", "study-preview", "study-design", "study-analysis",
+		"study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-readonly", "lab-member", "lab-admin"}
+	cases := []struct {
+		name string
+		obj  authz.Object
+		want []string
+	}{
+		{"session video, consented", authz.Object{StudyID: study, LabID: lab, Consented: true}, readers},
+		{"session video, not consented", authz.Object{StudyID: study, LabID: lab}, nil},
+		{"consent video, not consented", authz.Object{StudyID: study, LabID: lab, ConsentFootage: true}, coders},
+		{"consent video, consented", authz.Object{StudyID: study, LabID: lab, ConsentFootage: true, Consented: true},
+			append(slices.Clone(readers), "study-submission_processor")},
+		{"preview session video, consented", authz.Object{StudyID: study, LabID: lab, Preview: true, Consented: true}, previewReaders},
+	}
+	for _, c := range cases {
+		var got []string
+		for name, s := range rs {
+			if authz.Authorize(s, authz.WatchVideo, c.obj) == nil {
+				got = append(got, name)
+			}
+		}
+		sort.Strings(got)
+		want := slices.Clone(c.want)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: allowed for\n  %s\nwant\n  %s", c.name, strings.Join(got, " "), strings.Join(want, " "))
 		}
 	}
 }

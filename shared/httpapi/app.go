@@ -118,6 +118,9 @@ var operations = map[string]operation{
 	"GetStudyImage":       {action: authz.ReadStudy, object: studyObject},
 	"GetPublicStudyImage": {action: authz.ListPublicStudies}, // active studies only (the handler's query)
 
+	// Participant video: authz.WatchVideo weighs consent and the video's kind.
+	"GetVideoUrl": {action: authz.WatchVideo, object: videoObject},
+
 	// A family takes part with one of its own children.
 	"ParticipateExternal": {action: authz.CreateResponse, object: participantObject},
 }

@@ -166,6 +166,7 @@ var requests = map[string]struct {
 	"GetStudyImage":       {"GET", "/api/studies/STUDY/image", ``},
 	"GetPublicStudyImage": {"GET", "/api/public/studies/STUDY/image", ``},
 	"ParticipateExternal": {"POST", "/api/public/studies/STUDY/participate", `{"child":"CHILD"}`},
+	"GetVideoUrl":         {"GET", "/api/videos/VIDEO/url", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -257,6 +258,8 @@ var allowed = map[string][]string{
 	"GetStudyImage":       readers,
 	"GetPublicStudyImage": append([]string{"anonymous"}, loggedIn...),
 	"ParticipateExternal": {"family"}, // with its own child (the fixture study is not external: 409)
+	// A session video of a consented response: real-data readers (RR) of its study.
+	"GetVideoUrl": {"study-analysis", "study-researcher", "study-admin"},
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,
@@ -329,7 +332,7 @@ func TestRouteMatrix(t *testing.T) {
 				body = strings.ReplaceAll(body, "CHILD", c.UUID)
 			}
 			path = strings.ReplaceAll(path, "LAB", labUUID)
-			if strings.Contains(path, "STUDY") {
+			if strings.Contains(path, "STUDY") || strings.Contains(path, "VIDEO") {
 				// A fresh study in the lab, with each study-* role in its group.
 				var studyID int64
 				var studyUUID string
@@ -346,6 +349,22 @@ func TestRouteMatrix(t *testing.T) {
 					}
 				}
 				path = strings.ReplaceAll(path, "STUDY", studyUUID)
+				if strings.Contains(path, "VIDEO") {
+					// A session video of the family's child, whose response's consent was accepted.
+					var video string
+					if err := pool.QueryRow(ctx, `
+						WITH c AS (INSERT INTO children (user_id, given_name, birthday, gender)
+						           VALUES ($2, 'Fixture', current_date - 300, 'f') RETURNING id),
+						     r AS (INSERT INTO responses (study_id, child_id, study_type_id, completed_consent_frame)
+						           SELECT $1, c.id, 1, true FROM c RETURNING id),
+						     cr AS (INSERT INTO consent_rulings (response_id, action) SELECT id, 'accepted' FROM r)
+						INSERT INTO videos (s3_timestamp, frame_id, full_name, bucket, study_id, response_id)
+						SELECT now(), '1-trial', 'matrix-' || gen_random_uuid() || '.webm', 'recorder', $1, r.id FROM r
+						RETURNING uuid::text`, studyID, users["family"]).Scan(&video); err != nil {
+						t.Fatal(err)
+					}
+					path = strings.ReplaceAll(path, "VIDEO", video)
+				}
 			}
 			if strings.Contains(path, "MEMBER") {
 				var member string

@@ -12,11 +12,15 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/postgres/pgtest"
+	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
 
@@ -30,7 +34,27 @@ func newInstance(t testing.TB, db instance.Provider[*pgxpool.Pool]) *instance.In
 	in := instance.New(cfg, "test")
 	in.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	in.DB = db
+	in.Videos = instance.Value(fakeVideoBuckets(t))
 	return in
+}
+
+// fakeVideoBuckets are the three video buckets in an in-process S3 fake.
+func fakeVideoBuckets(t testing.TB) videos.Buckets {
+	t.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	c, err := s3.NewClient(context.Background(), s3.Options{Region: "us-east-1", Endpoint: srv.URL, AccessKey: "k", SecretKey: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := map[string]*s3.Bucket{}
+	for _, name := range []string{"pipe", "recorder", "jspsych"} {
+		if err := s3.EnsureBucket(context.Background(), c, name); err != nil {
+			t.Fatal(err)
+		}
+		b[name] = &s3.Bucket{Client: c, Name: name}
+	}
+	return videos.Buckets{Pipe: b["pipe"], Recorder: b["recorder"], JSPsych: b["jspsych"]}
 }
 
 func get(t *testing.T, h http.Handler, path string) (*http.Response, web.ErrorBody) {

@@ -198,3 +198,28 @@ func completeStaleUploads(storage VideoStorageFunc) JobFunc {
 		return map[string]any{"completed": n}, nil
 	}
 }
+
+// VideoAccess is what deciding who may watch a video needs, and where the video is.
+type VideoAccess struct {
+	FullName, Bucket                   string
+	StudyID, LabID                     int64
+	Preview, Consented, ConsentFootage bool
+}
+
+var errNoVideo = apperr.New(apperr.NotFound, "no such video")
+
+// ForAccess reads a video by its uuid.
+func (v *Videos) ForAccess(ctx context.Context, videoUUID string) (VideoAccess, error) {
+	if !pgUUID(videoUUID).Valid {
+		return VideoAccess{}, errNoVideo
+	}
+	r, err := db.New(v.Pool).VideoForAccess(ctx, videoUUID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return VideoAccess{}, errNoVideo
+	}
+	if err != nil {
+		return VideoAccess{}, fmt.Errorf("postgres: video: %w", err)
+	}
+	return VideoAccess{FullName: r.FullName, Bucket: r.Bucket, StudyID: r.StudyID, LabID: r.LabID, Preview: r.IsPreview,
+		Consented: r.Consented, ConsentFootage: r.IsConsentFootage}, nil
+}

@@ -173,6 +173,39 @@ func (q *Queries) VideoByFullName(ctx context.Context, fullName string) (VideoBy
 	return i, err
 }
 
+const videoForAccess = `-- name: VideoForAccess :one
+SELECT v.full_name, v.bucket, v.is_consent_footage, r.is_preview, v.study_id, s.lab_id,
+       response_consented(r.id)::boolean AS consented
+FROM videos v JOIN responses r ON r.id = v.response_id JOIN studies s ON s.id = v.study_id
+WHERE v.uuid = $1
+`
+
+type VideoForAccessRow struct {
+	FullName         string
+	Bucket           string
+	IsConsentFootage bool
+	IsPreview        bool
+	StudyID          int64
+	LabID            int64
+	Consented        bool
+}
+
+// What deciding who may watch a video needs (authz.WatchVideo), and where it is.
+func (q *Queries) VideoForAccess(ctx context.Context, uuid string) (VideoForAccessRow, error) {
+	row := q.db.QueryRow(ctx, videoForAccess, uuid)
+	var i VideoForAccessRow
+	err := row.Scan(
+		&i.FullName,
+		&i.Bucket,
+		&i.IsConsentFootage,
+		&i.IsPreview,
+		&i.StudyID,
+		&i.LabID,
+		&i.Consented,
+	)
+	return i, err
+}
+
 const videoTarget = `-- name: VideoTarget :one
 SELECT r.id, r.study_id, (r.study_type_id = 3 OR r.recording_method = 'jspsych')::boolean AS jspsych
 FROM responses r JOIN studies s ON s.id = r.study_id

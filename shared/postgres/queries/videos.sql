@@ -38,3 +38,10 @@ ORDER BY delete_after, id LIMIT $1 FOR UPDATE SKIP LOCKED;
 
 -- name: MarkVideoDeletionsDone :exec
 UPDATE video_deletions SET deleted_at = now() WHERE id = ANY(@ids::bigint[]);
+
+-- name: VideoForAccess :one
+-- What deciding who may watch a video needs (authz.WatchVideo), and where it is.
+SELECT v.full_name, v.bucket, v.is_consent_footage, r.is_preview, v.study_id, s.lab_id,
+       response_consented(r.id)::boolean AS consented
+FROM videos v JOIN responses r ON r.id = v.response_id JOIN studies s ON s.id = v.study_id
+WHERE v.uuid = $1;
