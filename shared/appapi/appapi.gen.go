@@ -421,6 +421,15 @@ type Participation struct {
 	ResponseId  openapi_types.UUID `json:"response_id"`
 }
 
+// PreviewDataDeleted defines model for PreviewDataDeleted.
+type PreviewDataDeleted struct {
+	// Responses Preview responses deleted
+	Responses int64 `json:"responses"`
+
+	// Videos Their videos
+	Videos int64 `json:"videos"`
+}
+
 // PublicLab defines model for PublicLab.
 type PublicLab struct {
 	Description               string             `json:"description"`
@@ -924,6 +933,9 @@ type ServerInterface interface {
 	// GetStudyLog The study's log, newest first
 	// (GET /api/studies/{studyId}/log)
 	GetStudyLog(w http.ResponseWriter, r *http.Request, studyId string)
+	// DeletePreviewData Delete the study's preview responses now, with their videos' rows; the video files are deleted 7 days later
+	// (DELETE /api/studies/{studyId}/preview-data)
+	DeletePreviewData(w http.ResponseWriter, r *http.Request, studyId string)
 	// ListStudyResearchers Who has access to the study, and in which group
 	// (GET /api/studies/{studyId}/researchers)
 	ListStudyResearchers(w http.ResponseWriter, r *http.Request, studyId string)
@@ -1930,6 +1942,32 @@ func (siw *ServerInterfaceWrapper) GetStudyLog(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// DeletePreviewData operation middleware
+func (siw *ServerInterfaceWrapper) DeletePreviewData(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeletePreviewData(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListStudyResearchers operation middleware
 func (siw *ServerInterfaceWrapper) ListStudyResearchers(w http.ResponseWriter, r *http.Request) {
 
@@ -2290,6 +2328,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.SetStudyImage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies/{studyId}/image", wrapper.GetPublicStudyImage)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/public/studies/{studyId}/participate", wrapper.ParticipateExternal)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/preview-data", wrapper.DeletePreviewData)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/videos/{videoId}/url", wrapper.GetVideoUrl)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
@@ -5167,6 +5206,70 @@ func (response GetStudyLog404JSONResponse) VisitGetStudyLogResponse(w http.Respo
 	return err
 }
 
+type DeletePreviewDataRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type DeletePreviewDataResponseObject interface {
+	VisitDeletePreviewDataResponse(w http.ResponseWriter) error
+}
+
+type DeletePreviewData200JSONResponse PreviewDataDeleted
+
+func (response DeletePreviewData200JSONResponse) VisitDeletePreviewDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePreviewData401JSONResponse struct{ ErrorJSONResponse }
+
+func (response DeletePreviewData401JSONResponse) VisitDeletePreviewDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePreviewData403JSONResponse ErrorBody
+
+func (response DeletePreviewData403JSONResponse) VisitDeletePreviewDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePreviewData404JSONResponse ErrorBody
+
+func (response DeletePreviewData404JSONResponse) VisitDeletePreviewDataResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStudyResearchersRequestObject struct {
 	StudyId string `json:"studyId"`
 }
@@ -5769,6 +5872,9 @@ type StrictServerInterface interface {
 	// GetStudyLog The study's log, newest first
 	// (GET /api/studies/{studyId}/log)
 	GetStudyLog(ctx context.Context, request GetStudyLogRequestObject) (GetStudyLogResponseObject, error)
+	// DeletePreviewData Delete the study's preview responses now, with their videos' rows; the video files are deleted 7 days later
+	// (DELETE /api/studies/{studyId}/preview-data)
+	DeletePreviewData(ctx context.Context, request DeletePreviewDataRequestObject) (DeletePreviewDataResponseObject, error)
 	// ListStudyResearchers Who has access to the study, and in which group
 	// (GET /api/studies/{studyId}/researchers)
 	ListStudyResearchers(ctx context.Context, request ListStudyResearchersRequestObject) (ListStudyResearchersResponseObject, error)
@@ -7132,6 +7238,32 @@ func (sh *strictHandler) GetStudyLog(w http.ResponseWriter, r *http.Request, stu
 	}
 }
 
+// DeletePreviewData operation middleware
+func (sh *strictHandler) DeletePreviewData(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request DeletePreviewDataRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePreviewData(ctx, request.(DeletePreviewDataRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePreviewData")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeletePreviewDataResponseObject); ok {
+		if err := validResponse.VisitDeletePreviewDataResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListStudyResearchers operation middleware
 func (sh *strictHandler) ListStudyResearchers(w http.ResponseWriter, r *http.Request, studyId string) {
 	var request ListStudyResearchersRequestObject
@@ -7321,124 +7453,127 @@ func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, vid
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rchw3ku6rZNQ5EWqeKV50sc8MGf4hyxofzaFsrUjPrsNUlNBV2d0wq4EygGKrV8Hn2AfaF9vAra6o",
-	"vrDZFDX+I5EsFIDKG75MJBKfo5TPC86QKRmdfo4EyoIzieaXl2mKhcJM/5xyppAp/SMpipymRFHOjn+X",
-	"nOm/yXSGc6J/+t8CJ9Fp9L+O646P7VN5fKGIKmV0e3sbRxnKVNBC9xKdVkOdAWGAc0JzmJMlTHie88VR",
-	"dBtHr4Xg4t5mYnr7nmfL4GQYoH4eA5Hwj4uffzp9+e6N/RPw8e+YKnkU6ddcb3qwVzPCpvhaz/w9/lGi",
-	"NBMsBC9QKGrpyXCRmG/Tv8zJp3NkUzWLTp998yKO1LLA6DSSSlA21R9cECkXXGSdxk9PnvVb38aRwD9K",
-	"KjSzfqtfjRtjfqjest+gx7CzfueaD048LYVAppJtpmSH3uEjeoN2egx/D82z/vxJllHNW5InlE24mBPL",
-	"6c/9SZMpJkQlYyr0PAMNzJOMLPVD21V0GmVEYRQgQcqZHTnJqSVsrwl+olJRNk2qtmbKVOFcBl9wfyBC",
-	"kKX+fYosQxFsah8lEvNJYkV8jAMNpSKOQl0KsDLPyTjH6FSJEqvxKVM4RWHepjfIEkbm4c5p1qJVWdIs",
-	"RKucsGmpBx8klW8hE1nwa2Tb0KkjXGYKjXk3+FpRdIB+K6jVEZ94SPDCXA98YJcqPYkaVII3rCjVTprQ",
-	"FPS2ffz1119/PXz79vCHH87AExU4g1Sg/752b3FUstSYGi1IQCYKxYKITEanWrruVwvac53HMImBAxfA",
-	"SEjs7kVH2mOec35N1RMJMiU5nsIJlHoMePYCFojXMoanh0+/he/g2YvD53+r/vZ/4Tt4caJnOucCz0CT",
-	"Br4DxoEwuTACubMu7qhCfVnTLMdL3dXg6oGfCipQJpQlGVlKtxTQeTmPTp9/+20czSmzvz0NfZH/ltby",
-	"cRLgpEx5YVoi0539FgkkWs31f4cLQRU21GVg0XHGwHYV96b+YZAE2aUnZ/vjrzGgQJczBImpQAXXuDwD",
-	"OeMLBpzlS2Aa7gQ+TvnuV6EaM4c3bMJ736WcOdHTCX3EDzjnU0GKGU2tncjznyfR6W+rx2u+ZQ3ObdzD",
-	"DpY8CVG9FfNQ0Xlw2dxoxQhZ9MZg/a/80PnO9SYy5fO5R8YhpBD+O2OlMa8pH1DCVBvoxNvXLQ1dykum",
-	"xDLYNkMmqQo/w6y0SDnJ8QbzASyiBGnT4F2DNtbmDNigWpbuA5DkxoQmAicoxEBnrJyPUSR8khiCCmRr",
-	"mk1LIjJKmNy0XYKfipyw4TVSrwjhDyhlIkiKCaoZoylVy4RmyBSdOH9lO6av620VMUNm2/gp7wx1kaVW",
-	"7jtGW7dINOCWqszcH10/Y85zJMxIjGv2SSUSpWzTqdfOe5eJWSn8Ij/UWg+8TMpCm4pgw44FCMwlDnxH",
-	"uPsVU/wwRMDhFW9DJy/0AeHhKne1P5Z+1LYhHQPMMxywFspNc8AA98WdlyLF/hAF1+u12FD4pI0CBOWe",
-	"qnxAhpuEcj3E9tv8ayHCrXQCHOlC752T8ebL4DkZD61+pCgEv1m9/A0Y1MaK4jtRPFHYco4aSrO3hTaO",
-	"5mhMo1l6GoM3QNp8mQhuWdeHOinJcxRPJOgmZ4DzQi1hMUMGjCsgYLvXKuiAW2T5hFKh8dOMllkgp0FS",
-	"5GdkPKw5ZetxnfkumZdT41KNkwWOJTU+e4+4LUrWX9ahQhhenJPxS9MfyQPAYgM2dqbde2VAVgegTMqZ",
-	"Iqmqg05t3rzHIl8eXnLgE1AzhJyMn0gXfVMcJmROc2sx1war/EjFjLMeWn/21zhkfRpTabV/cXISxPeU",
-	"SUVVGXhjIABFxTjxE9Pe7objNOWj90YozhVyUIITKgRlKS0MOrzRy8uUKC6SzTswEhzwNxcoDlMiEXJU",
-	"CoUEwjLI6JQqCb9zyjCD8RJmy2KGTJ55ZkNBpvhEAskygbLD5xDXws5Sky+rvzHuSGRXbtpSEWDggPi/",
-	"tdZgeB3uEdLI9nLYT17jRntbV3uau1mrOJKU2ZV1M8NdShTJXdwk/6LDO90oWJMu7jP93AZo/57nOGB+",
-	"wiuCoU8MnjyxM//ABVjyrPsE021wNnxK2c6gbKfIuyfqyii1m6cFmv2JKq6KRKIqi6TuOrTiqwVPJiTV",
-	"6rW6oWb6utjBWwzKShQeJg7OMvSxb3EbvbQgvGh7Jis3crqeTNXJDQo6oUMk2dEAbAicqNQOBRKRzlrw",
-	"uDERKhO90iRW9oNNGE2vB2dSc2cAfNltFHAuEWga5qgwA7Xgh/ZNIKWaaX/SepONANQQMGlZkA69V5qU",
-	"6lu6xOlSovVlIcEICdtPuLjQbt3m2N00H0Lv1kW0o9TGfiLIHIucLC1m/aRQMKLp8Lss5DKdrUejjX7D",
-	"OPIdEYrqVVQN2dbU73S1Of4zQ4/mLN2fSKiiI631/dv1G3BmiBCZ6+k5LNax+5hRgalKShHW8srJvssK",
-	"1nw5bo8VnGs5zmnq/Ln2PDsQ9M5K3sal6/DkIH7cFi4OosNAmKoK4VRBglVKYWlmNWmjnTQfNrcO1jaA",
-	"sO2MteGfn/YwWytl7/o98wKZbIbGhrmcCqpQUBKOkZSC7Cof+hM3kZEVmzbjZJC3c/LJbEf5SHLAN6es",
-	"1WJgs0o/htESiZDw3/8Fz7/9Bv4Cc87UzP5+An8xbQ6iVbs0ASHGG4qLRJbzORmIWxelKLgcEOp0hlmZ",
-	"Y8DYvXamF5yggJoRBUQgVC/BgqoZEGgtNP0VVs64UGslpb0cbBBw8GpRv9enR2jwmiIN8WwIYzws4R12",
-	"d+SjIWgNseqLaJPsIe17jym/QbF8xbNQ8Fi4x0nqn99xm77TUXgqEtXaDJbtMleqzbbt/GG/ybYS/F9Y",
-	"HPbGxSN23yxzAG8gku42MLcPCvZSonhB/igRaOYBhkeUI8YVUCXhGpcHR2ELKFUiEdlW82gj27BXo0Wb",
-	"qQ3VsRXXa82pRahWzzV9WxMKcpZO2S/FPfifTbzfavzNjs6qQV4Nb6TNYz1/KAsgsmUwYaRfTxUK8GOB",
-	"KE1gYNCDODiymR3xRns2a1Wm2jDowvOBjYTwdkG46/vzFsYlzYdi86s2ku+i9DMiEzp3W9B9p888AiqB",
-	"KDgmBT12K+TxZ5rdHtunI8Iy+7AwWCrUZjGjOQJJFb3Bg+DKOSNylthIYxh9bO4pa/pl+tcgCc0StTng",
-	"WotHWpmu/WmveSxJrrbcEbZSmNg8qCRzze62I7QSicSRInlOMWt/Y1tK/klymkHVAMyuBmaguEnMAg0b",
-	"6tf7iC9kXx2LWiCjhX0scWKnKW2mN5SkY6mb0+hzL/S1jj9t6WwqTdjrNtr9o+BlMeB0T/WzPi3dpGLI",
-	"UNIpi4Ewki8llTHIcjynZplMCsFTlJKLuGFcY5gTRqbbhD/tJAaN2eBW0DYuUWfTZDufyT9M8FMhekkB",
-	"Dd+KyiIny2RS5nkiU4E4EP9a6YThJzocaJgiQ0HaCGIr18m1sG7Q6jbGcxpu0tLF9Xl8c1QkI2ptNk5P",
-	"CLre3rA/uPKjXJtVH1VKlczIDSZFHa0KQMeLyjlDG4oC/SboN0GRa2Sg3wcj+ZtnxJjRGd9lBhq27jiL",
-	"3bxeQblop2s1yGsX5bBCrPSXZ0RglrgJhN/f1N0VZapKgVvLYCkxCaleEwWGrdc5n7726W2d3fN0RQRn",
-	"ewC1Uapbb44bAhDjPwxtcoRWTvdxflqdBbDR3aDZf98C9g+0DVqth19of3LNUnhRK9/mSH1/WTT3hWDv",
-	"sposkwHs0srPMWANTMtWmg5JNXKBlM9RwkTweZVBwAW40O02Ye2NEPgqA7gOnT9aEL4JjK6QswXL7eih",
-	"JUoYa1dcrhH2XbDzyiTqOKqTzO8lfHX3CNUGWiRVUsods+9WyfGEfhoIWu9+FKEpC26o+mBCa31okHCQ",
-	"YYNhqZ1ineHhVPGaCZ7PXWSuPR5XBSnVLCkFDZLuD5H4jNW+pXIvwy/v39gw1b+9B936FAhotHxq3Lvj",
-	"gk3PxkTity9My4n2rRjQ+RQwx7kL5vV4Zg5kbBBNsu3i1pfU8w6SRBAmDcoY9s6q+NAGGWoZpjmxPpEc",
-	"xjDBlJFegqyg0+lQ6m6L4a5h8PsW/O8mDDh8gtSxdLsN6CF6/pNmyM8pux4+bLSNOZnQHL2W92XuRg/2",
-	"RIJuBU4f+3hH5OGAKmbw4+tL+OX9uQ+bm/6AMhMyH5fpNar1qEjk3Rh1Nek+gawwl9q3uEhnOHfR0toV",
-	"p3p2KefXFL2NOfXPm6aUFPT/47K1I2JenSGxByTdqy9LNeOC/mfn9J9//dZsktsFo0/fl+/eeNI0gs6E",
-	"ZS6DARY4BlIUR/BGAbVenKRsmiOknClBUnUKP3KQKG5QgB5bXrGR9YOOSVGQgh6Y/vSbF+9ePpFwuSzw",
-	"wswD0pwis7uGzmXBzGMcarl+dMWu2PeCLyQKcKl+shnxRrvNqPv/WJHxI1gKnwHeoFhCySSZoH8fJL9i",
-	"zS6cU5oSIZbw8T8OX128/7ux3B8B/yiJycg1A6RSTJR9YAc4AvspEkqJV+xjixunYDqBq/Lk5Hl6jUvz",
-	"A37UyK3b8nskAkWv6RGY4wfS0Kh9HP6KufPwMPr4+col1F9Fp799vnJQ6yqKr4wimx9Mor75yR4+MD/a",
-	"UwVX0ennK3+S4Cq6ja8iml1Ftx9uPx4cXbEqy9/vWGuR0LITxdENCivZ0cnR06MTLa+8QEYKGp1Gz49O",
-	"jp6bHQYX7DAhb03542cTYk8vWIulzYihxJssOo3+iYJOlpVlq1PS/TGMe6lD0LOct23V15iki3efnbwY",
-	"OlJoN+SoBMYXA/ldmJlyCi9OTobmVg1mqyTY1k+3av18q9Z/26b1s81bazvoXcDolct7a+1tPZGQ8+kh",
-	"ZT5P4PLny3daNfzGs0EXpqdabHI+tZl6XnA6Vh+V7JmC0f9TqviZ5UtrifpKLI+gduGltQWaZ1W+3hUb",
-	"3G2D0ceWUH88gDFOuEAgbNkyqibMYLWpLe0mJXVPMt5Ky91Ivk/ue2yXahuo9XHOp1PMgLL9a8WWkutW",
-	"8Oj0tw9NOT7nU/Dyao9qaIGq9k97osod3gwauXP7fBMD4wjFS2XPDzixNYtCmuuVwxuWfZmKljq/dut5",
-	"J7218/2eLIdaCdSwzmrraQ/ZVwiDzBEWM1QzuzfDuNFHf1YCZtr9MJERXjJ11FMoJ+91YopEtSf9ap1F",
-	"3Ei/nq2neVX75w5a8fw+5Py1lW0H9Q5LiY30A01NyLUDsIrfxylnEyrmw/LfSh7aE3uCCUp3XeZ9P2Aj",
-	"WHdby++FP69mnEu9mjJc1JypcLAxTWY/+RqZh8AeoCDLZIdzkk6ZjU/el4aSXCDJlms11abt7In57Zyg",
-	"fxnltDUvGmQ9AwL2AICDJHZpsvW7urw2DZeH1bbEKgD+2u0C7AV8NwNjd9XIV9bGfFFVtFOoS6d5FRhp",
-	"rTosC60e9ok1GwcDelrzqVlRYYoh5EClelUfLNgJwG2Uk25Le/UTRnuI7tLv8gpkWyOSFsa4DJ2iiGHJ",
-	"SzbVLvyECmniUWEBtkpi570fAW5UetpIfJ/e78jB2nlZ9sg8zBZLX2YZEMvLvrAffzY/vclurZprt6vP",
-	"1h/M32u2rjMQ73HOb/YOjnXrF3ejiZ2gJ0u9v1eJfk6lglFBZAWzLey/xkId2DSbgPj/iGqASCf7F8PK",
-	"CDxesq88qmUSewWZo0IhTVqqCbwWxJSVc2FXJ61RV/HjBvXWBNw/xJHbkGgz7xdTFuUx2a4HEJpXO2Dq",
-	"Ryhg9nMqvR5pSfNFpyAlTANmhwdqW5h1CoENqXarYNgemdUaZ0DRc6L0cuzCwHfS+Bf3gBDcNBoUBFmK",
-	"G7uBEoYIF+QGe5S8f10L1Gl7WLiwjouaDo8YNVyYLMEZBngLI+fa6iZUOn/YiWJDr3IylivB9Llu8BBA",
-	"+pyMN4XRetIxjJdm23M3LK0/r/Y6WhWBgDJAks5gJBoRcInoogY5GcfAlfmrcfBdURzgDOXBOvytP3dP",
-	"ce2q7NPDKpNhYGD1sikhX/Huzm0oxGDSzEYFsoyyKZRMuaigfpbNKfPiIIGqAxea1q9yAWO0GWtUSZdb",
-	"31LH4885GTuwP7TMeenZ1/ZEmJVO9x43ds2tHVkPUw2V9wdSH4uC710qvn54uos58GDWFimz6QMSRto6",
-	"GN22Na9quyAPwtp+TJoF2r6c8F4Y41JVi9ubBFcjPA4hdqbN1gB3JzI0Z/9VnC5Lbr9uKQ7KVLviwoCf",
-	"TJBFA8OQHEZNiT2DpjiLOjrLWfXGgFT/zik79LlJDyjaA9tqZh6X/B+csuASuvUmx1dvwF7Kay0Omk9W",
-	"OM5qXNJm9ojIa4111IKmCBJZJoFxNdN/m3OBQ4bN1lFb62W8dc0eyNdwtfk28DjcxB4v6rmsamQ6UtvU",
-	"CwdNDWer7MBR9ZPZJTh4KKi0SjKOP5cSxZrwto0G14z7WkPcO6hqFRCvKxNmmOaU6b812ewraUrlfBEX",
-	"VRsjCEuSB2J7HOzWcnt/4MVKyHtbJHJP8KUuL3nnDVoLm2HERZUTIPnBnxNG/0gbgm1gSavUx2LGgchr",
-	"sx9sJD3Wz03V5kFJz3DOzTIdND2N0mNfEpHYaIKt9rEfWa1KDz5wNKgx6NcRD3qxYzzIHlKkzJ9BbMd8",
-	"tNA2Ij72MGMtm/aQx1C05y3uM9jzFoccIm2od09VyE2G5iFlpr/mNx+vSbVpXF63t92+3vV4jyEZ6kF2",
-	"D1zoosq28ek5VnAZLqp8HXsCxGXzUNVn4WGnMu7Q4tyrirvHzNNW8d2HjTGEx/+qtpZcGuViRlOXzy0b",
-	"KQEgMEV6g7IlCs2SX6sUes+JreHLI3eEaUdfgxp7Bvi8VrM5NZDdOsdjnzSz0jO/8I0ewi9vFiHcwDP/",
-	"CRcolV5WrDe7+1qlVyiTWXRTHVsK0+z4s/tprdt6w6/xorr3Zz3YrPrdBnDOKasOSQfh53pBf82yx5wN",
-	"9pqZjVWfmuQYFeSRyRldLdWXtslDyHTj8ruNJfp+pfnluzc2j1bCiOGNjW9TAde4XL9PfemKh+7FUvdv",
-	"aXzofNHmJYlfibNyG854r7h85oueApXVFY4pBlTk+LP5fyMTdlkVkV1nwFyfK83XuuI7HzYL7+mJPeoM",
-	"Vj3BgNmqNbLDFbXiqMl7VKVgPpXH3dNJWGbY3axAMRLmOkOgqlWM4uAI3mORk5SyqT0ioUzUpT6zyQUw",
-	"xEy/0zjU6Wxs4ISKIkJd6jnvEUu3y3YMOKo+1t36lqNHm0NiCAcSlTK5I4XhRosNpCh6knFsGOZKA4VN",
-	"9kvXomLKYzkZfnKPx9aaJb6DV/ZrsT6CS1O4oXFc2u5mde+0/XOeObeuvNnxbcmdO26uyXUGwhkchax5",
-	"3LFN1FpMXbleG2aVeTldmcFU33+xR2GpB1mbzfTiPk48vXT7cJYU5h6z06ommTfV1u7GkFFpCGnuHvfx",
-	"6I32ZVx1/N1349oVllci5vpiC3v1XmeWg9e9VCmV/gwBjFxpAz/9A3M1R3Qa/VGiuXigeYwg2m63qWMK",
-	"HDuq+z/6g+RGALcJ5O/fY1h9zUk/kuTKiI6X4Et3Pjq8OqQvK1TBlMfydz2eWctkRCK21lvNuMRG7VQq",
-	"AXM6pbqLCRc9u1SVETeB+je+lvh6G2XLF5u2a7lv63z9nzbTK7A7psxerdEVq6BtMn3dp3WqK7DzSQMA",
-	"Si9oGxgeS7o92J4GWxpFczfbnruPWQ05wY0br17XN2rtA1j17tZ6YFe4fXnWgEz60c1itpihQFAcpvzP",
-	"uWt9Sa7R12duKBQ27/9ZnrpLSUwVMI2dRCZ9VTHTd2wL6jSi61OO0tfVMn08kaZSW20Dv7PFsGZEzjDz",
-	"BjCzhbH0v8++9b27ltrPto9rw7jJsj+44IcWU8rSvMwwISKd0RtsL969WssPspa2Cu5usZgaUlfSbmoJ",
-	"yIesI3M5w8b1Ua0SdHOyNKdQRo2yuDI2EFPwHGXcyDY+iIE1Qoo93tdmd9U6WOcn7AmnDyYLeDIsH2+Q",
-	"52W98z8p8/zhFtKVpw/2mVLSvG3mYZ3/9XLSSODGjKp/lSyT1xlVPsfkzHyZCXfBnDOquMAMJhTzzAM7",
-	"fxLNksT78VTpRUXg75gqzGCkndHm0bZGsu/BCktxnObuMvUvC81e6WkMmKanDyNyKS8esWV6xYtljSFg",
-	"xHABGgfYEykkV7EpTmSBeAymsDe4Cs4HZ0CZ4iZgoVeWhYco1p83i5Bt2lymBLoTkQsq0XbQigGYRQhk",
-	"mc7sMa1hGVvrmz0Gr+yR5oJ7yGimGhs/uqPqX3yRuugxcGiZunfewXipDEgy5XUdlY4LNgVNJ/PL7wVO",
-	"z9qwnTjQbkeui5GYzo6iO6WWPL4UoK09p6fPdxdT+UepVx53+9u7n37UjPjHu9c/xkAUzLlU8BTe0u8P",
-	"zgYWvOZqR5sR6b5Zyfl0rVE559PowVyT6mKZDXyTcz4FZEpQlF+HAcr5tOt/PHSUqS8CTTO4zvNtXF8j",
-	"H04mGnfmbCAVjSk+Xqn49xm3BQ/tjS3N2EZsN0aYyzV0idGPSk62OKDUZeCf+ZhSq551gPO29I85vOF8",
-	"N5MaLxXxeUkPIQJf4IxSSEj25KY3ro28awbsD5zhnzO++65UjdN2k1Y8VjtF5shsIwq3RqCHbY2qLmKR",
-	"X8Kv7uya+qPiLHPBAps4UR8If2LBsat9wxB93d9De7kCFCjc9aLAWU02m5ThMDWyCRcpWkr6U+SxBdUl",
-	"zbPqaow6CkuKfhJSfYfNPkNe3ZtyHnPcqxamP6fWvuWuKpYljJoJXk5nNpJBJ5gu0xxhZG7AVebOW/eT",
-	"8yNiJ/T6f3OLSww+8SqGgpQSY8iw/pPb7Gjod8lkOdZcGqPLsLzdTKtVI9f2fnVay4kiYorK2zENcQ9/",
-	"qWcK9vIc/djuQh1ObKagiQgewVtTptdcSiPh3c8Xl70evvuZ4eGrnKbXZveEl8oX43e+tL12yHwk0AyZ",
-	"ohO/vWGHNFfp2Fgln7gSlLz0NYIbZ4zOfH1nayS0wNs7JEjuCwpzpigrsW8wGjPe2Fh8OlwsFofa9z8s",
-	"RY4s5Zm90LXmTPu6py5twvdYde9Hut2vDTG3zQeMSGOeGYxILrm7XtGdSm7Ic3aw53LScfTN/aSWaGFM",
-	"jTA2pg+j939/BX89+eavBzaE487JFE3ZqRXZXIkljz+b//U67a7TGgofmPu/fjF3Yq1Mj6rq9pm7uyiT",
-	"CokJZRQ5WWqdo2ogXSnjC5Zzsued1VViVN9xNpRSR9n1I3NlvrlzWWZvtPRHad+FQJWdwpS9Mi2GG3Nn",
-	"/YQLeHoCc8pKpS2UP3Zl71XjE22SJJrL7Ovr7fVLNpFpMeMmzNgCmRlRJPYvup6MfnbeK3PUQMs13Mx1",
-	"ckK9m/fcVsDGZW6/fdCOlbue7bcPWiQt7rPzMYoUHUe3H27/JwAA//8=",
+	"5H3rctw2lvCrnOL3VVnaoS6+xDMjVX44jifrWTnxSsrMpiIXjSZPdyNiAwwAqt3r0nPsA+2LbeFCEiTB",
+	"vqjVsjz5Y0siCIDnfsPB5yjls4IzZEpGJ58jgbLgTKL55VWaYqEw0z+nnClkSv9IiiKnKVGUs6PfJGf6",
+	"bzKd4ozon/6/wHF0Ev2/o2biI/tUHl0ookoZ3d7exlGGMhW00LNEJ/VSp0AY4IzQHGZkAWOe53x+GN3G",
+	"0RshuLi3nZjZvuPZIrgZBqifx0Ak/P3ipx9PXr1/a/8EfPQbpkoeRvo1N5te7PWUsAm+0Ts/x99LlGaD",
+	"heAFCkUtPBnOE/Nt+pcZ+XSGbKKm0cmzb17EkVoUGJ1EUgnKJvqDCyLlnIusM/jp8bP+6Ns4Evh7SYVG",
+	"1q/Nq7G35of6LfsNeg276/du+ODG01IIZCrZZEt26S0+ordoZ8bw99A86++fZBnVuCV5QtmYixmxmP7c",
+	"3zSZYEJUMqJC7zMwwDzJyEI/tFNFJ1FGFEYBEKSc2ZWTnFrA9obgJyoVZZOkHmu2TBXOZPAF9wciBFno",
+	"3yfIMhTBofZRIjEfJ5bERzgwUCriINSFACvznIxyjE6UKLFenzKFExTmbXqDLGFkFp6cZi1YlSXNQrDK",
+	"CZuUevFBUFUjZCILfo1sEzh1iMtswdu3h9caogPwWwKtDvnEQ4QXxnrgA7tQ6VHUIBO8ZUWptuIEn9Db",
+	"8vGXX3755eDdu4Pvvz+FCqjAGaQCq+9rzxZHJUuNqNGEBGSsUMyJyGR0oqnrfrmgvddZDOMYOHABjITI",
+	"7l54pL3mGefXVD2RIFOS4wkcQ6nXgGcvYI54LWN4evD0JXwLz14cPP9r/bc/w7fw4ljvdMYFnoIGDXwL",
+	"jANhcm4Icmte3JKF+rSmUY6XeqpB7YGfCipQJpQlGVlIpwrorJxFJ89fvoyjGWX2t6ehL6q+paU+jgOY",
+	"lCkvzEhkerJfI4FEs7n+72AuqEKPXQaUjhMGdqq4t/UPgyDILitwtj/+GgMMdDlFkJgKVHCNi1OQUz5n",
+	"wFm+AKbNncDHqWr6ZVaN2cNbNua971JOnOjthD7ie5zxiSDFlKZWTuT5T+Po5Nfl6/lvWYFzG/dsBwue",
+	"hKiexjxQdBZUm2tpjJBE9xbrf+WHzneuFpEpn80qyzhkKYT/zlhpxGvKB5gw1QI6qeTrhoIu5SVTYhEc",
+	"myGTVIWfYVZaSznJ8QbzAVtECdKGwXsPNlbmDMighpbuwyDJjQhNBI5RiIHJWDkboUj4ODEAFchWDJuU",
+	"RGSUMLnuuAQ/FTlhwzpSa4TwB5QyESTFBNWU0ZSqRUIzZIqOnb+yGdJXzbYMmCGxbfyU9wa6yFJL9x2h",
+	"rUck2uCWqszcH908I85zJMxQjBv2SSUSpWzDqTeu8i4ToykqJT80Wi+8SMpCi4rgwI4ECOwlDnxHePol",
+	"W/wwBMBhjbemkxf6gPBytbvaX0s/asuQjgDmGQ5IC+W2OSCA++TOS5Fif4mCa30t1iQ+aaMAQbqnKh+g",
+	"YR9QbobYflv1WghwS50AB7rQe2dktL4aPCOjIe1HikLwm+Xqb0CgehqlmkTxRGHLOfKYZmeKNo5maESj",
+	"UT3e4p6RNlskglvU9U2dlOQ5iicS9JBTwFmhFjCfIgPGFRCw02sWdIZbZPGEUqHx0wyXWUNOG0lRtSPj",
+	"Yc0oW23Xme+SeTkxLtUomeNIUuOz94DbgmTzZR0ohM2LMzJ6ZeYjecCwWAONnW33Xhmg1QFTJuVMkVQ1",
+	"Qac2bs6xyBcHlxz4GNQUISejJ9JF3xSHMZnR3ErMlcGqaqViylnPWn/2lzgkfbyttMa/OD4O2veUSUVV",
+	"GXhjIABFxSipNqa93TXX8emj90YozhVyUIIbKgRlKS2MdXij1cuEKC6S9ScwFBzwN+coDlIiEXJUCoUE",
+	"wjLI6IQqCb9xyjCD0QKmi2KKTJ5WyIaCTPCJBJJlAmUHzyGshZ0lHy/LvzHuUGSXbtpUEUDgAPm/s9Jg",
+	"WA/3AGloezHsJ69woytZ13ia20mrOJKUWc26nuAuJYrkLm5S9aKzd7pRMB8u7jOrvQ3A/pznOCB+whrB",
+	"wCeGCjyxE//ABVjwrPoEM21wN3xC2dZG2VaR9wqoS6PUbp/W0OxvVHFVJBJVWSTN1CGNr+Y8GZNUs9fy",
+	"gRrpq2IH7zBIK1F4mTi4y9DHvsNN+NIa4UXbM1mayOl6MvUkNyjomA6BZEsBsKbhRKV2KJCIdNoyj72N",
+	"UJloTZNY2g8OYTS9HtxJg50B48umUcC5RKBhmKPCDNScH9g3gZRqqv1J6016Aaghw6QlQTrwXipS6m/p",
+	"AqcLidaXhQgjRGw/4vxCu3Xr2+5m+JD1bl1Eu0oj7MeCzLDIycLarJ8UCkY0HH6ThVyk09XWqDdv2I58",
+	"T4SiWouqIdmaVpmuNsZ/YlhZcxbuTyTU0ZGWfn+5OgFnlgiBudmes8U6ch8zKjBVSSnCXF472XfRYP7L",
+	"cXut4F4F3lCcf08U+R4N4Yc27GW92wB1r0M9BDI3S9zsmzL18kUUCl7f0Ay5DHImFeCerp4pjuZTLhHG",
+	"NEcJRGC1C6AM/gw2imhSKQPA0ou41YJAKkc5TZ3T24ZNx06/syRsG++rjO5BI3tTm3rQhA7E8uo4Vx1J",
+	"WSY5LMysuFkr3VjlFqwXuonV3PZY2zZyte1htNYSsesczgpk0o8fDmM5FVShoCQcSCoF2ZY+9CeuQyNL",
+	"MlujZBC3M/LJ5OyqcHsggEFZa8RARk8/hr0FEiHhf/8Hnr/8Bv4EM87U1P5+DH8yY/ajZamsABEbKZPI",
+	"cjYjA8H9ohQFlwNEnU4xK3MMaIQ3Tj+BIxRQU6KMCKlfgjlVUyDQ0sZ9M0ROuVArKaWtM9eIylRs0bzX",
+	"h0do8QYiHnl6xBgPU3gH3R368AjNI6s+ifpgD3HfOab8BsXiNc9CEXbhHidp9fyOtQydicJbkahWlvls",
+	"Vt5TZyQ3CxpUmcilHtKFNVbfuqDN9hlFZwUPpBtclnfzyGmvbowX5PcSgWaVFVaZ3XuMK6BKwjUu9g/D",
+	"ElCqRCKyjfbRNv/Drp8mbabWZMdW8LO1pxagWjM38G1tKIhZOmE/F/fgpPtOUWvwN1t69MY89Vy2No71",
+	"/qEsgMiWwIQ9/XqqUEC1FojSRE8G3az9Q2uzxWsltlayTJ1V6fowA9mWcE4lPPX9uVSjkuZDCYxl2fa7",
+	"MP2UyITOXJ6+7xmbR0AlEAVHpKBHTkMefabZ7ZF9ukdYZh8WxpYKjZlPaY5AUkVvcD+oOadEThMbjg1b",
+	"H+uHEzT8Mv1rEIRGRa1vcK20R1qOUX/bKx5LkqsN0+aWChNbLJZkbtjd0mZLLZE4UiTPKWbJEufvHySn",
+	"mef6mdQPZqC4qV4DbTb4HlYXBCH56lDUMjJato8FTuw4pY10j0k6ktrfRh97oa91+GlTp8804dCE4e4f",
+	"BC+LgcjERD/rw9JtKoYMJZ2wGAgj+UJSGYMsRzNq1GRSCJ6ilFzEnnCNYUYYmWwSI7abGBRmg/myTVyi",
+	"TmZpM5+pepjgp0L0Kic834rKIieLZFzmeSJTgTgQJFzqhOEnOhyNmSBDQdoWxEaukxth3aDlY4znNDyk",
+	"xYurix1nqEhG1MqSpR4RdL29YX9w6Ue5Mcs+qpQqmZIbTIompBcwHS9q5wxtvA70m6DfBEWukYF+Hwzl",
+	"r182ZFZnfJsdaLN1y11s5/UKykW7ps0Dr1XKYYZY6i9PicAscRsIv7+uuyvKVJUCN6bBUmISYj3fCgxL",
+	"rzM+eVPVAHZKDNIlEZzNDai16gF7e1zTADH+w1AmKKQ53cdV2+ooQG+6QbF/3jLsHyhXXOvDL5TEXaEK",
+	"LxrmW99S312p0X1ZsHfRJotkwHZpFTEZYw3MyFYtE0m15QIpn6GEseCzusyCC3Ch203C2mtZ4MsE4Crr",
+	"/NEa4euY0bXlbI3ldvTQAiVsa9dYbizsu9jOSyvN46ipxL+X8NXdI1RrcJFUSSm3LFFcRsdj+mkgaL39",
+	"eQ2fFtxSzemNln7wQDiIsMGw1FaxzvByqnjDBM9nLjLXXo+rgpRqmpSCBkH3u0iqst6+pHIvw8/nb22Y",
+	"6j/PQY8+AQLaWj4x7t1RwSanIyLx5Qszcqx9KwZ0NgHMceaCeT2cmVMra0ST7Li49SXNvoMgEYRJY2UM",
+	"e2d1fGiNMr4M05xYn0gO2zDBuppeFbGgk8lQfXML4W5g8Pvm/G8mDDh8zNahdLMs/RA8/0Ez5GeUXQ+f",
+	"yNpEnIxpjhWX92nO5JafSJOgBsePfXtH5OGAKmbww5tL+Pn8rAqbm/mAMhMyH5XpNarVVpHIuzHqetN9",
+	"AFliLrVvcZFOceaipY0rTvXuUs6vKVYy5qR67otSUtD/wEUrI2JenSKxp0jdq69KNeWC/nfniGT1+q1J",
+	"kluF0Yfvq/dvK9B4QWfCMlfmAXMcASmKQ3irgFovTlI2yRFSzpQgqTqBHzhIFDcoQK8tr9ie9YOOSFGQ",
+	"gu6b+fSbF+9fPZFwuSjwwuwD0pwis1lD57JgVtk41GL98Ipdse8En0sU4OohpR/xRptm1PN/rMH4ESyE",
+	"TwFvUCygZJKMsXofJL9i/hTOKU2JEAv4+F8Hry/O/2Yk90fA30tiypbNAqkUY2Uf2AUOwX6KhFLiFfvY",
+	"wsYJmEngqjw+fp5e48L8gB+15dYd+R0SgaI39BDMGQ1bnNHuGXDFXNMA2Pv4+cqdOriKTn79fOVMraso",
+	"vjKMbH4wpxnMT/aEhvnRHr24ik4+X1XHLa6i2/gqotlVdPvh9uP+4RWrj0JUGWtNEpp2oji6QWEpOzo+",
+	"fHp4rOmVF8hIQaOT6Pnh8eFzk2FwwQ4T8taQP3o2JvaIh5VYWowYSLzNopPoHyjoeFFLtqZuvzqrci/N",
+	"GnqS87bN+tom6dq7z45fDJ27tAk5KoHx+UARHGam58SL4+OhvdWL2VYSdvTTjUY/32j0XzcZ/Wz90VoO",
+	"Vi5g9NoVB7ZyW08k5HxyQFlVJ3D50+V7zRpV4tlYF2amhmxyPrHljBXhdKQ+KtkTBXv/rlTxE8sXVhL1",
+	"mVgeQuPCSysLNM7qosYrNphtg72PLaL+uA8jHHOBQNiiJVRNmMFyU5vaTd3ujmi8Vbu8Fn0f3/farh45",
+	"0BDljE8mptZs91yxIeU6DR6d/PrBp+MzPoGKXu15Fk1Qdf60R6rc2ZtBIXdmn68jYBygeKnsIQtHtkYp",
+	"pLnWHJVg2ZWoaLHzG6fPOzXAne+vwHKgmUAN86yWnrYTQW1hkBnCfIpqanMzjBt+rA6UwFS7HyYywkum",
+	"DnsM5ei9KUyRqHbEX60Dm2vx17PVMK8bJN2BK57fB52/sbTtTL2DUqJXfqChCbl2AJbh+yjlbEzFbJj+",
+	"W8VDO0JPsEDprmq+mgdsBOtuuvxe8PN6yrnU2pThvMFMbQcb0WTyydfIKhO4MlCQZbKDOUknzMYn74tD",
+	"SS6QZIuVnGrLdnaE/HZN0L8Mc9rGIB5YT4GAPSXhTBKrmmyTsy6uzcDFQZ2WWGaAv3FZgJ0Y335g7K4c",
+	"+drKmC/KinYLTX+5igX2NFcdlIVmD/vEio39AT5t8OS3nZhgyHKgUr1uTl9sZcCtVZNu+5/1C0Z7Ft1l",
+	"leUVyDa2SFo2xmXoqEkMC16yiXbhx1RIE48KE7BlErvv3RCw1w5rLfJ9er8rBxsMZtkj8zBbKH2VZUAs",
+	"LvvEfvTZ/PQ2u7Vsrt2uPlrtUZsGrasExDnO+M3OjWM9+sXdYGI3WIGlye/VpJ9TqWCvILI2s63Zf42F",
+	"2rdlNgHy/wHVAJCOd0+GtRB4vGBfep7NFPYKMkOFQpqyVBN4LYjpvefCro5aoy7jxx70VgTcP8SRS0i0",
+	"kfez6R3zmGTXAxDN6y1s6kdIYPZzar7e05RWdeaClDBtMDt7oJGFWadb2hBrt7qq7RBZrXUGGD0nSqtj",
+	"Fwa+E8e/uAcLwW3DgyDIUtzYBErYRLggN9iD5P3zWqCZ3cOaC6uwqOHwiK2GC1MlOMUAbmHPubZ6CJXO",
+	"H3ak6PFVTkZyqTF9pgc8hCF9RkbrmtF60zGMFibtuZ0trT+v8TpabZOAMkCSTmFPeBFwieiiBjkZxcCV",
+	"+atx8F3nIOAM5f4q+1t/7o7i2nVvrIdlJoPAgPayJSFfcXbnNhRiMGVmewWyjLIJlEy5qKB+ls0oq8hB",
+	"AlX7LjStX+UCRmgr1qiSrra+xY5Hn3Mycsb+kJqrqGdX6YkwKh3vPW7bNbdyZLWZaqC8OyP1sTD4zqni",
+	"6zdPtxEHlTFrO7nZ8gEJe1o6GN62jcEauSD3w9x+RPwudl+OeC+McKlb6u2MgusVHgcRO9FmG6W7Exka",
+	"s/8qTpcFd6W3FAdlWoJxYYyfTJC5Z8OQHPZ8ij0Fn5xFE53lrH5jgKp/45QdVLVJD0jaA2k1s49L/ndO",
+	"WVCFbpzk+OoF2Ct5rclB48kSx2ljl7SRvUfktbZ11JymCBJZJoFxNdV/m3GBQ4LNNptb6WW8c8MeyNdw",
+	"DQzX8Djcxh6v1XNZNxJ1oLalF840NZitqwP36p9MlmD/oUylZZRx9LmUKFaEt200uEHc1xri3oJV64B4",
+	"074xwzSnTP/NR3PVblQq54u4qNoIQViQPBDa4+C0Ftu7M14shZzbTpo7Ml+aHpx3TtBasxn2uKhrAiTf",
+	"/2Oa0T9Qj7CNWdJq9TGfciDy2uSDDaXH+rlpbT1I6RnOuFHTQdHjtR77khaJjSbYbh+7odW6P+MDR4O8",
+	"Rb+OeNCLLeNB9pAiZdUZxHbMRxOtF/Gxhxkb2rSHPIaiPe9wl8GedzjkEGlBvX2pQm4qNA8oM/P533y0",
+	"otTGu+FvZ9m+3h2Cj6EY6kGyBy50UVfbVOU5lnAZzut6HXsCxFXzUNVH4UGnffCQcu61Dt5h5WmrQ/HD",
+	"xhjC639VqSVXRjmf0tTVc0uvJAAEpkhvULZIwW/5tYyhd1zYGr5hc0sz7fBrYOMKAVVdq0lODVS3zvCo",
+	"KppZ6plfVIMewi/3mxCu4Zn/iHOUSqsV681ur6u0hjKVRTf1saUwzI4+u59Wuq03/Bov6suRVhub9byb",
+	"GJwzyupD0kHzczWhv2HZY64Ge8NMYrUqTXKICuLI1Iwup+pLO+QhaNq7IXBtir5fan71/q2to5Wwx/DG",
+	"xrepgGtcrM5TX7rmoTuR1P2rLB+6XtS/SfIrcVZuwxXvNZZPq6anQGV9z2WKARY5+mz+X0uEXdZNZFcJ",
+	"MDfnUvG1qvnOh/XCe3pjj7qCVW8wILYajuxgRS05anKOqhSsKuVxl5kSlhl0+x0o9oS58xGoajWj2D+E",
+	"cyxyklI2sUcklIm6NGc2uQCGmOl3vEOdTsYGTqgoItSl3vMObel2244BR7WKdbe+5fDR1pAYwIFEpUzt",
+	"SGGw0UIDKYoeZRwZhLnWQGGR/cqNqJHyWE6GH9/jsTW/xXeo0t+Q9SFcmsYN3nFpm83qXvz7xzxzbl15",
+	"k/Ft0Z07bq7BdQrCCRyFzD/u2AZqQ6auXa8Ns8q8nCytYGruv9ghsTSLrKxmenEfJ55euTycBYW57O2k",
+	"7klWiWord2PIqDSANBe0V/HotfIyrjv+9tm4doflpRZzc7GFvZ+ws8vBO3HqksrqDAHsudYG1fb3zdUc",
+	"0Un0e4nm4gH/GEG0WbapIwocOur7P/qL5IYANwnk795jWH7NST+S5NqIjhZQte58dPbqEL8sYQXTHqu6",
+	"EPPUSiZDErGV3spcz9P0TqUSMKcTqqcYc9GTS3UbcROof1v1El8to2z7YjN2JfZtn69/ayO9NnZHlNmr",
+	"NbpkFZRNZq77lE5NB3Y+9gxAWRHaGoLHgm4HssdDi9c0d7303H3sasgJ9q4Fe9NcO7YLw6p3AdkDu8Lt",
+	"G8YGaLJa3Siz+RQFguIw4X/MrPUlucaqP7PHUOjf/7M4cZeSmC5g2nYSmay6ipm5Y9tQx4uuTzjKqq+W",
+	"meOJNJ3aGhn4rW2GNSVyilklADPbGEv/++xlNbsbqf1s+7gRjOuo/UGFH1KmlKV5mWFCRDqlN9hW3r1e",
+	"yw+iS1sNdzdQpgbUNbWbXgLyIfvIXE7Ruz6q1YJuRhbmFMqe1xZXxsbEFDxHGXvVxvsxMC+k2MN9I3aX",
+	"6cGmPmFHdvpgsUAFhsXjDfK8ajL/4zLPH06RLj19sMuSEv+2mYd1/lfTiVfAjRlV/ypVJm8yqqoak1Pz",
+	"ZSbcBTPOqOICMxhTzLPKsKtOolmQVH48VVqpCPwNU4UZ7Gln1D/a5hX77i+RFEdp7m6c/7Km2Wu9jQHR",
+	"9PRhSC7lxSOWTK95sWhsCNhjOAdtB9gTKSRXsWlOZA3xGExjb3AdnPdPgTLFTcBCa5Z5ZaJYf94oITvU",
+	"V1MC3YnIOZVoJ2jFAIwSAlmmU3tMa5jGVvpmj8Ere6S14JXJaLYaGz+6w+pfXEld9BA4pKbuHXcwWihj",
+	"JJn2ug5KRwWbgIaT+eW3AienbbOdOKPdrtw0IzGTHUZ3Ki15fCVAG3tOT59vT6by91JrHnf72/sff9CI",
+	"+Pv7Nz/EQBTMuFTwFN7R7/ZPBxSer+2oH5Hui5WcT1YKlTM+iR7MNakvllnDNznjE0CmBEX5dQignE+6",
+	"/sdDR5kC4SV73cRBdYvV8n5K3l3mO01U9K9MDxDAP6dEwZzUF6I/XiqwH9EKYBS9a90Zn8d174X6bvYn",
+	"IPjcFaHanvT9K9jt/eums4l4DDTlq9ZV0RTvSiT5cHLGu4dpDUnjbfHx0tg/p9w20bS3APnxstgm25ir",
+	"X3XF9o+KTjY49NZF4B/56FurR3oA87adlDkQ5OIB5riFVKSqdXsIEvgC595CRLKj0I93Feldq6q/5wz/",
+	"mDmD96XyTnCOWypSO9rmGLYX2V1B0MOyRtWX+8gvEavpZOKr9gMscwEoW4zTNBl4YjW+66fEEKte0gf2",
+	"wg4oULgra4GzBmy20Mf5acjGXKRoIVl1Joito1bSPKuvW2ki+6ToF7Y19yLtMozavX3pMcdSG2L6Y3Lt",
+	"O37jWbOgpoKXk6mNjtExpos0R9gztyorc4+y+8n5prEjev2/uRkohqqYL4aClBJjyLD5k0ugefxdMlmO",
+	"NJZG6Kp2b9fjauXVb98vT2s6UURMUFVyTJu4Bz83OwV7IZN+bDObB2NbfWqizIfwzrR+NhcdSXj/08Vl",
+	"b4Zvf2J48Dqn6bVxFHipqgseXHzGXmVlPhJohkzRcZUys0ua65ls/JuPXVtTXlZ9p71za6dVz3ArJDTB",
+	"23tJSF41qeZMUVZiX2B4O15bWHw6mM/nB2MuZgelyJGlPLOXBDeYaV8h1oVN+G607p1bt7uVIVo0h4SI",
+	"t88M9kguubuy05109+g5299xi/I4+uZ+ypU0MaaGGL3tw975317DX46/+cu+DQu6s1eFTzsNI1sn9+iz",
+	"+V/raXdF21BIytwp97O5Z21pyV3dC9LcB0eZVEhMeKzIyULzHFUDJXAZn7Ockx1n65eRUXNv3lCZJmXX",
+	"j8yV+ebOrb4roaU/SvsuBOqKJ6ZsyCOGG5LTzITunx7DjLJSaQlVHeWzcRE+1iJJIlOYeWEV/ZItjptP",
+	"uQldt4zMjCgSVy+6mQx/dt4rc9SGlhu4nuvkiHo777nNgN4Fgb9+0I6Vu/Lv1w+aJK3dZ/djGCk6im4/",
+	"3P5fAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

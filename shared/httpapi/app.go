@@ -118,6 +118,8 @@ var operations = map[string]operation{
 	"GetStudyImage":       {action: authz.ReadStudy, object: studyObject},
 	"GetPublicStudyImage": {action: authz.ListPublicStudies}, // active studies only (the handler's query)
 
+	"DeletePreviewData": {action: authz.DeletePreviewData, object: studyObject},
+
 	// Participant video: authz.WatchVideo weighs consent and the video's kind.
 	"GetVideoUrl": {action: authz.WatchVideo, object: videoObject},
 
@@ -198,6 +200,8 @@ func studyObject(ctx context.Context, s *appServer, request any) (authz.Object, 
 	case appapi.SetStudyImageRequestObject:
 		id = r.StudyId
 	case appapi.GetStudyImageRequestObject:
+		id = r.StudyId
+	case appapi.DeletePreviewDataRequestObject:
 		id = r.StudyId
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: studyObject: unexpected request %T", request)

@@ -167,6 +167,7 @@ var requests = map[string]struct {
 	"GetPublicStudyImage": {"GET", "/api/public/studies/STUDY/image", ``},
 	"ParticipateExternal": {"POST", "/api/public/studies/STUDY/participate", `{"child":"CHILD"}`},
 	"GetVideoUrl":         {"GET", "/api/videos/VIDEO/url", ``},
+	"DeletePreviewData":   {"DELETE", "/api/studies/STUDY/preview-data", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -258,6 +259,8 @@ var allowed = map[string][]string{
 	"GetStudyImage":       readers,
 	"GetPublicStudyImage": append([]string{"anonymous"}, loggedIn...),
 	"ParticipateExternal": {"family"}, // with its own child (the fixture study is not external: 409)
+	// DP: every study group but preview; the lab admin umbrella.
+	"DeletePreviewData": {"study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-admin"},
 	// A session video of a consented response: real-data readers (RR) of its study.
 	"GetVideoUrl": {"study-analysis", "study-researcher", "study-admin"},
 }

@@ -75,3 +75,16 @@ func (s *appServer) GetVideoUrl(ctx context.Context, r appapi.GetVideoUrlRequest
 	w.Header().Set("Cache-Control", "no-store") // the link is a credential for ten minutes
 	return appapi.GetVideoUrl200JSONResponse{Url: url, Filename: a.FullName, ExpiresAt: time.Now().Add(VideoLinkTTL).UTC()}, nil
 }
+
+// DeletePreviewData deletes the study's preview responses (Lookit's "delete all preview data").
+func (s *appServer) DeletePreviewData(ctx context.Context, _ appapi.DeletePreviewDataRequestObject) (appapi.DeletePreviewDataResponseObject, error) {
+	v, err := s.videos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	responses, videos, err := v.DeletePreviewData(ctx, objectFrom(ctx).StudyID, PrincipalFrom(ctx).Subject.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return appapi.DeletePreviewData200JSONResponse{Responses: responses, Videos: videos}, nil
+}

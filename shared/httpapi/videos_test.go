@@ -138,3 +138,72 @@ func TestVideoURL(t *testing.T) {
 		}
 	}
 }
+
+func TestDeletePreviewData(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	h := httpapi.New(newInstance(t, instance.Value(pool)))
+	var labID, studyID, otherStudyID int64
+	var studyUUID string
+	if err := pool.QueryRow(ctx, `INSERT INTO labs (name) VALUES ('Preview Data Lab') RETURNING id`).Scan(&labID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []*int64{&studyID, &otherStudyID} {
+		if err := pool.QueryRow(ctx, `INSERT INTO studies (name, lab_id, study_type_id, max_age_years) VALUES ('P', $1, 1, 9) RETURNING id`, labID).Scan(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = pool.QueryRow(ctx, `SELECT uuid::text FROM studies WHERE id = $1`, studyID).Scan(&studyUUID)
+	designer := role{name: "preview-designer", researcher: true, twoFactor: true, study: authz.GroupDesign}
+	designerID := newUser(t, pool, 0, designer)
+	if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'design')`, studyID, designerID); err != nil {
+		t.Fatal(err)
+	}
+	family := newUser(t, pool, 0, role{name: "preview-family"})
+	// A preview and a real response in the study, a preview in another study; each with a video.
+	add := func(study int64, preview bool, name string) {
+		if _, err := pool.Exec(ctx, `WITH c AS (INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'K', current_date - 300, 'f') RETURNING id),
+			r AS (INSERT INTO responses (study_id, child_id, study_type_id, is_preview) SELECT $2, c.id, 1, $3 FROM c RETURNING id)
+			INSERT INTO videos (s3_timestamp, frame_id, full_name, bucket, study_id, response_id) SELECT now(), '0-a', $4, 'recorder', $2, r.id FROM r`,
+			family, study, preview, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(studyID, true, "preview-video.webm")
+	add(studyID, false, "real-video.webm")
+	add(otherStudyID, true, "other-preview-video.webm")
+
+	req := httptest.NewRequest("DELETE", "/api/studies/"+studyUUID+"/preview-data", nil)
+	credential(t, pool, designerID, designer)(req)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != `{"responses":1,"videos":1}` {
+		t.Fatalf("delete preview data: %d %s", rec.Code, rec.Body)
+	}
+	count := func(q string, args ...any) int {
+		var n int
+		if err := pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(`SELECT count(*) FROM responses WHERE study_id = $1 AND is_preview`, studyID); n != 0 {
+		t.Errorf("%d preview responses left", n)
+	}
+	if n := count(`SELECT count(*) FROM videos WHERE full_name IN ('real-video.webm', 'other-preview-video.webm')`); n != 2 {
+		t.Errorf("%d of the other videos left, want 2", n)
+	}
+	if n := count(`SELECT count(*) FROM videos WHERE full_name = 'preview-video.webm'`); n != 0 {
+		t.Errorf("the preview video's row is left")
+	}
+	if n := count(`SELECT count(*) FROM video_deletions WHERE object_key = 'preview-video.webm' AND reason = 'preview'
+		AND delete_after BETWEEN now() + interval '6 days' AND now() + interval '8 days'`); n != 1 {
+		t.Errorf("the preview video's file is not scheduled for deletion in 7 days")
+	}
+	if n := count(`SELECT count(*) FROM video_deletions WHERE object_key IN ('real-video.webm', 'other-preview-video.webm')`); n != 0 {
+		t.Errorf("other videos scheduled for deletion")
+	}
+	if n := count(`SELECT count(*) FROM study_logs WHERE study_id = $1 AND action = 'delete_preview_data' AND user_id = $2`, studyID, designerID); n != 1 {
+		t.Errorf("the study's log does not record the deletion")
+	}
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -222,4 +223,30 @@ func (v *Videos) ForAccess(ctx context.Context, videoUUID string) (VideoAccess, 
 	}
 	return VideoAccess{FullName: r.FullName, Bucket: r.Bucket, StudyID: r.StudyID, LabID: r.LabID, Preview: r.IsPreview,
 		Consented: r.Consented, ConsentFootage: r.IsConsentFootage}, nil
+}
+
+// DeletePreviewData deletes a study's preview responses at once, with their videos' rows, and
+// schedules the videos' objects for deletion in WithdrawnVideoDelay; the study's log records who
+// did it. It returns how many responses and videos went.
+func (v *Videos) DeletePreviewData(ctx context.Context, studyID, userID int64) (responses, videos int64, err error) {
+	err = InTx(ctx, v.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		// The study's lock orders this after any save that is tallying one of its responses.
+		if _, err := q.LockStudy(ctx, studyID); err != nil {
+			return err
+		}
+		if videos, err = q.SchedulePreviewVideoDeletions(ctx, db.SchedulePreviewVideoDeletionsParams{StudyID: studyID,
+			AfterSeconds: WithdrawnVideoDelay.Seconds()}); err != nil {
+			return err
+		}
+		if responses, err = q.DeletePreviewResponses(ctx, studyID); err != nil {
+			return err
+		}
+		extra, _ := json.Marshal(map[string]int64{"responses": responses, "videos": videos})
+		return q.LogStudy(ctx, db.LogStudyParams{StudyID: studyID, UserID: &userID, Action: "delete_preview_data", Extra: extra})
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("postgres: delete preview data: %w", err)
+	}
+	return responses, videos, nil
 }

@@ -44,6 +44,19 @@ func (q *Queries) ClaimDueVideoDeletions(ctx context.Context, limit int32) ([]Cl
 	return items, nil
 }
 
+const deletePreviewResponses = `-- name: DeletePreviewResponses :execrows
+DELETE FROM responses WHERE study_id = $1 AND is_preview
+`
+
+// Their rows (videos, consent rulings and feedback with them) go at once.
+func (q *Queries) DeletePreviewResponses(ctx context.Context, studyID int64) (int64, error) {
+	result, err := q.db.Exec(ctx, deletePreviewResponses, studyID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const insertVideo = `-- name: InsertVideo :one
 INSERT INTO videos (s3_timestamp, pipe_name, pipe_numeric_id, frame_id, full_name, bucket, study_id, response_id,
                     is_consent_footage)
@@ -125,6 +138,28 @@ UPDATE video_deletions SET deleted_at = now() WHERE id = ANY($1::bigint[])
 func (q *Queries) MarkVideoDeletionsDone(ctx context.Context, ids []int64) error {
 	_, err := q.db.Exec(ctx, markVideoDeletionsDone, ids)
 	return err
+}
+
+const schedulePreviewVideoDeletions = `-- name: SchedulePreviewVideoDeletions :execrows
+INSERT INTO video_deletions (bucket, object_key, reason, delete_after)
+SELECT v.bucket, v.full_name, 'preview', now() + make_interval(secs => $1::double precision)
+FROM videos v JOIN responses r ON r.id = v.response_id
+WHERE r.study_id = $2 AND r.is_preview
+ON CONFLICT (bucket, object_key) DO NOTHING
+`
+
+type SchedulePreviewVideoDeletionsParams struct {
+	AfterSeconds float64
+	StudyID      int64
+}
+
+// Deleting a study's preview data: its videos' objects go in 7 days, as withdrawn ones do.
+func (q *Queries) SchedulePreviewVideoDeletions(ctx context.Context, arg SchedulePreviewVideoDeletionsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, schedulePreviewVideoDeletions, arg.AfterSeconds, arg.StudyID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const scheduleVideoDeletion = `-- name: ScheduleVideoDeletion :exec

@@ -45,3 +45,15 @@ SELECT v.full_name, v.bucket, v.is_consent_footage, r.is_preview, v.study_id, s.
        response_consented(r.id)::boolean AS consented
 FROM videos v JOIN responses r ON r.id = v.response_id JOIN studies s ON s.id = v.study_id
 WHERE v.uuid = $1;
+
+-- name: SchedulePreviewVideoDeletions :execrows
+-- Deleting a study's preview data: its videos' objects go in 7 days, as withdrawn ones do.
+INSERT INTO video_deletions (bucket, object_key, reason, delete_after)
+SELECT v.bucket, v.full_name, 'preview', now() + make_interval(secs => @after_seconds::double precision)
+FROM videos v JOIN responses r ON r.id = v.response_id
+WHERE r.study_id = @study_id AND r.is_preview
+ON CONFLICT (bucket, object_key) DO NOTHING;
+
+-- name: DeletePreviewResponses :execrows
+-- Their rows (videos, consent rulings and feedback with them) go at once.
+DELETE FROM responses WHERE study_id = $1 AND is_preview;
