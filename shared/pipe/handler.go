@@ -5,17 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/apperr"
-	"lookit.dev/platform/shared/postgres/db"
 	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
@@ -106,36 +103,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return apperr.Field("payload", "%s", err.Error())
 	}
-	pool, err := h.DB(r.Context())
-	if err != nil {
-		return apperr.Wrap(err, apperr.Unavailable, "database unavailable")
-	}
 	sum := sha256.Sum256([]byte(payload))
-	n, err := db.New(pool).KeepPipeWebhookEvent(r.Context(), db.KeepPipeWebhookEventParams{
-		PayloadHash: sum[:], Payload: []byte(payload), VideoName: ev.Data.VideoName,
-		StudyUuid: name.StudyID, ResponseUuid: name.ResponseID, FrameID: name.FrameID, IsConsent: name.Consent,
-	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
-		// A data exception: valid JSON that jsonb cannot hold (\u0000, a lone surrogate). Retrying
-		// cannot help, so it is the payload's fault, not an internal error.
-		return apperr.Field("payload", "payload cannot be stored: %s", pgErr.Message)
-	}
-	if err != nil {
-		return fmt.Errorf("pipe: keep event: %w", err)
-	}
 	var numericID *int64
 	if id, err := ev.Data.ID.Int64(); err == nil {
 		numericID = &id
 	}
 	rec := videos.PipeRecording{VideoName: ev.Data.VideoName, Ext: strings.ToLower(ev.Data.Type), NumericID: numericID,
 		Name: name.Base, Consent: name.Consent, StudyID: name.StudyID, ResponseID: name.ResponseID, FrameID: name.FrameID,
-		Timestamp: time.UnixMilli(name.TimestampMS).UTC(), Event: sum[:]}
+		Timestamp: time.UnixMilli(name.TimestampMS).UTC(), Payload: []byte(payload), Event: sum[:]}
 	// The payload's identifiers only: they name a recording, not a person.
 	attrs := []any{slog.String("video_name", ev.Data.VideoName), slog.String("full_name", rec.FullName()),
-		slog.String("study", name.StudyID), slog.String("response", name.ResponseID), slog.String("frame", name.FrameID),
-		slog.Bool("repeated_call", n == 0)}
+		slog.String("study", name.StudyID), slog.String("response", name.ResponseID), slog.String("frame", name.FrameID)}
 	filed, err := (&videos.PipeFiler{Bucket: h.Bucket, DB: h.DB}).File(r.Context(), rec)
+	attrs = append(attrs, slog.Bool("repeated_call", filed.Repeated))
 	if err != nil {
 		h.Log.WarnContext(r.Context(), "pipe recording not filed", append(attrs, slog.String("error", err.Error()))...)
 		return err

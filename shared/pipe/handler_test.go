@@ -77,6 +77,13 @@ func (f *flaky) Delete(ctx context.Context, key string) error {
 	return f.Store.Delete(ctx, key)
 }
 
+func (f *flaky) DeleteAll(ctx context.Context, keys ...string) error {
+	if f.failDelete.Load() {
+		return errS3Down
+	}
+	return f.Store.DeleteAll(ctx, keys...)
+}
+
 // newFixture serves a Handler with key; the study and response of recordingName exist.
 func newFixture(t *testing.T, key string) *fixture {
 	t.Helper()
@@ -415,6 +422,17 @@ func TestHandlerConsentByFrameTypeInBothOrders(t *testing.T) {
 			t.Errorf("after the consent frame's save: %d rows, consent %v; want 1, consent", n, consent)
 		}
 	})
+	t.Run("FrameSavedWhileFiling", func(t *testing.T) {
+		// The consent frame's save lands between the webhook's read of the response and its
+		// filing: the filing sees the response changed and decides again under the lock.
+		response := newResponse(t, f.pool)
+		video := "vs_frame_during"
+		f.putRecording(t, video, "webm")
+		f.bucket.afterCopy = func() { save(t, f.pool, response, consentFrame, []string{"0-video-consent"}) }
+		p := eventJSON(t, "upload success", video, "WEBM", nameIn(response, "0-video-consent"))
+		f.filed(t, post(t, f.srv, url.Values{"payload": {p}}, pipe.Sign(handlerKey, webhookURL, p)), video,
+			nameIn(response, "0-video-consent")+".webm", true)
+	})
 	t.Run("OtherFrameIsNotConsent", func(t *testing.T) {
 		response := newResponse(t, f.pool)
 		save(t, f.pool, response, consentFrame, []string{"0-video-consent"})
@@ -708,9 +726,9 @@ func TestHandlerRejectsPayloadsTheDatabaseCannotKeep(t *testing.T) {
 	}
 }
 
-func TestHandlerStoreFailureIsInternal(t *testing.T) {
-	// A failure to keep the event is an internal error: 500 (so Pipe retries) with a generic
-	// message that does not leak the cause.
+func TestHandlerStoreFailureIsUnavailable(t *testing.T) {
+	// A failure to keep the event is the database's: 503 (so Pipe retries) with a message that
+	// does not leak the cause.
 	closed, err := pgxpool.New(context.Background(), pgtest.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -726,9 +744,9 @@ func TestHandlerStoreFailureIsInternal(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	payload, video := uniqueEvent(t, "10-video")
-	e := wantError(t, post(t, srv, url.Values{"payload": {payload}}, pipe.Sign(handlerKey, webhookURL, payload)), http.StatusInternalServerError, apperr.Internal, "")
-	if e.Detail != "Internal error." {
-		t.Errorf("detail = %q, want the generic message", e.Detail)
+	e := wantError(t, post(t, srv, url.Values{"payload": {payload}}, pipe.Sign(handlerKey, webhookURL, payload)), http.StatusServiceUnavailable, apperr.Unavailable, "")
+	if strings.Contains(e.Detail, "closed") {
+		t.Errorf("detail = %q leaks the cause", e.Detail)
 	}
 	if n := rowsFor(t, pgtest.Pool(t), video); n != 0 {
 		t.Fatalf("%d rows, want 0", n)

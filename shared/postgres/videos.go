@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -249,4 +251,99 @@ func (v *Videos) DeletePreviewData(ctx context.Context, studyID, userID int64) (
 		return 0, 0, fmt.Errorf("postgres: delete preview data: %w", err)
 	}
 	return responses, videos, nil
+}
+
+// PipeCall is a Pipe webhook call to keep: its payload and what its recording's name says.
+type PipeCall struct {
+	PayloadHash, Payload                        []byte
+	VideoName, StudyUUID, ResponseUUID, FrameID string
+	Consent                                     bool
+}
+
+// ResponseFacts are what deciding a recording's consent needs, read without a lock, and the
+// version of the response they were read from.
+type ResponseFacts struct {
+	Target      VideoTarget
+	studyTypeID int16
+	frameType   string
+	lastFrame   json.RawMessage
+	lastID      string
+	version     string
+}
+
+// KeepPipeCall keeps a webhook call (repeated: it was kept before), so that a recording Pipe
+// reported is on record whatever happens next, and reads the response the recording names
+// (ErrNoVideoTarget: none, or not in that study), in one round trip.
+func (v *Videos) KeepPipeCall(ctx context.Context, c PipeCall) (f ResponseFacts, repeated bool, err error) {
+	row, err := db.New(v.Pool).KeepPipeCallAndTarget(ctx, db.KeepPipeCallAndTargetParams{FrameID: c.FrameID,
+		ResponseUuid: c.ResponseUUID, StudyUuid: c.StudyUUID, PayloadHash: c.PayloadHash, Payload: c.Payload,
+		VideoName: c.VideoName, IsConsent: c.Consent})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22") {
+		// A data exception: valid JSON that jsonb cannot hold (\u0000, a lone surrogate). No retry
+		// can help: the payload's fault, not an internal error.
+		return ResponseFacts{}, false, apperr.Field("payload", "payload cannot be stored: %s", pgErr.Message)
+	}
+	if err != nil {
+		return ResponseFacts{}, false, fmt.Errorf("postgres: keep pipe call: %w", err)
+	}
+	if row.ResponseID == 0 {
+		return ResponseFacts{}, row.Kept == 0, ErrNoVideoTarget
+	}
+	return ResponseFacts{Target: VideoTarget{ResponseID: row.ResponseID, StudyID: row.StudyID},
+		studyTypeID: row.StudyTypeID, frameType: row.FrameType, lastFrame: row.LastFrame, lastID: row.LastID,
+		version: row.RowVersion}, row.Kept == 0, nil
+}
+
+// decide is File's rule on facts read without the lock: consent footage when the name says so or
+// the frame is a consent frame; withdrawn when the family left through the exit survey's
+// withdrawal (protocol.Withdrawn on the last frame).
+func (f ResponseFacts) decide(byName bool) (consent, withdrawn bool) {
+	jsPsych := studies.TypeOf(f.studyTypeID) == studies.JSPsych
+	if byName || (!jsPsych && strings.ToUpper(f.frameType) == protocol.ExpDataFrameTypeConsent) {
+		return true, false
+	}
+	if f.lastID == "" {
+		return false, false
+	}
+	var expData []byte
+	if jsPsych {
+		expData = append(append([]byte("["), f.lastFrame...), ']')
+	} else {
+		key, _ := json.Marshal(f.lastID)
+		expData = append(append(append(append([]byte("{"), key...), ':'), f.lastFrame...), '}')
+	}
+	return false, protocol.Withdrawn(jsPsych, expData, []string{f.lastID})
+}
+
+// FileFast files a recording in one statement when the response is still as f read it and the
+// family has not withdrawn; ok=false filed nothing and the caller takes File, the locked
+// transaction, which decides again.
+func (v *Videos) FileFast(ctx context.Context, n NewVideo, f ResponseFacts) (filed Filed, ok bool, err error) {
+	consent, withdrawn := f.decide(n.Consent)
+	if withdrawn || f.version == "" {
+		return Filed{}, false, nil
+	}
+	q := db.New(v.Pool)
+	row, err := q.FileVideo(ctx, db.FileVideoParams{ResponseID: f.Target.ResponseID, RowVersion: f.version,
+		S3Timestamp: pgtype.Timestamptz{Time: n.Timestamp, Valid: true}, PipeName: n.PipeName, PipeNumericID: n.PipeNumericID,
+		FrameID: n.FrameID, FullName: n.FullName, Bucket: n.Bucket, StudyID: f.Target.StudyID, IsConsentFootage: consent,
+		PipeEvent: n.PipeEvent})
+	if err != nil {
+		return Filed{}, false, fmt.Errorf("postgres: file video %s: %w", n.FullName, err)
+	}
+	if row.Locked == 0 {
+		return Filed{}, false, nil // saved since: decide again under the lock
+	}
+	if row.ID != nil {
+		return Filed{ID: *row.ID, UUID: *row.Uuid, Created: true, Consent: *row.IsConsentFootage}, true, nil
+	}
+	prev, err := q.VideoByFullName(ctx, n.FullName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Filed{}, false, apperr.New(apperr.Conflict, "this recording was filed under another name")
+	}
+	if err != nil {
+		return Filed{}, false, fmt.Errorf("postgres: file video %s: %w", n.FullName, err)
+	}
+	return Filed{ID: prev.ID, UUID: prev.Uuid, Consent: prev.IsConsentFootage}, true, nil
 }

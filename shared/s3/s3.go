@@ -118,6 +118,33 @@ func (b *Bucket) SignedURL(ctx context.Context, key, method string, expiry time.
 	return req.URL, nil
 }
 
+// DeleteAll deletes keys in one request (S3 takes up to 1,000); missing keys are not errors.
+func (b *Bucket) DeleteAll(ctx context.Context, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if len(keys) > 1000 {
+		return fmt.Errorf("s3: delete %d keys: at most 1,000 at once", len(keys))
+	}
+	ids := make([]types.ObjectIdentifier, len(keys))
+	for i := range keys {
+		ids[i] = types.ObjectIdentifier{Key: &keys[i]}
+	}
+	out, err := b.Client.DeleteObjects(ctx, &awss3.DeleteObjectsInput{Bucket: &b.Name,
+		Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)}})
+	if err != nil {
+		return fmt.Errorf("s3: delete %s: %w", strings.Join(keys, ", "), err)
+	}
+	var errs []error
+	for _, e := range out.Errors {
+		if aws.ToString(e.Code) == "NoSuchKey" {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("s3: delete %s: %s: %s", aws.ToString(e.Key), aws.ToString(e.Code), aws.ToString(e.Message)))
+	}
+	return errors.Join(errs...)
+}
+
 // Copy copies src to dst within the bucket on the server side, so video never passes through us.
 // S3 copies at most 5 GB in one request.
 func (b *Bucket) Copy(ctx context.Context, src, dst string) error {

@@ -486,3 +486,25 @@ func TestCompleteStaleUploadsContinuesPastFailure(t *testing.T) {
 		t.Fatalf("CompleteStaleUploads in a missing bucket = %d, %v; want an error", n, err)
 	}
 }
+
+func TestDeleteAll(t *testing.T) {
+	b, _ := bucket(t, "lookit-delete-all")
+	ctx := context.Background()
+	for _, k := range []string{"a.webm", "a.jpg", "keep.webm"} {
+		if err := b.Put(ctx, k, strings.NewReader(k), "video/webm"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A missing key among them is no error: deleting is idempotent.
+	if err := b.DeleteAll(ctx, "a.webm", "a.jpg", "never-there.webm"); err != nil {
+		t.Fatalf("DeleteAll: %v", err)
+	}
+	for k, want := range map[string]bool{"a.webm": false, "a.jpg": false, "keep.webm": true} {
+		if ok, err := b.Exists(ctx, k); err != nil || ok != want {
+			t.Errorf("%s exists = %v, %v; want %v", k, ok, err, want)
+		}
+	}
+	if err := b.DeleteAll(ctx); err != nil {
+		t.Errorf("DeleteAll of nothing: %v", err)
+	}
+}

@@ -26,7 +26,14 @@ type PipeRecording struct {
 	ResponseID string
 	FrameID    string
 	Timestamp  time.Time
-	Event      []byte // the kept webhook call (payload hash), marked processed with the row
+	Payload    []byte // the webhook call's payload, kept before anything else
+	Event      []byte // its SHA-256, which identifies the call; marked processed with the row
+}
+
+// PipeFiled is what filing a recording did.
+type PipeFiled struct {
+	postgres.Filed
+	Repeated bool // the same call was made before (Pipe retries)
 }
 
 // PipeFiler renames Pipe's recordings in the Pipe bucket and files them.
@@ -38,27 +45,26 @@ type PipeFiler struct {
 // FullName is the recording's object key once renamed.
 func (r PipeRecording) FullName() string { return r.Name + "." + r.Ext }
 
-// File renames and files rec, in an order a retry can finish from any point: copy to the new name
-// (skipped when an earlier attempt copied it and deleted the original), file the row (idempotent
-// on the new name), then delete Pipe's original and its snapshot. A failure of storage or the
-// database is apperr.Unavailable (Pipe retries); a recording that names no response, or whose
-// object is in neither place, is apperr.NotFound (a retry cannot help).
-func (f *PipeFiler) File(ctx context.Context, rec PipeRecording) (postgres.Filed, error) {
+// File keeps the call, then renames and files rec, in an order a retry can finish from any
+// point: copy to the new name (skipped when an earlier attempt copied it and deleted the
+// original), file the row (idempotent on the new name), then delete Pipe's original and its
+// snapshot. A failure of storage or the database is apperr.Unavailable (Pipe retries); a
+// recording that names no response, or whose object is in neither place, is apperr.NotFound (a
+// retry cannot help).
+func (f *PipeFiler) File(ctx context.Context, rec PipeRecording) (PipeFiled, error) {
 	pool, err := f.DB(ctx)
 	if err != nil {
-		return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+		return PipeFiled{}, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
 	}
 	v := &postgres.Videos{Pool: pool}
-	target, err := v.Target(ctx, rec.StudyID, rec.ResponseID)
-	if errors.Is(err, postgres.ErrNoVideoTarget) {
-		return postgres.Filed{}, err
-	}
+	facts, repeated, err := v.KeepPipeCall(ctx, postgres.PipeCall{PayloadHash: rec.Event, Payload: rec.Payload,
+		VideoName: rec.VideoName, StudyUUID: rec.StudyID, ResponseUUID: rec.ResponseID, FrameID: rec.FrameID, Consent: rec.Consent})
 	if err != nil {
-		return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+		return PipeFiled{Repeated: repeated}, unavailable(err, "database unavailable")
 	}
 	b, err := f.Bucket(ctx)
 	if err != nil {
-		return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
+		return PipeFiled{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
 	}
 	original, dst := rec.VideoName+"."+rec.Ext, rec.FullName()
 	switch err := b.Copy(ctx, original, dst); {
@@ -66,28 +72,35 @@ func (f *PipeFiler) File(ctx context.Context, rec PipeRecording) (postgres.Filed
 		// An earlier attempt may have copied it and deleted the original.
 		ok, err := b.Exists(ctx, dst)
 		if err != nil {
-			return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
+			return PipeFiled{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
 		}
 		if !ok {
-			return postgres.Filed{}, apperr.New(apperr.NotFound, "the recording %s is not in the Pipe bucket", original)
+			return PipeFiled{}, apperr.New(apperr.NotFound, "the recording %s is not in the Pipe bucket", original)
 		}
 	case err != nil:
-		return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
+		return PipeFiled{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
 	}
 	pipeName := original
-	filed, err := v.File(ctx, postgres.NewVideo{Target: target, FullName: dst, Bucket: BucketPipe, FrameID: rec.FrameID,
-		Timestamp: rec.Timestamp, Consent: rec.Consent, PipeName: &pipeName, PipeNumericID: rec.NumericID, PipeEvent: rec.Event})
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return postgres.Filed{}, err
+	n := postgres.NewVideo{Target: facts.Target, FullName: dst, Bucket: BucketPipe, FrameID: rec.FrameID,
+		Timestamp: rec.Timestamp, Consent: rec.Consent, PipeName: &pipeName, PipeNumericID: rec.NumericID, PipeEvent: rec.Event}
+	filed, ok, err := v.FileFast(ctx, n, facts)
+	if err == nil && !ok {
+		filed, err = v.File(ctx, n)
 	}
 	if err != nil {
-		return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "database unavailable")
+		return PipeFiled{}, unavailable(err, "database unavailable")
 	}
-	for _, key := range []string{original, rec.VideoName + ".jpg"} {
-		if err := b.Delete(ctx, key); err != nil {
-			return postgres.Filed{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
-		}
+	if err := b.DeleteAll(ctx, original, rec.VideoName+".jpg"); err != nil {
+		return PipeFiled{}, apperr.Wrap(err, apperr.Unavailable, "video storage unavailable")
 	}
-	return filed, nil
+	return PipeFiled{Filed: filed, Repeated: repeated}, nil
+}
+
+// unavailable passes application errors on and makes any other a retryable Unavailable.
+func unavailable(err error, message string) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return apperr.Wrap(err, apperr.Unavailable, message)
 }

@@ -20,6 +20,8 @@ import (
 // object exists, and sign download links.
 type Store interface {
 	objects.Store
+	// DeleteAll deletes keys in one request; missing keys are not errors.
+	DeleteAll(ctx context.Context, keys ...string) error
 	// Copy copies src to dst in the bucket; objects.ErrNotExist when src is missing.
 	Copy(ctx context.Context, src, dst string) error
 	Exists(ctx context.Context, key string) (bool, error)

@@ -57,6 +57,69 @@ func (q *Queries) DeletePreviewResponses(ctx context.Context, studyID int64) (in
 	return result.RowsAffected(), nil
 }
 
+const fileVideo = `-- name: FileVideo :one
+WITH r AS (SELECT rr.id FROM responses rr WHERE rr.id = $1 AND rr.xmin::text = $2::text FOR SHARE),
+     ins AS (
+    INSERT INTO videos (s3_timestamp, pipe_name, pipe_numeric_id, frame_id, full_name, bucket, study_id, response_id,
+                        is_consent_footage)
+    SELECT $3, $4, $5, $6, $7, $8, $9,
+           r.id, $10 FROM r
+    ON CONFLICT DO NOTHING
+    RETURNING id, uuid::text AS uuid, is_consent_footage),
+     ev AS (UPDATE pipe_webhook_events SET processed_at = now()
+            WHERE payload_hash = $11 AND processed_at IS NULL AND EXISTS (SELECT 1 FROM r))
+SELECT (SELECT count(*) FROM r)::int AS locked, ins.id, ins.uuid, ins.is_consent_footage
+FROM (SELECT 1) AS one LEFT JOIN ins ON true
+`
+
+type FileVideoParams struct {
+	ResponseID       int64
+	RowVersion       string
+	S3Timestamp      pgtype.Timestamptz
+	PipeName         *string
+	PipeNumericID    *int64
+	FrameID          string
+	FullName         string
+	Bucket           string
+	StudyID          int64
+	IsConsentFootage bool
+	PipeEvent        []byte
+}
+
+type FileVideoRow struct {
+	Locked           int32
+	ID               *int64
+	Uuid             *string
+	IsConsentFootage *bool
+}
+
+// The common filing in one statement: the response is locked (shared, as LockResponseForVideo)
+// and must still be the version the decision was made on; locked = 0 sends the caller down the
+// locked transaction. No video: the recording was filed before.
+func (q *Queries) FileVideo(ctx context.Context, arg FileVideoParams) (FileVideoRow, error) {
+	row := q.db.QueryRow(ctx, fileVideo,
+		arg.ResponseID,
+		arg.RowVersion,
+		arg.S3Timestamp,
+		arg.PipeName,
+		arg.PipeNumericID,
+		arg.FrameID,
+		arg.FullName,
+		arg.Bucket,
+		arg.StudyID,
+		arg.IsConsentFootage,
+		arg.PipeEvent,
+	)
+	var i FileVideoRow
+	err := row.Scan(
+		&i.Locked,
+		&i.ID,
+		&i.Uuid,
+		&i.IsConsentFootage,
+	)
+	return i, err
+}
+
 const insertVideo = `-- name: InsertVideo :one
 INSERT INTO videos (s3_timestamp, pipe_name, pipe_numeric_id, frame_id, full_name, bucket, study_id, response_id,
                     is_consent_footage)
@@ -99,6 +162,75 @@ func (q *Queries) InsertVideo(ctx context.Context, arg InsertVideoParams) (Inser
 	)
 	var i InsertVideoRow
 	err := row.Scan(&i.ID, &i.Uuid, &i.IsConsentFootage)
+	return i, err
+}
+
+const keepPipeCallAndTarget = `-- name: KeepPipeCallAndTarget :one
+WITH k AS (
+    INSERT INTO pipe_webhook_events (payload_hash, payload, video_name, study_uuid, response_uuid, frame_id, is_consent)
+    VALUES ($4, $5, $6, $3, $2, $1, $7)
+    ON CONFLICT (payload_hash) DO NOTHING RETURNING 1)
+SELECT (SELECT count(*) FROM k)::int AS kept, coalesce(t.response_id, 0)::bigint AS response_id,
+       coalesce(t.study_id, 0)::bigint AS study_id, coalesce(t.study_type_id, 0)::smallint AS study_type_id,
+       coalesce(t.frame_type, '')::text AS frame_type, coalesce(t.last_frame, 'null')::jsonb AS last_frame,
+       coalesce(t.last_id, '')::text AS last_id, coalesce(t.row_version, '')::text AS row_version
+FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT r.id AS response_id, r.study_id, r.study_type_id,
+           CASE WHEN jsonb_typeof(r.exp_data) = 'object' THEN r.exp_data -> $1::text ->> 'frameType' END AS frame_type,
+           CASE WHEN jsonb_typeof(r.exp_data) = 'array' THEN r.exp_data -> -1
+                ELSE r.exp_data -> r.sequence[cardinality(r.sequence)] END AS last_frame,
+           r.sequence[cardinality(r.sequence)] AS last_id,
+           r.xmin::text AS row_version
+    FROM responses r JOIN studies s ON s.id = r.study_id
+    WHERE r.uuid = $2::uuid AND s.uuid = $3::uuid) AS t ON true
+`
+
+type KeepPipeCallAndTargetParams struct {
+	FrameID      string
+	ResponseUuid string
+	StudyUuid    string
+	PayloadHash  []byte
+	Payload      []byte
+	VideoName    string
+	IsConsent    bool
+}
+
+type KeepPipeCallAndTargetRow struct {
+	Kept        int32
+	ResponseID  int64
+	StudyID     int64
+	StudyTypeID int16
+	FrameType   string
+	LastFrame   []byte
+	LastID      string
+	RowVersion  string
+}
+
+// One round trip for a Pipe webhook call: keep the call (kept = 0 when it was kept before) and
+// read the response it names, with what deciding the recording's consent needs: its frame's
+// frameType, the last frame and its id (a withdrawal), and the row's version, which FileVideo
+// checks so that a save in between sends the filing down the locked path.
+func (q *Queries) KeepPipeCallAndTarget(ctx context.Context, arg KeepPipeCallAndTargetParams) (KeepPipeCallAndTargetRow, error) {
+	row := q.db.QueryRow(ctx, keepPipeCallAndTarget,
+		arg.FrameID,
+		arg.ResponseUuid,
+		arg.StudyUuid,
+		arg.PayloadHash,
+		arg.Payload,
+		arg.VideoName,
+		arg.IsConsent,
+	)
+	var i KeepPipeCallAndTargetRow
+	err := row.Scan(
+		&i.Kept,
+		&i.ResponseID,
+		&i.StudyID,
+		&i.StudyTypeID,
+		&i.FrameType,
+		&i.LastFrame,
+		&i.LastID,
+		&i.RowVersion,
+	)
 	return i, err
 }
 

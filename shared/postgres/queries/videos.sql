@@ -57,3 +57,43 @@ ON CONFLICT (bucket, object_key) DO NOTHING;
 -- name: DeletePreviewResponses :execrows
 -- Their rows (videos, consent rulings and feedback with them) go at once.
 DELETE FROM responses WHERE study_id = $1 AND is_preview;
+
+-- name: KeepPipeCallAndTarget :one
+-- One round trip for a Pipe webhook call: keep the call (kept = 0 when it was kept before) and
+-- read the response it names, with what deciding the recording's consent needs: its frame's
+-- frameType, the last frame and its id (a withdrawal), and the row's version, which FileVideo
+-- checks so that a save in between sends the filing down the locked path.
+WITH k AS (
+    INSERT INTO pipe_webhook_events (payload_hash, payload, video_name, study_uuid, response_uuid, frame_id, is_consent)
+    VALUES (@payload_hash, @payload, @video_name, @study_uuid, @response_uuid, @frame_id, @is_consent)
+    ON CONFLICT (payload_hash) DO NOTHING RETURNING 1)
+SELECT (SELECT count(*) FROM k)::int AS kept, coalesce(t.response_id, 0)::bigint AS response_id,
+       coalesce(t.study_id, 0)::bigint AS study_id, coalesce(t.study_type_id, 0)::smallint AS study_type_id,
+       coalesce(t.frame_type, '')::text AS frame_type, coalesce(t.last_frame, 'null')::jsonb AS last_frame,
+       coalesce(t.last_id, '')::text AS last_id, coalesce(t.row_version, '')::text AS row_version
+FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT r.id AS response_id, r.study_id, r.study_type_id,
+           CASE WHEN jsonb_typeof(r.exp_data) = 'object' THEN r.exp_data -> @frame_id::text ->> 'frameType' END AS frame_type,
+           CASE WHEN jsonb_typeof(r.exp_data) = 'array' THEN r.exp_data -> -1
+                ELSE r.exp_data -> r.sequence[cardinality(r.sequence)] END AS last_frame,
+           r.sequence[cardinality(r.sequence)] AS last_id,
+           r.xmin::text AS row_version
+    FROM responses r JOIN studies s ON s.id = r.study_id
+    WHERE r.uuid = @response_uuid::uuid AND s.uuid = @study_uuid::uuid) AS t ON true;
+
+-- name: FileVideo :one
+-- The common filing in one statement: the response is locked (shared, as LockResponseForVideo)
+-- and must still be the version the decision was made on; locked = 0 sends the caller down the
+-- locked transaction. No video: the recording was filed before.
+WITH r AS (SELECT rr.id FROM responses rr WHERE rr.id = @response_id AND rr.xmin::text = @row_version::text FOR SHARE),
+     ins AS (
+    INSERT INTO videos (s3_timestamp, pipe_name, pipe_numeric_id, frame_id, full_name, bucket, study_id, response_id,
+                        is_consent_footage)
+    SELECT @s3_timestamp, sqlc.narg(pipe_name), sqlc.narg(pipe_numeric_id), @frame_id, @full_name, @bucket, @study_id,
+           r.id, @is_consent_footage FROM r
+    ON CONFLICT DO NOTHING
+    RETURNING id, uuid::text AS uuid, is_consent_footage),
+     ev AS (UPDATE pipe_webhook_events SET processed_at = now()
+            WHERE payload_hash = sqlc.narg(pipe_event) AND processed_at IS NULL AND EXISTS (SELECT 1 FROM r))
+SELECT (SELECT count(*) FROM r)::int AS locked, ins.id, ins.uuid, ins.is_consent_footage
+FROM (SELECT 1) AS one LEFT JOIN ins ON true;
