@@ -3,16 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +23,9 @@ import (
 	"time"
 
 	"lookit.dev/platform/shared/config"
+	"lookit.dev/platform/shared/pipe"
 	"lookit.dev/platform/shared/postgres/pgtest"
+	"lookit.dev/platform/shared/s3"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -153,12 +158,12 @@ func runnerDist(t *testing.T) (string, string) {
 	return dist, sha
 }
 
-// checkRunner takes the demo parent to the demo frameplayer study's page: the registered build's
-// index.html, configured, and its assets.
-func checkRunner(t *testing.T, base, sha string) {
+// demoParent logs in as the demo parent and returns the session's client, the parent's first
+// child and the demo frameplayer study.
+func demoParent(t *testing.T, base string) (c *http.Client, child, study string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c = &http.Client{Jar: jar}
 	resp, err := c.Post(base+"/api/auth/login", "application/json",
 		strings.NewReader(`{"email":"parent@example.org","password":"lookit-demo-password"}`))
 	if err != nil || resp.StatusCode != 200 {
@@ -185,14 +190,21 @@ func checkRunner(t *testing.T, base, sha string) {
 		}
 		return doc.Data
 	}
-	child := list("/api/v1/children/")[0].ID
-	var study string
+	child = list("/api/v1/children/")[0].ID
 	for _, s := range list("/api/v1/studies/?page_size=50") {
 		if s.Attributes["name"] == "Demo frameplayer study" {
 			study = s.ID
 		}
 	}
-	resp, err = c.Get(base + "/studies/" + study + "/" + child + "/")
+	return c, child, study
+}
+
+// checkRunner takes the demo parent to the demo frameplayer study's page: the registered build's
+// index.html, configured, and its assets.
+func checkRunner(t *testing.T, base, sha string) {
+	t.Helper()
+	c, child, study := demoParent(t, base)
+	resp, err := c.Get(base + "/studies/" + study + "/" + child + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +222,93 @@ func checkRunner(t *testing.T, base, sha string) {
 	if resp.StatusCode != 200 || string(asset) != "var vendor;\n" && string(asset) != "var vendor;" {
 		t.Fatalf("runner asset: %d %q", resp.StatusCode, asset)
 	}
+}
+
+// checkPipeWebhook is the Pipe webhook against the running platform, as a lab would try it: the
+// demo parent starts a session, Pipe puts the recording in the local Pipe bucket and calls the
+// webhook signed with .env.example's key; the recording is renamed and filed, and the same call
+// again answers 200 without a second row.
+func checkPipeWebhook(t *testing.T, base, banner string) {
+	t.Helper()
+	c, child, study := demoParent(t, base)
+	u, _ := url.Parse(base)
+	var csrf string
+	for _, k := range c.Jar.Cookies(u) {
+		if k.Name == "csrftoken" {
+			csrf = k.Value
+		}
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/responses/", strings.NewReader(`{"data":{"type":"responses","attributes":{},"relationships":{"child":{"data":{"type":"children","id":"`+
+		child+`"}},"study":{"data":{"type":"studies","id":"`+study+`"}}}}}`))
+	req.Header.Set("Content-Type", "application/vnd.api+json")
+	req.Header.Set("X-CSRFToken", csrf)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct{ Data struct{ ID string } }
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("start a session: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+
+	endpoint := regexp.MustCompile(`S3 +(http://\S+)`).FindStringSubmatch(banner)
+	if endpoint == nil {
+		t.Fatalf("banner names no S3 endpoint:\n%s", banner)
+	}
+	ctx := context.Background()
+	s3c, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: endpoint[1], AccessKey: "local", SecretKey: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := &s3.Bucket{Client: s3c, Name: localDefaultsEnv(t)["S3_PIPE_BUCKET"]}
+	for _, k := range []string{"vs_devserver_1.mp4", "vs_devserver_1.jpg"} {
+		if err := bucket.Put(ctx, k, strings.NewReader("a recording"), "video/mp4"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := "videoStream_" + study + "_0-video-consent_" + created.Data.ID + "_1795425978688_123"
+	payload := `{"version":"1.0","event":"video_copied_s3","data":{"s3UploadStatus":"upload success","videoName":"vs_devserver_1","type":"MP4","size":11,"id":"1","payload":"consent-` + name + `"}}`
+	key := localDefaultsEnv(t)["PIPE_WEBHOOK_KEY"]
+	for i, wantCreated := range []bool{true, false} {
+		req, _ := http.NewRequest("POST", base+"/exp/renamevideo/", strings.NewReader(url.Values{"payload": {payload}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Pipe-Signature", pipe.Sign(key, base+"/exp/renamevideo/", payload))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer struct {
+			Created  bool   `json:"created"`
+			FullName string `json:"full_name"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || answer.Created != wantCreated || answer.FullName != name+".mp4" {
+			t.Fatalf("webhook call %d: %d %+v %v; want 200, created %v", i+1, resp.StatusCode, answer, err, wantCreated)
+		}
+	}
+	for key, want := range map[string]bool{"vs_devserver_1.mp4": false, "vs_devserver_1.jpg": false, name + ".mp4": true} {
+		if ok, err := bucket.Exists(ctx, key); err != nil || ok != want {
+			t.Errorf("%s in the Pipe bucket: %v %v, want %v", key, ok, err, want)
+		}
+	}
+}
+
+// localDefaultsEnv is .env.example's values.
+func localDefaultsEnv(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // The same platform with Google's Pub/Sub emulator and an existing database instead of the
@@ -274,6 +373,7 @@ func runPlatform(t *testing.T, env []string, localCluster bool) string {
 			checkRunner(t, base, sha)
 		}
 	}
+	checkPipeWebhook(t, base, out.String())
 	var pidFile, pgPID string
 	if localCluster {
 		pidFile, pgPID = findCluster(t, work, &out)
