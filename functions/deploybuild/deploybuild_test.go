@@ -18,14 +18,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
-
 	"lookit.dev/platform/shared/events"
 	"lookit.dev/platform/shared/mailsink"
 	"lookit.dev/platform/shared/pipe"
 	"lookit.dev/platform/shared/postgres/pgtest"
-	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/s3/s3test"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -159,8 +156,7 @@ func TestEveryEntryPointServesThroughTheDeployBuild(t *testing.T) {
 	sink := &mailsink.Sink{}
 	mailSrv := httptest.NewServer(sink.SendHandler())
 	defer mailSrv.Close()
-	s3Srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	defer s3Srv.Close()
+	fakeS3 := s3test.New(t, "pipe")
 	env := map[string]string{
 		"ENVIRONMENT":           "local",
 		"DATABASE_URL":          pgtest.URL(t),
@@ -169,7 +165,7 @@ func TestEveryEntryPointServesThroughTheDeployBuild(t *testing.T) {
 		"SENDGRID_HOST":         mailSrv.URL,
 		"PIPE_WEBHOOK_KEY":      "pipe-key",
 		"BASE_URL":              "https://lookit.example.org",
-		"S3_ENDPOINT":           s3Srv.URL,
+		"S3_ENDPOINT":           fakeS3.URL,
 		"S3_PIPE_BUCKET":        "pipe",
 		"AWS_ACCESS_KEY_ID":     "local",
 		"AWS_SECRET_ACCESS_KEY": "local",
@@ -220,14 +216,7 @@ func TestEveryEntryPointServesThroughTheDeployBuild(t *testing.T) {
 			SELECT '6a8b61a0-6ce1-46e7-a3fe-d53444f6cda3', s.id, c.id, 1 FROM s, c`); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: s3Srv.URL, AccessKey: "local", SecretKey: "local"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s3.EnsureBucket(ctx, c, "pipe"); err != nil {
-			t.Fatal(err)
-		}
-		bucket := &s3.Bucket{Client: c, Name: "pipe"}
+		bucket := fakeS3.Bucket("pipe")
 		if err := bucket.Put(ctx, "vs1457013120534_862.mp4", strings.NewReader("video"), "video/mp4"); err != nil {
 			t.Fatal(err)
 		}

@@ -12,14 +12,12 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
 	"lookit.dev/platform/shared/postgres/pgtest"
-	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/s3/s3test"
 	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
@@ -41,20 +39,8 @@ func newInstance(t testing.TB, db instance.Provider[*pgxpool.Pool]) *instance.In
 // fakeVideoBuckets are the three video buckets in an in-process S3 fake.
 func fakeVideoBuckets(t testing.TB) videos.Buckets {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	c, err := s3.NewClient(context.Background(), s3.Options{Region: "us-east-1", Endpoint: srv.URL, AccessKey: "k", SecretKey: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := map[string]*s3.Bucket{}
-	for _, name := range []string{"pipe", "recorder", "jspsych"} {
-		if err := s3.EnsureBucket(context.Background(), c, name); err != nil {
-			t.Fatal(err)
-		}
-		b[name] = &s3.Bucket{Client: c, Name: name}
-	}
-	return videos.Buckets{Pipe: b["pipe"], Recorder: b["recorder"], JSPsych: b["jspsych"]}
+	f := s3test.New(t, "pipe", "recorder", "jspsych")
+	return videos.Buckets{Pipe: f.Bucket("pipe"), Recorder: f.Bucket("recorder"), JSPsych: f.Bucket("jspsych")}
 }
 
 func get(t *testing.T, h http.Handler, path string) (*http.Response, web.ErrorBody) {

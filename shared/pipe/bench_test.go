@@ -20,12 +20,11 @@ import (
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"lookit.dev/platform/shared/pipe"
 	"lookit.dev/platform/shared/postgres/pgtest"
 	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/s3/s3test"
 	"lookit.dev/platform/shared/videos"
 )
 
@@ -48,16 +47,8 @@ func BenchmarkPipeWebhook(b *testing.B) {
 	pool := pgtest.Pool(b)
 	ctx := context.Background()
 	responses := benchFixture(b, pool)
-	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	b.Cleanup(fake.Close)
-	client, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: fake.URL, AccessKey: "k", SecretKey: "s"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s3.EnsureBucket(ctx, client, "pipe"); err != nil {
-		b.Fatal(err)
-	}
-	bucket := &s3.Bucket{Client: client, Name: "pipe"}
+	fake := s3test.New(b, "pipe")
+	client, bucket := fake.Client, fake.Bucket("pipe")
 	h := &pipe.Handler{
 		Key:        handlerKey,
 		WebhookURL: webhookURL,
@@ -133,20 +124,7 @@ func BenchmarkPipeWebhook(b *testing.B) {
 // to it; it returns their uuids.
 func benchFixture(b *testing.B, pool *pgxpool.Pool) []string {
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, `
-		WITH l AS (INSERT INTO labs (name, approved_to_test) VALUES ('Pipe Lab', true)
-		           ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id),
-		     s AS (INSERT INTO studies (uuid, name, lab_id, study_type_id, state, max_age_years)
-		           SELECT $1::uuid, 'Pipe study', l.id, 1, 'active', 9 FROM l
-		           ON CONFLICT (uuid) DO UPDATE SET name = excluded.name RETURNING id),
-		     u AS (INSERT INTO users (email) VALUES ('pipe-family@example.org')
-		           ON CONFLICT (email) DO UPDATE SET email = excluded.email RETURNING id),
-		     c AS (INSERT INTO children (user_id, given_name, birthday, gender)
-		           SELECT u.id, 'K', current_date - 300, 'f' FROM u RETURNING id)
-		INSERT INTO responses (uuid, study_id, child_id, study_type_id)
-		SELECT $2::uuid, s.id, c.id, 1 FROM s, c ON CONFLICT (uuid) DO NOTHING`, studyUUID, responseUUID); err != nil {
-		b.Fatal(err)
-	}
+	ensureStudy(b, pool)
 	rows, err := pool.Query(ctx, `INSERT INTO responses (study_id, child_id, study_type_id)
 		SELECT r.study_id, r.child_id, 1 FROM responses r, generate_series(1, $2) WHERE r.uuid = $1
 		RETURNING uuid::text`, responseUUID, benchResponses)

@@ -20,14 +20,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"lookit.dev/platform/shared/apperr"
 	"lookit.dev/platform/shared/pipe"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/pgtest"
-	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/s3/s3test"
 	"lookit.dev/platform/shared/videos"
 	"lookit.dev/platform/shared/web"
 )
@@ -84,13 +82,10 @@ func (f *flaky) DeleteAll(ctx context.Context, keys ...string) error {
 	return f.Store.DeleteAll(ctx, keys...)
 }
 
-// newFixture serves a Handler with key; the study and response of recordingName exist.
-func newFixture(t *testing.T, key string) *fixture {
-	t.Helper()
-	f := &fixture{pool: pgtest.Pool(t)}
-	f.db.Store(f.pool)
-	ctx := context.Background()
-	if _, err := f.pool.Exec(ctx, `
+// ensureStudy makes sure the study and response of recordingName exist.
+func ensureStudy(tb testing.TB, pool *pgxpool.Pool) {
+	tb.Helper()
+	if _, err := pool.Exec(context.Background(), `
 		WITH l AS (INSERT INTO labs (name, approved_to_test) VALUES ('Pipe Lab', true)
 		           ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id),
 		     s AS (INSERT INTO studies (uuid, name, lab_id, study_type_id, state, max_age_years)
@@ -102,18 +97,17 @@ func newFixture(t *testing.T, key string) *fixture {
 		           SELECT u.id, 'K', current_date - 300, 'f' FROM u RETURNING id)
 		INSERT INTO responses (uuid, study_id, child_id, study_type_id)
 		SELECT $2::uuid, s.id, c.id, 1 FROM s, c ON CONFLICT (uuid) DO NOTHING`, studyUUID, responseUUID); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(fake.Close)
-	c, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: fake.URL, AccessKey: "k", SecretKey: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s3.EnsureBucket(ctx, c, "pipe"); err != nil {
-		t.Fatal(err)
-	}
-	f.bucket = &flaky{Store: &s3.Bucket{Client: c, Name: "pipe"}}
+}
+
+// newFixture serves a Handler with key; the study and response of recordingName exist.
+func newFixture(t *testing.T, key string) *fixture {
+	t.Helper()
+	f := &fixture{pool: pgtest.Pool(t)}
+	f.db.Store(f.pool)
+	ensureStudy(t, f.pool)
+	f.bucket = &flaky{Store: s3test.New(t, "pipe").Bucket("pipe")}
 	h := &pipe.Handler{
 		Key:        key,
 		WebhookURL: webhookURL,

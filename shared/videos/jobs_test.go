@@ -4,39 +4,24 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"lookit.dev/platform/shared/jobs"
 	"lookit.dev/platform/shared/postgres"
 	"lookit.dev/platform/shared/postgres/pgtest"
-	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/s3/s3test"
 	"lookit.dev/platform/shared/videos"
 )
 
 // fakeBuckets are the three video buckets in one in-process S3 fake.
 func fakeBuckets(t *testing.T) (videos.Buckets, *awss3.Client) {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	ctx := context.Background()
-	c, err := s3.NewClient(ctx, s3.Options{Region: "us-east-1", Endpoint: srv.URL, AccessKey: "k", SecretKey: "s"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"pipe", "recorder", "jspsych"} {
-		if err := s3.EnsureBucket(ctx, c, name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return videos.Buckets{Pipe: &s3.Bucket{Client: c, Name: "pipe"}, Recorder: &s3.Bucket{Client: c, Name: "recorder"},
-		JSPsych: &s3.Bucket{Client: c, Name: "jspsych"}}, c
+	f := s3test.New(t, "pipe", "recorder", "jspsych")
+	return videos.Buckets{Pipe: f.Bucket("pipe"), Recorder: f.Bucket("recorder"), JSPsych: f.Bucket("jspsych")}, f.Client
 }
 
 // failingDeletes is the buckets with every deletion failing.
