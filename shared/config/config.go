@@ -73,6 +73,12 @@ type Config struct {
 	SendGridAPIKey string `env:"SENDGRID_API_KEY"`
 	SendGridHost   string `env:"SENDGRID_HOST"`
 	EmailFrom      string `env:"EMAIL_FROM"`
+	// SendGridWebhookPublicKey verifies SendGrid's signed Event Webhook (bounces, blocks, spam
+	// reports): the base64 DER ECDSA public key SendGrid shows. Empty: the endpoint refuses.
+	SendGridWebhookPublicKey string `env:"SENDGRID_WEBHOOK_PUBLIC_KEY"`
+	// AnnouncementsPerStudy caps how many families one run of the study announcements job tells
+	// about one study (Lookit's 50).
+	AnnouncementsPerStudy int `env:"ANNOUNCEMENTS_PER_STUDY"`
 
 	// Study builds on Cloud Build.
 	BuilderImage        string `env:"BUILDER_IMAGE"`
@@ -163,6 +169,8 @@ func Load(getenv func(string) string) (*Config, error) {
 		r.check("SENDGRID_HOST", c.SendGridHost, validHTTPURL)
 	}
 	c.EmailFrom = r.str("EMAIL_FROM", ifLocal(local, "Lookit <lookit-bot@example.org>"))
+	c.SendGridWebhookPublicKey = r.str("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+	c.AnnouncementsPerStudy = r.intRange("ANNOUNCEMENTS_PER_STUDY", 50, 1, 10000)
 
 	c.BuilderImage = r.str("BUILDER_IMAGE", ifLocal(local, "local/lookit-builder"))
 	c.BuildRegion = r.str("BUILD_REGION", "global")
