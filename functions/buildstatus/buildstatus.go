@@ -34,9 +34,21 @@ func New(in *instance.Instance) func(context.Context, event.Event) error {
 		if b.GetFinishTime() != nil {
 			s.FinishedAt = b.GetFinishTime().AsTime()
 		}
-		applied, err := (&postgres.Builds{Pool: pool}).RecordStatus(ctx, s)
+		applied, mails, err := (&postgres.Builds{Pool: pool, From: in.Config.EmailFrom}).RecordStatus(ctx, s)
 		if err != nil {
 			return err
+		}
+		// The emails are stored with the status; a lost publication is sent by retry-unsent-emails.
+		if len(mails) > 0 {
+			if pub, err := in.Publisher(ctx); err != nil {
+				in.Log.WarnContext(ctx, "build emails not published; the retry job will send them", slog.String("error", err.Error()))
+			} else {
+				for _, m := range mails {
+					if _, err := events.PublishJSON(ctx, pub, events.TopicEmail, m, nil); err != nil {
+						in.Log.WarnContext(ctx, "build email not published; the retry job will send it", slog.String("error", err.Error()))
+					}
+				}
+			}
 		}
 		in.Log.InfoContext(ctx, "build status", slog.String("build_id", s.BuildID), slog.String("status", s.Status), slog.Bool("applied", applied))
 		return nil

@@ -26,6 +26,7 @@ import (
 	"lookit.dev/platform/shared/pipe"
 	"lookit.dev/platform/shared/postgres/pgtest"
 	"lookit.dev/platform/shared/s3"
+	"lookit.dev/platform/shared/totp"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -295,6 +296,67 @@ func checkPipeWebhook(t *testing.T, base, banner string) {
 	}
 }
 
+// checkTransitionMail is a study transition through the running platform: the demo researcher
+// logs in with the demo TOTP secret, pauses the demo external study and starts it again, and the
+// site admins' notices of both reach the mail sink.
+func checkTransitionMail(t *testing.T, base string) {
+	t.Helper()
+	env := localDefaultsEnv(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	u, _ := url.Parse(base)
+	call := func(method, path, body string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for _, k := range jar.Cookies(u) {
+			if k.Name == "csrftoken" {
+				req.Header.Set("X-CSRFToken", k.Value)
+			}
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 && resp.StatusCode != 204 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+		return b
+	}
+	call("POST", "/api/auth/login", `{"email":"researcher@example.org","password":"`+env["DEMO_PASSWORD"]+`"}`)
+	code, err := totp.Code(env["DEMO_TOTP_SECRET"], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	call("POST", "/api/auth/2fa", `{"code":"`+code+`"}`)
+	var list []struct{ ID, Name string }
+	if err := json.Unmarshal(call("GET", "/api/studies", ""), &list); err != nil {
+		t.Fatal(err)
+	}
+	var study string
+	for _, s := range list {
+		if s.Name == "Demo external study" {
+			study = s.ID
+		}
+	}
+	call("POST", "/api/studies/"+study+"/transitions", `{"trigger":"pause"}`)
+	call("POST", "/api/studies/"+study+"/transitions", `{"trigger":"activate"}`)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b := call("GET", "/_dev/mail", "")
+		if strings.Contains(string(b), "Study Pause Notification: Demo external study") &&
+			strings.Contains(string(b), "Study Activation Notification: Demo external study") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the transitions' notices did not reach the mail sink: %s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // localDefaultsEnv is .env.example's values.
 func localDefaultsEnv(t *testing.T) map[string]string {
 	t.Helper()
@@ -408,6 +470,8 @@ func runPlatform(t *testing.T, env []string, localCluster bool) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	checkTransitionMail(t, base)
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)

@@ -158,7 +158,15 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 	in := instance.New(cfg, "devserver")
 	in.DB = instance.Value(pool)
 	in.Publisher = instance.Value[events.Publisher](publisher)
-	in.Builder = instance.Value[builds.Builder](&cloudbuild.Local{Publisher: publisher})
+	in.Builder = instance.Value[builds.Builder](&cloudbuild.Local{Publisher: publisher, Script: localBuildScript(),
+		Upload: func(ctx context.Context, dir, sha string) error {
+			store, err := in.Experiments(ctx)
+			if err != nil {
+				return err
+			}
+			_, err = runner.Upload(ctx, store, os.DirFS(dir), sha)
+			return err
+		}})
 	if err := ensureBuckets(ctx, in, cfg); err != nil {
 		return err
 	}
@@ -426,4 +434,16 @@ func frontend(dir string) http.Handler {
 <p>The researcher and family app is not built yet (frontend/dist is missing).</p>
 <ul><li><a href="/healthz">/healthz</a></li><li><a href="/_dev/mail">/_dev/mail</a>: email sent by the platform</li></ul>`)
 	})
+}
+
+// localBuildScript is the builder script of this checkout, when make run starts from it.
+func localBuildScript() string {
+	p, err := filepath.Abs("infra/builder/build.sh")
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }

@@ -38,7 +38,7 @@ func New(in *instance.Instance) func(context.Context, event.Event) error {
 		if err != nil {
 			return fmt.Errorf("mail sender: %w", err)
 		}
-		mailer := &postgres.Mailer{Pool: pool, Sender: sender, From: in.Config.EmailFrom}
+		mailer := &postgres.Mailer{Pool: pool, Sender: sender, From: in.Config.EmailFrom, Log: in.Log}
 		out, err := mailer.Deliver(ctx, req)
 		if errors.Is(err, mail.ErrRejected) {
 			return events.Permanent(err)

@@ -121,6 +121,24 @@ func (e NewStudyStudyType) Valid() bool {
 	}
 }
 
+// Defines values for StudyBuildState.
+const (
+	Building StudyBuildState = "building"
+	Built    StudyBuildState = "built"
+)
+
+// Valid indicates whether the value is a known member of the StudyBuildState enum.
+func (e StudyBuildState) Valid() bool {
+	switch e {
+	case Building:
+		return true
+	case Built:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenInfoScope.
 const (
 	TokenInfoScopeRead      TokenInfoScope = "read"
@@ -559,6 +577,18 @@ type Study struct {
 	UseGenerator     *bool `json:"use_generator,omitempty"`
 }
 
+// StudyBuild defines model for StudyBuild.
+type StudyBuild struct {
+	RepoUrl string `json:"repo_url"`
+
+	// Sha The commit built
+	Sha   string          `json:"sha"`
+	State StudyBuildState `json:"state"`
+}
+
+// StudyBuildState defines model for StudyBuild.State.
+type StudyBuildState string
+
 // StudyGroupInput defines model for StudyGroupInput.
 type StudyGroupInput struct {
 	// Group preview, design, analysis, submission_processor, researcher, manager or admin
@@ -921,6 +951,9 @@ type ServerInterface interface {
 	// UpdateStudy Edit a study; editing a monitored field of an approved study returns it to rejected (its researchers are emailed)
 	// (PUT /api/studies/{studyId})
 	UpdateStudy(w http.ResponseWriter, r *http.Request, studyId string)
+	// BuildStudy Build a frameplayer study's experiment runner at the commit it pins (a branch is resolved once); a commit built before is used at once
+	// (POST /api/studies/{studyId}/build)
+	BuildStudy(w http.ResponseWriter, r *http.Request, studyId string)
 	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
 	// (POST /api/studies/{studyId}/clone)
 	CloneStudy(w http.ResponseWriter, r *http.Request, studyId string)
@@ -1838,6 +1871,32 @@ func (siw *ServerInterfaceWrapper) UpdateStudy(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// BuildStudy operation middleware
+func (siw *ServerInterfaceWrapper) BuildStudy(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.BuildStudy(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CloneStudy operation middleware
 func (siw *ServerInterfaceWrapper) CloneStudy(w http.ResponseWriter, r *http.Request) {
 
@@ -2328,6 +2387,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/api/studies/{studyId}/image", wrapper.SetStudyImage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/studies/{studyId}/image", wrapper.GetPublicStudyImage)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/public/studies/{studyId}/participate", wrapper.ParticipateExternal)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/build", wrapper.BuildStudy)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/preview-data", wrapper.DeletePreviewData)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/videos/{videoId}/url", wrapper.GetVideoUrl)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
@@ -4919,6 +4979,98 @@ func (response UpdateStudy404JSONResponse) VisitUpdateStudyResponse(w http.Respo
 	return err
 }
 
+type BuildStudyRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type BuildStudyResponseObject interface {
+	VisitBuildStudyResponse(w http.ResponseWriter) error
+}
+
+type BuildStudy200JSONResponse StudyBuild
+
+func (response BuildStudy200JSONResponse) VisitBuildStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BuildStudy401JSONResponse struct{ ErrorJSONResponse }
+
+func (response BuildStudy401JSONResponse) VisitBuildStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BuildStudy403JSONResponse ErrorBody
+
+func (response BuildStudy403JSONResponse) VisitBuildStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BuildStudy404JSONResponse ErrorBody
+
+func (response BuildStudy404JSONResponse) VisitBuildStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BuildStudy409JSONResponse ErrorBody
+
+func (response BuildStudy409JSONResponse) VisitBuildStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BuildStudy503JSONResponse ErrorBody
+
+func (response BuildStudy503JSONResponse) VisitBuildStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CloneStudyRequestObject struct {
 	StudyId string `json:"studyId"`
 }
@@ -5860,6 +6012,9 @@ type StrictServerInterface interface {
 	// UpdateStudy Edit a study; editing a monitored field of an approved study returns it to rejected (its researchers are emailed)
 	// (PUT /api/studies/{studyId})
 	UpdateStudy(ctx context.Context, request UpdateStudyRequestObject) (UpdateStudyResponseObject, error)
+	// BuildStudy Build a frameplayer study's experiment runner at the commit it pins (a branch is resolved once); a commit built before is used at once
+	// (POST /api/studies/{studyId}/build)
+	BuildStudy(ctx context.Context, request BuildStudyRequestObject) (BuildStudyResponseObject, error)
 	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
 	// (POST /api/studies/{studyId}/clone)
 	CloneStudy(ctx context.Context, request CloneStudyRequestObject) (CloneStudyResponseObject, error)
@@ -7131,6 +7286,32 @@ func (sh *strictHandler) UpdateStudy(w http.ResponseWriter, r *http.Request, stu
 	}
 }
 
+// BuildStudy operation middleware
+func (sh *strictHandler) BuildStudy(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request BuildStudyRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.BuildStudy(ctx, request.(BuildStudyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BuildStudy")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(BuildStudyResponseObject); ok {
+		if err := validResponse.VisitBuildStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CloneStudy operation middleware
 func (sh *strictHandler) CloneStudy(w http.ResponseWriter, r *http.Request, studyId string) {
 	var request CloneStudyRequestObject
@@ -7453,127 +7634,130 @@ func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, vid
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rctw2lvCrnOL3VVnaoS6+xDMjVX44jifrWTnxSsrMpiIXjSZPdyNiAwwAqt3r0nPsA+2LbeFCEiTB",
-	"vqjVsjz5Y0siCIDnfsPB5yjls4IzZEpGJ58jgbLgTKL55VWaYqEw0z+nnClkSv9IiiKnKVGUs6PfJGf6",
-	"bzKd4ozon/6/wHF0Ev2/o2biI/tUHl0ookoZ3d7exlGGMhW00LNEJ/VSp0AY4IzQHGZkAWOe53x+GN3G",
-	"0RshuLi3nZjZvuPZIrgZBqifx0Ak/P3ipx9PXr1/a/8EfPQbpkoeRvo1N5te7PWUsAm+0Ts/x99LlGaD",
-	"heAFCkUtPBnOE/Nt+pcZ+XSGbKKm0cmzb17EkVoUGJ1EUgnKJvqDCyLlnIusM/jp8bP+6Ns4Evh7SYVG",
-	"1q/Nq7G35of6LfsNeg276/du+ODG01IIZCrZZEt26S0+ordoZ8bw99A86++fZBnVuCV5QtmYixmxmP7c",
-	"3zSZYEJUMqJC7zMwwDzJyEI/tFNFJ1FGFEYBEKSc2ZWTnFrA9obgJyoVZZOkHmu2TBXOZPAF9wciBFno",
-	"3yfIMhTBofZRIjEfJ5bERzgwUCriINSFACvznIxyjE6UKLFenzKFExTmbXqDLGFkFp6cZi1YlSXNQrDK",
-	"CZuUevFBUFUjZCILfo1sEzh1iMtswdu3h9caogPwWwKtDvnEQ4QXxnrgA7tQ6VHUIBO8ZUWptuIEn9Db",
-	"8vGXX3755eDdu4Pvvz+FCqjAGaQCq+9rzxZHJUuNqNGEBGSsUMyJyGR0oqnrfrmgvddZDOMYOHABjITI",
-	"7l54pL3mGefXVD2RIFOS4wkcQ6nXgGcvYI54LWN4evD0JXwLz14cPP9r/bc/w7fw4ljvdMYFnoIGDXwL",
-	"jANhcm4Icmte3JKF+rSmUY6XeqpB7YGfCipQJpQlGVlIpwrorJxFJ89fvoyjGWX2t6ehL6q+paU+jgOY",
-	"lCkvzEhkerJfI4FEs7n+72AuqEKPXQaUjhMGdqq4t/UPgyDILitwtj/+GgMMdDlFkJgKVHCNi1OQUz5n",
-	"wFm+AKbNncDHqWr6ZVaN2cNbNua971JOnOjthD7ie5zxiSDFlKZWTuT5T+Po5Nfl6/lvWYFzG/dsBwue",
-	"hKiexjxQdBZUm2tpjJBE9xbrf+WHzneuFpEpn80qyzhkKYT/zlhpxGvKB5gw1QI6qeTrhoIu5SVTYhEc",
-	"myGTVIWfYVZaSznJ8QbzAVtECdKGwXsPNlbmDMighpbuwyDJjQhNBI5RiIHJWDkboUj4ODEAFchWDJuU",
-	"RGSUMLnuuAQ/FTlhwzpSa4TwB5QyESTFBNWU0ZSqRUIzZIqOnb+yGdJXzbYMmCGxbfyU9wa6yFJL9x2h",
-	"rUck2uCWqszcH908I85zJMxQjBv2SSUSpWzDqTeu8i4ToykqJT80Wi+8SMpCi4rgwI4ECOwlDnxHePol",
-	"W/wwBMBhjbemkxf6gPBytbvaX0s/asuQjgDmGQ5IC+W2OSCA++TOS5Fif4mCa30t1iQ+aaMAQbqnKh+g",
-	"YR9QbobYflv1WghwS50AB7rQe2dktL4aPCOjIe1HikLwm+Xqb0CgehqlmkTxRGHLOfKYZmeKNo5maESj",
-	"UT3e4p6RNlskglvU9U2dlOQ5iicS9JBTwFmhFjCfIgPGFRCw02sWdIZbZPGEUqHx0wyXWUNOG0lRtSPj",
-	"Yc0oW23Xme+SeTkxLtUomeNIUuOz94DbgmTzZR0ohM2LMzJ6ZeYjecCwWAONnW33Xhmg1QFTJuVMkVQ1",
-	"Qac2bs6xyBcHlxz4GNQUISejJ9JF3xSHMZnR3ErMlcGqaqViylnPWn/2lzgkfbyttMa/OD4O2veUSUVV",
-	"GXhjIABFxSipNqa93TXX8emj90YozhVyUIIbKgRlKS2MdXij1cuEKC6S9ScwFBzwN+coDlIiEXJUCoUE",
-	"wjLI6IQqCb9xyjCD0QKmi2KKTJ5WyIaCTPCJBJJlAmUHzyGshZ0lHy/LvzHuUGSXbtpUEUDgAPm/s9Jg",
-	"WA/3AGloezHsJ69woytZ13ia20mrOJKUWc26nuAuJYrkLm5S9aKzd7pRMB8u7jOrvQ3A/pznOCB+whrB",
-	"wCeGCjyxE//ABVjwrPoEM21wN3xC2dZG2VaR9wqoS6PUbp/W0OxvVHFVJBJVWSTN1CGNr+Y8GZNUs9fy",
-	"gRrpq2IH7zBIK1F4mTi4y9DHvsNN+NIa4UXbM1mayOl6MvUkNyjomA6BZEsBsKbhRKV2KJCIdNoyj72N",
-	"UJloTZNY2g8OYTS9HtxJg50B48umUcC5RKBhmKPCDNScH9g3gZRqqv1J6016Aaghw6QlQTrwXipS6m/p",
-	"AqcLidaXhQgjRGw/4vxCu3Xr2+5m+JD1bl1Eu0oj7MeCzLDIycLarJ8UCkY0HH6ThVyk09XWqDdv2I58",
-	"T4SiWouqIdmaVpmuNsZ/YlhZcxbuTyTU0ZGWfn+5OgFnlgiBudmes8U6ch8zKjBVSSnCXF472XfRYP7L",
-	"cXut4F4F3lCcf08U+R4N4Yc27GW92wB1r0M9BDI3S9zsmzL18kUUCl7f0Ay5DHImFeCerp4pjuZTLhHG",
-	"NEcJRGC1C6AM/gw2imhSKQPA0ou41YJAKkc5TZ3T24ZNx06/syRsG++rjO5BI3tTm3rQhA7E8uo4Vx1J",
-	"WSY5LMysuFkr3VjlFqwXuonV3PZY2zZyte1htNYSsesczgpk0o8fDmM5FVShoCQcSCoF2ZY+9CeuQyNL",
-	"MlujZBC3M/LJ5OyqcHsggEFZa8RARk8/hr0FEiHhf/8Hnr/8Bv4EM87U1P5+DH8yY/ajZamsABEbKZPI",
-	"cjYjA8H9ohQFlwNEnU4xK3MMaIQ3Tj+BIxRQU6KMCKlfgjlVUyDQ0sZ9M0ROuVArKaWtM9eIylRs0bzX",
-	"h0do8QYiHnl6xBgPU3gH3R368AjNI6s+ifpgD3HfOab8BsXiNc9CEXbhHidp9fyOtQydicJbkahWlvls",
-	"Vt5TZyQ3CxpUmcilHtKFNVbfuqDN9hlFZwUPpBtclnfzyGmvbowX5PcSgWaVFVaZ3XuMK6BKwjUu9g/D",
-	"ElCqRCKyjfbRNv/Drp8mbabWZMdW8LO1pxagWjM38G1tKIhZOmE/F/fgpPtOUWvwN1t69MY89Vy2No71",
-	"/qEsgMiWwIQ9/XqqUEC1FojSRE8G3az9Q2uzxWsltlayTJ1V6fowA9mWcE4lPPX9uVSjkuZDCYxl2fa7",
-	"MP2UyITOXJ6+7xmbR0AlEAVHpKBHTkMefabZ7ZF9ukdYZh8WxpYKjZlPaY5AUkVvcD+oOadEThMbjg1b",
-	"H+uHEzT8Mv1rEIRGRa1vcK20R1qOUX/bKx5LkqsN0+aWChNbLJZkbtjd0mZLLZE4UiTPKWbJEufvHySn",
-	"mef6mdQPZqC4qV4DbTb4HlYXBCH56lDUMjJato8FTuw4pY10j0k6ktrfRh97oa91+GlTp8804dCE4e4f",
-	"BC+LgcjERD/rw9JtKoYMJZ2wGAgj+UJSGYMsRzNq1GRSCJ6ilFzEnnCNYUYYmWwSI7abGBRmg/myTVyi",
-	"TmZpM5+pepjgp0L0Kic834rKIieLZFzmeSJTgTgQJFzqhOEnOhyNmSBDQdoWxEaukxth3aDlY4znNDyk",
-	"xYurix1nqEhG1MqSpR4RdL29YX9w6Ue5Mcs+qpQqmZIbTIompBcwHS9q5wxtvA70m6DfBEWukYF+Hwzl",
-	"r182ZFZnfJsdaLN1y11s5/UKykW7ps0Dr1XKYYZY6i9PicAscRsIv7+uuyvKVJUCN6bBUmISYj3fCgxL",
-	"rzM+eVPVAHZKDNIlEZzNDai16gF7e1zTADH+w1AmKKQ53cdV2+ooQG+6QbF/3jLsHyhXXOvDL5TEXaEK",
-	"LxrmW99S312p0X1ZsHfRJotkwHZpFTEZYw3MyFYtE0m15QIpn6GEseCzusyCC3Ch203C2mtZ4MsE4Crr",
-	"/NEa4euY0bXlbI3ldvTQAiVsa9dYbizsu9jOSyvN46ipxL+X8NXdI1RrcJFUSSm3LFFcRsdj+mkgaL39",
-	"eQ2fFtxSzemNln7wQDiIsMGw1FaxzvByqnjDBM9nLjLXXo+rgpRqmpSCBkH3u0iqst6+pHIvw8/nb22Y",
-	"6j/PQY8+AQLaWj4x7t1RwSanIyLx5Qszcqx9KwZ0NgHMceaCeT2cmVMra0ST7Li49SXNvoMgEYRJY2UM",
-	"e2d1fGiNMr4M05xYn0gO2zDBuppeFbGgk8lQfXML4W5g8Pvm/G8mDDh8zNahdLMs/RA8/0Ez5GeUXQ+f",
-	"yNpEnIxpjhWX92nO5JafSJOgBsePfXtH5OGAKmbww5tL+Pn8rAqbm/mAMhMyH5XpNarVVpHIuzHqetN9",
-	"AFliLrVvcZFOceaipY0rTvXuUs6vKVYy5qR67otSUtD/wEUrI2JenSKxp0jdq69KNeWC/nfniGT1+q1J",
-	"kluF0Yfvq/dvK9B4QWfCMlfmAXMcASmKQ3irgFovTlI2yRFSzpQgqTqBHzhIFDcoQK8tr9ie9YOOSFGQ",
-	"gu6b+fSbF+9fPZFwuSjwwuwD0pwis1lD57JgVtk41GL98Ipdse8En0sU4OohpR/xRptm1PN/rMH4ESyE",
-	"TwFvUCygZJKMsXofJL9i/hTOKU2JEAv4+F8Hry/O/2Yk90fA30tiypbNAqkUY2Uf2AUOwX6KhFLiFfvY",
-	"wsYJmEngqjw+fp5e48L8gB+15dYd+R0SgaI39BDMGQ1bnNHuGXDFXNMA2Pv4+cqdOriKTn79fOVMraso",
-	"vjKMbH4wpxnMT/aEhvnRHr24ik4+X1XHLa6i2/gqotlVdPvh9uP+4RWrj0JUGWtNEpp2oji6QWEpOzo+",
-	"fHp4rOmVF8hIQaOT6Pnh8eFzk2FwwQ4T8taQP3o2JvaIh5VYWowYSLzNopPoHyjoeFFLtqZuvzqrci/N",
-	"GnqS87bN+tom6dq7z45fDJ27tAk5KoHx+UARHGam58SL4+OhvdWL2VYSdvTTjUY/32j0XzcZ/Wz90VoO",
-	"Vi5g9NoVB7ZyW08k5HxyQFlVJ3D50+V7zRpV4tlYF2amhmxyPrHljBXhdKQ+KtkTBXv/rlTxE8sXVhL1",
-	"mVgeQuPCSysLNM7qosYrNphtg72PLaL+uA8jHHOBQNiiJVRNmMFyU5vaTd3ujmi8Vbu8Fn0f3/farh45",
-	"0BDljE8mptZs91yxIeU6DR6d/PrBp+MzPoGKXu15Fk1Qdf60R6rc2ZtBIXdmn68jYBygeKnsIQtHtkYp",
-	"pLnWHJVg2ZWoaLHzG6fPOzXAne+vwHKgmUAN86yWnrYTQW1hkBnCfIpqanMzjBt+rA6UwFS7HyYywkum",
-	"DnsM5ei9KUyRqHbEX60Dm2vx17PVMK8bJN2BK57fB52/sbTtTL2DUqJXfqChCbl2AJbh+yjlbEzFbJj+",
-	"W8VDO0JPsEDprmq+mgdsBOtuuvxe8PN6yrnU2pThvMFMbQcb0WTyydfIKhO4MlCQZbKDOUknzMYn74tD",
-	"SS6QZIuVnGrLdnaE/HZN0L8Mc9rGIB5YT4GAPSXhTBKrmmyTsy6uzcDFQZ2WWGaAv3FZgJ0Y335g7K4c",
-	"+drKmC/KinYLTX+5igX2NFcdlIVmD/vEio39AT5t8OS3nZhgyHKgUr1uTl9sZcCtVZNu+5/1C0Z7Ft1l",
-	"leUVyDa2SFo2xmXoqEkMC16yiXbhx1RIE48KE7BlErvv3RCw1w5rLfJ9er8rBxsMZtkj8zBbKH2VZUAs",
-	"LvvEfvTZ/PQ2u7Vsrt2uPlrtUZsGrasExDnO+M3OjWM9+sXdYGI3WIGlye/VpJ9TqWCvILI2s63Zf42F",
-	"2rdlNgHy/wHVAJCOd0+GtRB4vGBfep7NFPYKMkOFQpqyVBN4LYjpvefCro5aoy7jxx70VgTcP8SRS0i0",
-	"kfez6R3zmGTXAxDN6y1s6kdIYPZzar7e05RWdeaClDBtMDt7oJGFWadb2hBrt7qq7RBZrXUGGD0nSqtj",
-	"Fwa+E8e/uAcLwW3DgyDIUtzYBErYRLggN9iD5P3zWqCZ3cOaC6uwqOHwiK2GC1MlOMUAbmHPubZ6CJXO",
-	"H3ak6PFVTkZyqTF9pgc8hCF9RkbrmtF60zGMFibtuZ0trT+v8TpabZOAMkCSTmFPeBFwieiiBjkZxcCV",
-	"+atx8F3nIOAM5f4q+1t/7o7i2nVvrIdlJoPAgPayJSFfcXbnNhRiMGVmewWyjLIJlEy5qKB+ls0oq8hB",
-	"AlX7LjStX+UCRmgr1qiSrra+xY5Hn3Mycsb+kJqrqGdX6YkwKh3vPW7bNbdyZLWZaqC8OyP1sTD4zqni",
-	"6zdPtxEHlTFrO7nZ8gEJe1o6GN62jcEauSD3w9x+RPwudl+OeC+McKlb6u2MgusVHgcRO9FmG6W7Exka",
-	"s/8qTpcFd6W3FAdlWoJxYYyfTJC5Z8OQHPZ8ij0Fn5xFE53lrH5jgKp/45QdVLVJD0jaA2k1s49L/ndO",
-	"WVCFbpzk+OoF2Ct5rclB48kSx2ljl7SRvUfktbZ11JymCBJZJoFxNdV/m3GBQ4LNNptb6WW8c8MeyNdw",
-	"DQzX8Djcxh6v1XNZNxJ1oLalF840NZitqwP36p9MlmD/oUylZZRx9LmUKFaEt200uEHc1xri3oJV64B4",
-	"074xwzSnTP/NR3PVblQq54u4qNoIQViQPBDa4+C0Ftu7M14shZzbTpo7Ml+aHpx3TtBasxn2uKhrAiTf",
-	"/2Oa0T9Qj7CNWdJq9TGfciDy2uSDDaXH+rlpbT1I6RnOuFHTQdHjtR77khaJjSbYbh+7odW6P+MDR4O8",
-	"Rb+OeNCLLeNB9pAiZdUZxHbMRxOtF/Gxhxkb2rSHPIaiPe9wl8GedzjkEGlBvX2pQm4qNA8oM/P533y0",
-	"otTGu+FvZ9m+3h2Cj6EY6kGyBy50UVfbVOU5lnAZzut6HXsCxFXzUNVH4UGnffCQcu61Dt5h5WmrQ/HD",
-	"xhjC639VqSVXRjmf0tTVc0uvJAAEpkhvULZIwW/5tYyhd1zYGr5hc0sz7fBrYOMKAVVdq0lODVS3zvCo",
-	"KppZ6plfVIMewi/3mxCu4Zn/iHOUSqsV681ur6u0hjKVRTf1saUwzI4+u59Wuq03/Bov6suRVhub9byb",
-	"GJwzyupD0kHzczWhv2HZY64Ge8NMYrUqTXKICuLI1Iwup+pLO+QhaNq7IXBtir5fan71/q2to5Wwx/DG",
-	"xrepgGtcrM5TX7rmoTuR1P2rLB+6XtS/SfIrcVZuwxXvNZZPq6anQGV9z2WKARY5+mz+X0uEXdZNZFcJ",
-	"MDfnUvG1qvnOh/XCe3pjj7qCVW8wILYajuxgRS05anKOqhSsKuVxl5kSlhl0+x0o9oS58xGoajWj2D+E",
-	"cyxyklI2sUcklIm6NGc2uQCGmOl3vEOdTsYGTqgoItSl3vMObel2244BR7WKdbe+5fDR1pAYwIFEpUzt",
-	"SGGw0UIDKYoeZRwZhLnWQGGR/cqNqJHyWE6GH9/jsTW/xXeo0t+Q9SFcmsYN3nFpm83qXvz7xzxzbl15",
-	"k/Ft0Z07bq7BdQrCCRyFzD/u2AZqQ6auXa8Ns8q8nCytYGruv9ghsTSLrKxmenEfJ55euTycBYW57O2k",
-	"7klWiWord2PIqDSANBe0V/HotfIyrjv+9tm4doflpRZzc7GFvZ+ws8vBO3HqksrqDAHsudYG1fb3zdUc",
-	"0Un0e4nm4gH/GEG0WbapIwocOur7P/qL5IYANwnk795jWH7NST+S5NqIjhZQte58dPbqEL8sYQXTHqu6",
-	"EPPUSiZDErGV3spcz9P0TqUSMKcTqqcYc9GTS3UbcROof1v1El8to2z7YjN2JfZtn69/ayO9NnZHlNmr",
-	"NbpkFZRNZq77lE5NB3Y+9gxAWRHaGoLHgm4HssdDi9c0d7303H3sasgJ9q4Fe9NcO7YLw6p3AdkDu8Lt",
-	"G8YGaLJa3Siz+RQFguIw4X/MrPUlucaqP7PHUOjf/7M4cZeSmC5g2nYSmay6ipm5Y9tQx4uuTzjKqq+W",
-	"meOJNJ3aGhn4rW2GNSVyilklADPbGEv/++xlNbsbqf1s+7gRjOuo/UGFH1KmlKV5mWFCRDqlN9hW3r1e",
-	"yw+iS1sNdzdQpgbUNbWbXgLyIfvIXE7Ruz6q1YJuRhbmFMqe1xZXxsbEFDxHGXvVxvsxMC+k2MN9I3aX",
-	"6cGmPmFHdvpgsUAFhsXjDfK8ajL/4zLPH06RLj19sMuSEv+2mYd1/lfTiVfAjRlV/ypVJm8yqqoak1Pz",
-	"ZSbcBTPOqOICMxhTzLPKsKtOolmQVH48VVqpCPwNU4UZ7Gln1D/a5hX77i+RFEdp7m6c/7Km2Wu9jQHR",
-	"9PRhSC7lxSOWTK95sWhsCNhjOAdtB9gTKSRXsWlOZA3xGExjb3AdnPdPgTLFTcBCa5Z5ZaJYf94oITvU",
-	"V1MC3YnIOZVoJ2jFAIwSAlmmU3tMa5jGVvpmj8Ere6S14JXJaLYaGz+6w+pfXEld9BA4pKbuHXcwWihj",
-	"JJn2ug5KRwWbgIaT+eW3AienbbOdOKPdrtw0IzGTHUZ3Ki15fCVAG3tOT59vT6by91JrHnf72/sff9CI",
-	"+Pv7Nz/EQBTMuFTwFN7R7/ZPBxSer+2oH5Hui5WcT1YKlTM+iR7MNakvllnDNznjE0CmBEX5dQignE+6",
-	"/sdDR5kC4SV73cRBdYvV8n5K3l3mO01U9K9MDxDAP6dEwZzUF6I/XiqwH9EKYBS9a90Zn8d174X6bvYn",
-	"IPjcFaHanvT9K9jt/eums4l4DDTlq9ZV0RTvSiT5cHLGu4dpDUnjbfHx0tg/p9w20bS3APnxstgm25ir",
-	"X3XF9o+KTjY49NZF4B/56FurR3oA87adlDkQ5OIB5riFVKSqdXsIEvgC595CRLKj0I93Feldq6q/5wz/",
-	"mDmD96XyTnCOWypSO9rmGLYX2V1B0MOyRtWX+8gvEavpZOKr9gMscwEoW4zTNBl4YjW+66fEEKte0gf2",
-	"wg4oULgra4GzBmy20Mf5acjGXKRoIVl1Joito1bSPKuvW2ki+6ToF7Y19yLtMozavX3pMcdSG2L6Y3Lt",
-	"O37jWbOgpoKXk6mNjtExpos0R9gztyorc4+y+8n5prEjev2/uRkohqqYL4aClBJjyLD5k0ugefxdMlmO",
-	"NJZG6Kp2b9fjauXVb98vT2s6UURMUFVyTJu4Bz83OwV7IZN+bDObB2NbfWqizIfwzrR+NhcdSXj/08Vl",
-	"b4Zvf2J48Dqn6bVxFHipqgseXHzGXmVlPhJohkzRcZUys0ua65ls/JuPXVtTXlZ9p71za6dVz3ArJDTB",
-	"23tJSF41qeZMUVZiX2B4O15bWHw6mM/nB2MuZgelyJGlPLOXBDeYaV8h1oVN+G607p1bt7uVIVo0h4SI",
-	"t88M9kguubuy05109+g5299xi/I4+uZ+ypU0MaaGGL3tw975317DX46/+cu+DQu6s1eFTzsNI1sn9+iz",
-	"+V/raXdF21BIytwp97O5Z21pyV3dC9LcB0eZVEhMeKzIyULzHFUDJXAZn7Ockx1n65eRUXNv3lCZJmXX",
-	"j8yV+ebOrb4roaU/SvsuBOqKJ6ZsyCOGG5LTzITunx7DjLJSaQlVHeWzcRE+1iJJIlOYeWEV/ZItjptP",
-	"uQldt4zMjCgSVy+6mQx/dt4rc9SGlhu4nuvkiHo777nNgN4Fgb9+0I6Vu/Lv1w+aJK3dZ/djGCk6im4/",
-	"3P5fAAAA//8=",
+	"5H3rctw2lvCrnOL3VVnaoS6+xDMjVX44jifrWTvxWsrMpiIXjSZPdyNiAwwAqt3r0nPsA+2LbeFGgk2w",
+	"L5Jalid/bEkEAfDcbzj4nOR8VnGGTMnk5HMiUFacSTS/vMhzrBQW+uecM4VM6R9JVZU0J4pydvSb5Ez/",
+	"TeZTnBH90/8XOE5Okv931E58ZJ/KozNFVC2T6+vrNClQ5oJWepbkpFnqFAgDnBFawowsYMzLks8Pk+s0",
+	"eSUEF3e2EzPbd7xYRDfDAPXzFIiEv5/99OPJi3ev7Z+Aj37DXMnDRL/mZtOLvZwSNsFXeufv8fcapdlg",
+	"JXiFQlELT4bzzHyb/mVGPr1BNlHT5OTJN8/SRC0qTE4SqQRlE/3BFZFyzkWxNPjx8ZP+6Os0Efh7TYVG",
+	"1q/tq2mw5ofmLfsNeg2763du+ODG81oIZCrbZkt26Vt8RG/RpRnj30PLor9/UhRU45aUGWVjLmbEYvpz",
+	"f9NkghlR2YgKvc/IAPOkIAv90E6VnCQFUZhEQJBzZlfOSmoB2xuCn6hUlE2yZqzZMlU4k9EX3B+IEGSh",
+	"f58gK1BEh9pHmcRynFkSH+HAQKmIg9AyBFhdlmRUYnKiRI3N+pQpnKAwb9MrZBkjs/jktOjAqq5pEYNV",
+	"Sdik1osPgsqPkJms+CWybeC0RFxmC8G+A7w2EB2A3wpoLZFPOkR4caxHPnAZKj2KGmSC16yq1a04IST0",
+	"rnz85Zdffjl4+/bg++9PwQMVOINcoP++7mxpUrPciBpNSEDGCsWciEImJ5q67pYLunudpTBOgQMXwEiM",
+	"7O6ER7prvuH8kqpHEmROSjyBY6j1GvDkGcwRL2UKjw8eP4dv4cmzg6d/bf72Z/gWnh3rnc64wFPQoIFv",
+	"gXEgTM4NQd6aF2/JQn1a0yjHcz3VoPbATxUVKDPKsoIspFMFdFbPkpOnz5+nyYwy+9vj2Bf5b+moj+MI",
+	"JmXOKzMSmZ7s10Qg0Wyu/zuYC6owYJcBpeOEgZ0q7W39wyAIinMPzu7HX2KEgc6nCBJzgQoucXEKcsrn",
+	"DDgrF8C0uRP5OOWnX2XVmD28ZmPe+y7lxIneTuwjvscZnwhSTWlu5URZ/jROTn5dvV74lhU412nPdrDg",
+	"yYjqacwDRWdRtbmRxohJ9GCx/ld+WPrO9SIy57OZt4xjlkL874zVRrzmfIAJcy2gMy9ftxR0Oa+ZEovo",
+	"2AKZpCr+DIvaWspZiVdYDtgiSpAuDN4FsLEyZ0AGtbR0FwZJaURoJnCMQgxMxurZCEXGx5kBqEC2Ztik",
+	"JqKghMlNx2X4qSoJG9aRWiPEP6CWmSA5ZqimjOZULTJaIFN07PyV7ZC+brZVwIyJbeOnvDPQRZZbul8S",
+	"2npEpg1uqerC/dHNM+K8RMIMxbhhn1QmUcounHrjvHeZGU3hlfzQaL3wIqsrLSqiA5ckQGQvaeQ74tOv",
+	"2OKHIQAOa7wNnbzYB8SXa9zV/lr6UVeGLAlgXuCAtFBumwMCuE/uvBY59peouNbXYkPikzYKEKV7qsoB",
+	"Gg4B5WZI7bf512KAW+kEONDF3ntDRpurwTdkNKT9SFUJfrVa/Q0I1ECj+EkUzxR2nKOAaXamaNNkhkY0",
+	"GtUTLB4YabNFJrhFXd/UyUlZongkQQ85BZxVagHzKTJgXAEBO71mQWe4JRZPKBUaP81wmTXktJGU+B0Z",
+	"D2tG2Xq7znyXLOuJcalG2RxHkhqfvQfcDiTbL1uCQty8eENGL8x8pIwYFhugcWnbvVcGaHXAlMk5UyRX",
+	"bdCpi5v3WJWLg3MOfAxqilCS0SPpom+Kw5jMaGkl5tpglV+pmnLWs9af/CWNSZ9gK53xz46Po/Y9ZVJR",
+	"VUfeGAhAUTHK/Ma0t7vhOiF99N6IxbliDkp0Q5WgLKeVsQ6vtHqZEMVFtvkEhoIj/uYcxUFOJEKJSqGQ",
+	"QFgBBZ1QJeE3ThkWMFrAdFFNkclTj2yoyAQfSSBFIVAu4TmGtbizFOJl9TemSxS5TDddqoggcID831pp",
+	"MKyHe4A0tL0Y9pPXuNFe1rWe5u2kVZpIyqxm3Uxw1xJFdhM3yb/o7J3lKFgIF/eZfm8DsH/PSxwQP3GN",
+	"YOCTggdP6sQ/cAEWPOs+wUwb3Q2fUHZro+xWkXcP1JVRardPa2j2N6q4qjKJqq6yduqYxldzno1Jrtlr",
+	"9UCN9HWxg7cYpZUkvkwa3WXsY9/iNnxpjfCq65msTOQsezLNJFco6JgOgeSWAmBDw4lK7VAgEfm0Yx4H",
+	"G6Ey05oms7QfHcJofjm4kxY7A8aXTaOAc4lAw7BEhQWoOT+wbwKp1VT7k9abDAJQQ4ZJR4IswXulSGm+",
+	"ZRk4y5DofFmMMGLE9iPOz7Rbt7ntboYPWe/WRbSrtMJ+LMgMq5IsrM36SaFgRMPhN1nJRT5db40G88bt",
+	"yHdEKKq1qBqSrbnPdHUx/hNDb81ZuD+S0ERHOvr9+foEnFkiBuZ2e84WW5L7WFCBucpqEefyxsm+iQYL",
+	"X067a0X3KvCK4vx7osj3aAg/tuEg690FqHsdmiFQuFnSdt+UqefPkljw+ooWyGWUM6kA93T9TGkyn3KJ",
+	"MKYlSiAC/S6AMvgz2CiiSaUMAEsv4laLAqkelTR3Tm8XNkt2+o0lYdd4X2d0DxrZ29rUgyZ0JJbXxLma",
+	"SMoqyWFhZsXNRulGn1uwXug2VnPXY+3ayH7bw2htJOKyczirkMkwfjiM5VxQhYKSeCCpFuS29KE/cRMa",
+	"WZHZGmWDuJ2RTyZn58PtkQAGZZ0RAxk9/Rj2FkiEhP/9H3j6/Bv4E8w4U1P7+zH8yYzZT1alsiJEbKRM",
+	"JuvZjAwE96taVFwOEHU+xaIuMaIRXjn9BI5QQE2JMiKkeQnmVE2BQEcb980QOeVCraWUrs7cICrj2aJ9",
+	"rw+P2OItRALyDIgxHabwJXQv0UdAaAFZ9Uk0BHuM+95jzq9QLF7yIhZhF+5xlvvnN6xlWJoovhWJam2Z",
+	"z3blPU1Gcruggc9ErvSQzqyx+toFbW6fUXRW8EC6wWV5t4+c9urGeEV+rxFo4a0wb3bvMa6AKgmXuNg/",
+	"jEtAqTKJyLbaR9f8j7t+mrSZ2pAdO8HPzp46gOrM3MK3s6EoZumE/VzdgZMeOkWdwd/c0qM35mngsnVx",
+	"rPcPdQVEdgQm7OnXc4UC/FogahM9GXSz9g+tzZZulNhayzJNVmXZhxnItsRzKvGp786lGtW0HEpgrMq2",
+	"34Tpp0RmdOby9H3P2DwCKoEoOCIVPXIa8ugzLa6P7NM9wgr7sDK2VGzMfEpLBJIreoX7Uc05JXKa2XBs",
+	"3PrYPJyg4VfoX6MgNCpqc4NrrT3ScYz6217zWJJSbZk2t1SY2WKxrHDDbpY2W2mJpIkiZUmxyFY4f/8g",
+	"JS0C18+kfrAAxU31GmizIfSwlkEQk68ORR0jo2P7WOCkjlO6SA+YZElSh9voYy/2tQ4/XeoMmSYemjDc",
+	"/V0drbMVWPFBp19OyUCEis9mVIH/3mFq8QEYP7IBywYBFwvTZoN2O4PC7gfB62og8jLRz/pf4oCeQoGS",
+	"TlgKhJFyIalMQdajGTVmQFYJnqOUXKSB8khhRhiZbBMDt5sY3P9gPnAbl28pc7adT+gfZvipEr3KkMB3",
+	"pLIqySIb12WZyVwgDgRBVzqZ+IkOR5smyFCQroW0lWvoRlg3b/UY4xkOD+nImvXFnDNUpCBqbUlWjwiW",
+	"vdlhf3flR7kxqz6qliqbkivMqjZkGTGNzxrnE208EvSboN8ERS6RgX4fDOVvXhZlVmf8NjvQZvktd3E7",
+	"r15QLro1ewF4rdERZ4iV8YApEVhkbgPx9zd150Wdq1rg1jRYS8xirBdauXHp9YZPXvkax6USinxFhGp7",
+	"A3GjesfeHjc0sIx/NJTpilkG7uP8tpYUfDDdoNh/33Fc7ikX3ujDL5SkXqMKz1rm29wT2V0p1V1Z6DfR",
+	"JotswHbpFGkZYxTMyE6tFsm15aKtNZQwFnzWlJFwAS40vU3YfiMPY5UAXOd9PFgnYxM3ofEMrOHajY5a",
+	"oMR9iQbLrQdxE99gZSV9mrQnDe4kPHfzCNwGXCRVVstblmCuouMx/TQQlL/9eZSQFtxS7emUjn4IQDiI",
+	"sMGw261iufHlVPWKCV7OXOSxux5XFanVNKsFjYLud5H5suW+pHIvw8/vX9sw3H++Bz36BAhoa/nEuK9H",
+	"FZucjojE58/MyLH2rRjQ2QSwxJkLVvZwZk7lbBAts+PSzpe0+46CRBAmjZUx7J018a8NyhQLzEtifSI5",
+	"bMNE64Z6VdKCTiZD9dsdhLuB0e+b87+ZMOfwMWKH0u2qEIbg+Q9aIH9D2eXwibNtxMmYlui5vE9zJnf+",
+	"SJoEPDh+7Ns7oowHjLGAH16dw8/v3/i0gJkPKDMpgVGdX6JabxWZuEUnBt9sug8gS8y19i3O8inOXDS4",
+	"dcWp3l3O+SVFL2NO/PNQlJKK/gcuOhkf8+oUiT0l6159UaspF/S/l46A+tevTRGAVRh9+L5499qDJgiq",
+	"E1a4MhaY4whIVR3CawXUenGSskmJkHOmBMnVCfzAQaK4QgF6bXnB9qwfdESqilR038yn3zx79+KRhPNF",
+	"hWdmH5CXFJnNijqXBQtv41CL9cMLdsG+E3wuUYCr95RhRB9tGlXP/7EB40ewED4FvEKxgJpJMkb/Pkh+",
+	"wcIpnFOaEyEW8PG/Dl6evf+bkdwfAX+viSnLNgvkUoyVfWAXOAT7KRJqiRfsYwcbJ2AmgYv6+PhpfokL",
+	"8wN+1Jbb8sjvkAgUvaGHYM6g2OKTbk+EC+aaIsDex88X7lTFRXLy6+cLZ2pdJOmFYWTzgzmtYX6yJ1DM",
+	"j/ZoyUVy8vnCHye5SK7Ti4QWF8n1h+uP+4cXrDnq4TPymiQ07SRpcoXCUnZyfPj48FjTK6+QkYomJ8nT",
+	"w+PDpyaD4oIdJqSvIX/0ZEzsERYrsbQYMZB4XSQnyT9Q0PGikWztuQR/FudOmlH0JOd1l/W1TbJs7z45",
+	"fjZ0rtQmHKkExucDRX5YmJ4az46Ph/bWLGZbZdjRj7ca/XSr0X/dZvSTzUdrOehdwOSlK37s5O4eSSj5",
+	"5IAyXwdx/tP5O80aPrFurAszU0s2JZ/Yck1POEtSH5XsiYK9f1eq+omVCyuJ+kwsD6F14aWVBRpnTdHm",
+	"BRvMJsLexw5Rf9yHEY65QCBs0RGqJsxgualL7aYueUc03qnN3oi+j+96bVdvHWn48oZPJqaWbvdcsSXl",
+	"Og2enPz6IaTjN3wCnl7teR1NUE1+uEeq3NmbUSH3xj7fRMA4QPFa2UMkjmyNUshLrTm8YNmVqOiw8yun",
+	"z5dqnJe+34PlQDOBGuZZLT1tp4XGwiAzhPkU1dTmZhg3/OgPzMBUux8mMsJrpg57DOXovS28kah2xF+d",
+	"A6kb8deT9TBvGkDdgCue3gWdv7K07Uy9g1piUF6hoQmldgBW4fso52xMxWyY/jvFUTtCT7QA66Zq3s8D",
+	"NoJ1M11+J/h5OeVcam3KcN5iprGDjWgy+fJLZN4E9gYKskIuYU7SCbPxybviUFIKJMViLafasqQdIb9b",
+	"8/Qvw5y28UkA1lMgYE+BOJPEqibbxG0Z12bg4qBJS6wywF+5LMBOjO8wMHZTjnxpZcwXZUW7hbZ/nmeB",
+	"Pc1VB3Wl2cM+sWJjf4BPWzyFbTUmGLMcqFQv29MltzLgNqq5t/3d+gWxPYvu3Gd5BbKtLZKOjXEeO0qT",
+	"woLXbKJd+DEV0sSj4gRsmcTuezcEHLT72oh8H9/tytEGikXxwDzMDkpfFAUQi8s+sR99Nj+9Lq4tm2u3",
+	"q49We5SoRes6AfEeZ/xq58axHv3sZjCxG/RgafN7DemXVCrYq4hszGxr9l9ipfZtmU2E/H9ANQCk492T",
+	"YSMEHi7YV57XM4XLgsxQoZCm7NYEXitiegu6sKuj1mSZ8dMAemsC7h/SxCUkusj72fTGeUiy6x6I5uUt",
+	"bOoHSGD2cxq+3tOU5juPQU6YNpidPdDKwmKpG9wQa3e6xu0QWZ11Bhi9JEqrYxcGvhHHP7sDC8FtI4Ag",
+	"yFpc2QRK3EQ4I1fYg+Td81qkWd/9mgvrsKjh8ICthjNTJTjFCG5hz7m2egiVzh92pBjwVUlGcqUx/UYP",
+	"uA9D+g0ZbWpG602nMFqYtOftbGn9ea3X0WkLBZQBknwKeyKIgEtEFzUoySgFrsxfjYPvOiMBZyj319nf",
+	"+nN3FNduen/dLzMZBEa0ly0J+YqzO9exEIMpM9urkBWUTaBmykUF9bNiRpknBwlU7bvQtH6VCxihrVij",
+	"Srra+g47Hn0uycgZ+0NqzlPPrtITcVQ63nvYtmtp5ch6M9VAeXdG6kNh8J1Txddvnt5GHHhj1naqs+UD",
+	"Eva0dDC8bRuftXJB7se5/YiEXfq+HPGeGeHStAzcGQU3KzwMInaizTaCdycyNGb/VZwuC26vtxQHZVqe",
+	"cWGMn0KQeWDDkBL2Qoo9hZCcRRud5ax5Y4Cqf+OUHfjapHsk7YG0mtnHOf87pyyqQrdOcnz1AuyFvNTk",
+	"oPFkieO0tUu6yN4j8lLbOmpOcwSJrJDAuJrqv824wCHBZpvprfUy3rph9+RruAaNG3gcbmMP1+o5bxql",
+	"OlDb0gtnmhrMNtWBe81PJkuwf1+m0irKOPpcSxRrwts2Gtwi7msNcd+CVZuAeNuessC8pEz/LUSzb6cq",
+	"lfNFXFRthCAsSO4J7Wl0Wovt3RkvlkLe206hOzJf2h6jN07QWrMZ9rhoagIk3/9jmtE/0ICwjVnSaWUy",
+	"n3Ig8tLkgw2lp/q5ad09SOkFzrhR01HRE7RW+5IWiY0m2G4mu6HVpv/kPUeDgkW/jnjQs1vGg+whRcr8",
+	"GcRuzEcTbRDxsYcZW9q0hzyGoj1vcZfBnrc45BBpQX37UoXSVGgeUGbmC7/5aE2pTXCD4c6yfb07Eh9C",
+	"MdS9ZA9c6KKptvHlOZZwGc6beh17AsRV81DVR+HBUnvkIeXca428w8rTTgfm+40xxNf/qlJLroxyPqW5",
+	"q+eWQUkACMyRXqHskELY0mwVQ++4sDV+g+gtzbTDr4GNPQJ8XatJTg1Ut87wyBfNrPTMz/yg+/DLwyaL",
+	"G3jmP+IcpdJqxXqzt9dVWkOZyqKr5thSHGZHn91Pa93WK36JZ83lT+uNzWbebQzOGWXNIemo+bme0F+x",
+	"4iFXg71iJrHqS5McoqI4MjWjq6n63A65D5oObkDcmKLvlppfvHtt62gl7DG8svFtKuASF+vz1OeuOepO",
+	"JHX/qs77rhcNb8r8SpyV63jFe4PlU9/UFahs7vHMMcIiR5/N/xuJsPOmSe46AebmXCm+1jXf+bBZeE9v",
+	"7EFXsOoNRsRWy5FLWFErjpq8R1UL5kt53GWthBUG3WEHij1h7rQEqjrNKPYP4T1WJckpm9gjEspEXdoz",
+	"m1wAQyz0O8GhTidjIydUFBHqXO95h7Z0t23HgKPqY92dbzl8sDUkBnAgUSlTO1IZbHTQQKqqRxlHBmGu",
+	"NVBcZL9wIxqkPJST4cd3eGwtbGEeq/Q3ZH0I56ZxQ3Bc2mazli82/mOeObeuvMn4dujOHTfX4DoF4QSO",
+	"QhYed+wCtSVT147YhlllWU9WVjC193vskFjaRdZWMz27ixNPL1wezoLCXGZ30vQk86Layt0UCioNIM0F",
+	"9D4evVFexnX/v302rttBeqXF3F7cYe9fXNrl4J0/TUmlP0MAe661gd/+vrl6JDlJfq/RXKwQHiNItss2",
+	"LYkCh47mfpP+IqUhwG0C+bv3GFZf49KPJLk2oqMF+NadD85eHeKXFaxg2mP5Cz9PrWQyJJFa6a3M9UNt",
+	"71QqAUs6oXqKMRc9udS0STeB+te+V/p6GWXbF5uxa7Fv+3z9WxfpjbE7osxeHbJMVlHZZOa6S+nUdpjn",
+	"48AAlJ7QNhA8FnQ7kD0BWoKmuZul5+5iV0NOcHDt2av2WrVdGFa9C9bu2RXu3qA2QJN+daPM5lMUCIrD",
+	"hP8xs9bn5BJ9f+aAoTC832hx4i5dMV3AtO0kCum7ipm5U9tQJ4iuTzhK31fLzPFImk5trQz81jbDmhI5",
+	"xcILwMI2xtL/PnnuZ3cjtZ9tH7eCcRO1P6jwY8qUsrysC8yIyKf0CrvKu9dr+V50aafh7hbK1IC6oXbT",
+	"S0DeZx+Z8ykG12N1WtDNyMKcQtkL2uLK1JiYgpco06DaeD8FFoQUe7hvxe4qPdjWJ+zITh8sFvBgWDzc",
+	"IM+LNvM/rsvy/hTpytMHuywpCW/TuV/nfz2dBAXcWFD1r1Jl8qqgyteYnJovM+EumHFGFRdYwJhiWXjD",
+	"zp9EsyDxfjxVWqkI/A1zhQXsaWc0PNoWFPvur5AUR6PmqpUvapqZG1/uRzTZy2UidKcfqKZ8b8/0xrbX",
+	"xuwDF+CvgzntqPJIbbVtZ27Hm0TtV1yzmibf3FTrGTgDgeA+4wZq+KlCQWfIFIiaMRRAlOv4Zi7roQoq",
+	"DdY9AiNBWD7VHqFAyUt7JjPH/VMT2mqv9vHtCKlpUVroCbuZkj7t5yVnD8Ateam3MUD7j+9H3Oa8esBa",
+	"+SWvFi3TwR7DOWgb2J7GIqVKTWMu64SmYBnXdS/fPwXKFDfBOm1Vzb15bmNZxgCzQ0MTTaA7DTynEu0E",
+	"nfiXMcBA1vnUHlEcprG1cYmHEJF4oOcgvLQwW01NDGlJzX1xA+2sh8AhE+3OcQejhTIOgmkt7aB0VLGJ",
+	"Vlb2l98q9OrKu6zEOax25bYRj5nsMLlRWdXDK3/bWiU+fnp7MpW/19oMcDc7vvvxB42Iv7979UOqldGM",
+	"SwWP4S39zqiumLEXWno0zMb0xUrJJ2uFyhs+Se7NLW8uVdrAL3/DJ4BMCYry6xBAJZ8s+973HWGNhFbt",
+	"VSsH/ga31b3E3tnR3+vBu0zStcvYdaOW9j+nRMGcSLB7fsBVH/YjOha/g3twbyfj87TpO0KFvX1BPgLB",
+	"564A297HMKalS1y774Y/2xvfS6LcfURfmKZC1boukhhcBybvT84Ed5BtIGmCLT5cGvvnlNsGsvYGrDBW",
+	"nNpEM3O12+6gyYOiky0OfC4j8I987LNzP0AE87aVmjkM52Jh5qiRVMTXed4HCXyBM58xItlR2DO4hvem",
+	"Jwq+5wz/mPmyd7UKTi+POypSO9qmBUGQ1VhD0MOyRjUXW8kvEatZqkLxrTdY4YKvthCtbbDxyGp810uM",
+	"Ifo+6gf2shqoULjrmoGzFmy2yM35acjGXORoIem7cqTWUbNhNXc1QZvVIlW/qLO9E2yXKYTlm8cech6h",
+	"JaY/Jte+5VeBNQtqKng9mdroGB1jvshLhD1zo7gyd4i7n5xvmjqi1/+bW7FS8IWsKVSklphCge2fXPI4",
+	"4O+ayXqksTRCV7F+vRlXq+Dswt3ytKYTRcQElZdj2sQ9+LndKdjLyPRjm9U/GNvKaxPyP4S3pu25ueRL",
+	"wrufzs57M3z7E8ODlyXNL42jwGvlLzdx8Rl7jZv5SKAFMkXHPl1slzRXk9ncDx+7lr689j3XgzObp75f",
+	"vhUSmuDtnTyk9A3aOVOU1dgXGMGONxYWnw7m8/nBmIvZQS1KZDkv7AXZLWa61+ctwyZ+L+DyfXPXu5Uh",
+	"WjTHhEiwzwL2SCm5y++4NFFAz8X+jtvzb5+MGSge08SYG2IMtg977//2Ev5y/M1f9m1Y0J07rELaaRnZ",
+	"OrlHn83/Wk+76wmHQlLmPsWfzR2DK8tNmz6o5i5EyqRCYsJjVUkWmueoGij/LPiclZzsuFJlFRm1d0YO",
+	"lShTdvnAXJkb5/deeKGlP0r7LgSaaj+mbMgjhStS0sKE7h8fw4yyWmkJ5Y+x2rgIH2uRJJEpLIKwin7J",
+	"FobOp9yErjtGZkEUSf2LbibDn0vv1SVqQ8sN3Mx1ckR9O++5y4DB5Zi/ftCOlbvu8tcPmiSt3Wf3Yxgp",
+	"OUquP1z/XwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

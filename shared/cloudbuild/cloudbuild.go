@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	cb "cloud.google.com/go/cloudbuild/apiv1/v2"
@@ -42,9 +43,10 @@ func (b *Builder) BuildRequest(r builds.Request) *cloudbuildpb.CreateBuildReques
 	req := &cloudbuildpb.CreateBuildRequest{
 		ProjectId: b.Project,
 		Build: &cloudbuildpb.Build{
-			Steps:          []*cloudbuildpb.BuildStep{{Name: b.Image, Args: r.Args, Env: env}},
-			Timeout:        durationpb.New(timeout),
-			Tags:           []string{"lookit", "request-" + r.RequestID},
+			Steps:   []*cloudbuildpb.BuildStep{{Name: b.Image, Args: r.Args, Env: env}},
+			Timeout: durationpb.New(timeout),
+			// The subject tag finds the builds of one runner commit (or study) in Cloud Build.
+			Tags:           []string{"lookit", "request-" + r.RequestID, strings.ReplaceAll(r.Subject, ":", "-")},
 			Substitutions:  map[string]string{"_REQUEST_ID": r.RequestID, "_SUBJECT": r.Subject},
 			Options:        &cloudbuildpb.BuildOptions{Logging: cloudbuildpb.BuildOptions_CLOUD_LOGGING_ONLY},
 			ServiceAccount: b.ServiceAccount,

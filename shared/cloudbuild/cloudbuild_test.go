@@ -64,8 +64,9 @@ func TestBuildRequest(t *testing.T) {
 	if want := []string{"ALPHA=first", "MIDDLE=a=b", "ZETA=last"}; !slices.Equal(step.GetEnv(), want) {
 		t.Errorf("step env = %q, want sorted %q", step.GetEnv(), want)
 	}
-	if !slices.Contains(build.GetTags(), "request-"+r.RequestID) || !slices.Contains(build.GetTags(), "lookit") {
-		t.Errorf("tags = %q, want lookit and request-%s", build.GetTags(), r.RequestID)
+	if !slices.Contains(build.GetTags(), "request-"+r.RequestID) || !slices.Contains(build.GetTags(), "lookit") ||
+		!slices.Contains(build.GetTags(), "study-0f6b3c1e-8a2d-4c57-9e3b-2d1f0a9b7c66") {
+		t.Errorf("tags = %q, want lookit, request-%s and the subject", build.GetTags(), r.RequestID)
 	}
 	if s := build.GetSubstitutions(); len(s) != 2 || s["_REQUEST_ID"] != r.RequestID || s["_SUBJECT"] != r.Subject {
 		t.Errorf("substitutions = %v", s)

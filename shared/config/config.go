@@ -84,6 +84,10 @@ type Config struct {
 	BuilderImage        string `env:"BUILDER_IMAGE"`
 	BuildRegion         string `env:"BUILD_REGION"`
 	BuildServiceAccount string `env:"BUILD_SERVICE_ACCOUNT"`
+	// GitHub's API resolves a study's runner branch to a commit; the token (optional) raises
+	// GitHub's rate limit.
+	GitHubAPIURL string `env:"GITHUB_API_URL"`
+	GitHubToken  string `env:"GITHUB_TOKEN"`
 
 	// PipeWebhookKey authenticates the Pipe recording service's webhook (HMAC-SHA1 signature).
 	PipeWebhookKey string `env:"PIPE_WEBHOOK_KEY"`
@@ -175,6 +179,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.BuilderImage = r.str("BUILDER_IMAGE", ifLocal(local, "local/lookit-builder"))
 	c.BuildRegion = r.str("BUILD_REGION", "global")
 	c.BuildServiceAccount = r.str("BUILD_SERVICE_ACCOUNT", "")
+	c.GitHubAPIURL = r.str("GITHUB_API_URL", "https://api.github.com")
+	r.check("GITHUB_API_URL", c.GitHubAPIURL, validHTTPURL)
+	c.GitHubToken = r.str("GITHUB_TOKEN", "")
 
 	c.PipeWebhookKey = r.str("PIPE_WEBHOOK_KEY", "")
 	c.PipeWebhookURL = r.str("PIPE_WEBHOOK_URL", "")

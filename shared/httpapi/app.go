@@ -119,6 +119,7 @@ var operations = map[string]operation{
 	"GetPublicStudyImage": {action: authz.ListPublicStudies}, // active studies only (the handler's query)
 
 	"DeletePreviewData": {action: authz.DeletePreviewData, object: studyObject},
+	"BuildStudy":        {action: authz.EditStudy, object: studyObject},
 
 	// Participant video: authz.WatchVideo weighs consent and the video's kind.
 	"GetVideoUrl": {action: authz.WatchVideo, object: videoObject},
@@ -202,6 +203,8 @@ func studyObject(ctx context.Context, s *appServer, request any) (authz.Object, 
 	case appapi.GetStudyImageRequestObject:
 		id = r.StudyId
 	case appapi.DeletePreviewDataRequestObject:
+		id = r.StudyId
+	case appapi.BuildStudyRequestObject:
 		id = r.StudyId
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: studyObject: unexpected request %T", request)

@@ -168,6 +168,7 @@ var requests = map[string]struct {
 	"ParticipateExternal": {"POST", "/api/public/studies/STUDY/participate", `{"child":"CHILD"}`},
 	"GetVideoUrl":         {"GET", "/api/videos/VIDEO/url", ``},
 	"DeletePreviewData":   {"DELETE", "/api/studies/STUDY/preview-data", ``},
+	"BuildStudy":          {"POST", "/api/studies/STUDY/build", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -261,6 +262,9 @@ var allowed = map[string][]string{
 	"ParticipateExternal": {"family"}, // with its own child (the fixture study is not external: 409)
 	// DP: every study group but preview; the lab admin umbrella.
 	"DeletePreviewData": {"study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-admin"},
+	// WD: design, manager, admin; the lab admin umbrella (the matrix study pins a branch GitHub
+	// cannot resolve here: 503 for those let through).
+	"BuildStudy": {"study-design", "study-manager", "study-admin", "lab-admin"},
 	// A session video of a consented response: real-data readers (RR) of its study.
 	"GetVideoUrl": {"study-analysis", "study-researcher", "study-admin"},
 }

@@ -25,6 +25,7 @@ func New(in *instance.Instance) http.Handler {
 	newAppAPI(in, mux)
 	newCompatAPI(in, mux)
 	newPages(in, mux)
+	mux.Handle("POST "+SendGridEventsPath, sendGridEvents(in)) // signed by SendGrid, no session
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.Error(w, r, in.Log, apperr.New(apperr.NotFound, "no route for %s %s", r.Method, r.URL.Path))
 	}))

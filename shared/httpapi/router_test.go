@@ -29,6 +29,12 @@ func newInstance(t testing.TB, db instance.Provider[*pgxpool.Pool]) *instance.In
 	if err != nil {
 		t.Fatal(err)
 	}
+	// GitHub, for study builds: every branch is at one commit.
+	gh := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "0123456789abcdef0123456789abcdef01234567")
+	}))
+	t.Cleanup(gh.Close)
+	cfg.GitHubAPIURL = gh.URL
 	in := instance.New(cfg, "test")
 	in.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	in.DB = db

@@ -24,6 +24,7 @@ import (
 	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/events"
 	"lookit.dev/platform/shared/gcs"
+	"lookit.dev/platform/shared/github"
 	"lookit.dev/platform/shared/logging"
 	"lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/objects"
@@ -171,6 +172,11 @@ func localSigner(b *gcs.Bucket) error {
 	b.PrivateKey = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
 	b.Insecure = true
 	return nil
+}
+
+// RefResolver resolves study runner branches to commits on GitHub.
+func (in *Instance) RefResolver() postgres.RefResolver {
+	return &github.Resolver{BaseURL: in.Config.GitHubAPIURL, Token: in.Config.GitHubToken}
 }
 
 // FromEnv loads the configuration from the process environment. A bad configuration cannot

@@ -20,6 +20,8 @@ const (
 	DeleteDueVideos = "delete-due-videos"
 	// CompleteStaleUploads completes browser video uploads abandoned more than a day ago.
 	CompleteStaleUploads = "complete-stale-uploads"
+	// StudyAnnouncements tells families about active studies their children are eligible for.
+	StudyAnnouncements = "study-announcements"
 )
 
 // Schedule is each job's cron schedule (UTC), used by infra/ for Cloud Scheduler.
@@ -29,4 +31,7 @@ var Schedule = map[string]string{
 	PruneSessions:        "15 3 * * *",
 	DeleteDueVideos:      "45 * * * *",
 	CompleteStaleUploads: "0 4 * * *",
+	StaleBuilds:          "*/10 * * * *",
+	// Daily, in the morning in the Americas (10:00 EDT); Lookit's ran at 10:00, by default UTC.
+	StudyAnnouncements: "0 14 * * *",
 }

@@ -7,8 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"lookit.dev/platform/shared/accounts"
 )
 
 // Request asks the mailer to send one email. ID is the idempotency key: publishing the same
@@ -22,13 +27,21 @@ type Request struct {
 	HTML    string   `json:"html,omitempty"`
 	// ReplyTo is where answers go, e.g. the lab's contact address for family-facing mail.
 	ReplyTo string `json:"reply_to,omitempty"`
+	// ListUnsubscribe is set on family-facing mail only: parallel to To, each recipient's one-click
+	// unsubscribe URL (UnsubscribeURL), sent as their List-Unsubscribe header with
+	// List-Unsubscribe-Post (RFC 8058). Empty for account and researcher mail.
+	ListUnsubscribe []string `json:"list_unsubscribe,omitempty"`
 }
 
-// Limits keep a request within what SendGrid accepts and what the database stores.
+// Limits keep a request within what SendGrid accepts and what the database stores. SendGrid takes
+// at most MaxBatch personalizations (here, recipients) per request, so a request to more
+// recipients goes out in several batches.
 const (
-	MaxRecipients = 1000
+	MaxRecipients = 10000
+	MaxBatch      = 1000
 	MaxSubject    = 255
 	MaxBody       = 512 << 10
+	MaxURL        = 2000
 )
 
 // Validate reports the first problem with r, naming the field.
@@ -57,6 +70,14 @@ func (r *Request) Validate() error {
 	if err := r.ValidReplyTo(); err != nil {
 		return err
 	}
+	if len(r.ListUnsubscribe) != 0 && len(r.ListUnsubscribe) != len(r.To) {
+		return errors.New("list_unsubscribe must be empty or give one URL per address in to")
+	}
+	for i, u := range r.ListUnsubscribe {
+		if !validUnsubscribeURL(u) {
+			return fmt.Errorf("list_unsubscribe[%d] is not an http(s) URL of at most %d characters", i, MaxURL)
+		}
+	}
 	if strings.TrimSpace(r.Subject) == "" || utf8.RuneCountInString(r.Subject) > MaxSubject || strings.ContainsAny(r.Subject, "\r\n") {
 		return fmt.Errorf("subject must be one line of 1 to %d characters", MaxSubject)
 	}
@@ -77,6 +98,27 @@ func (r *Request) ValidReplyTo() error {
 		}
 	}
 	return nil
+}
+
+// validUnsubscribeURL accepts an absolute http(s) URL that can sit between the angle brackets of a
+// List-Unsubscribe header: no spaces, controls, brackets or commas.
+func validUnsubscribeURL(s string) bool {
+	if s == "" || len(s) > MaxURL {
+		return false
+	}
+	for _, c := range s {
+		if c <= ' ' || c >= 0x7f || strings.ContainsRune("<>,\"", c) {
+			return false
+		}
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+// UnsubscribeURL is the one-click unsubscribe link of the user with the given UUID: the app API's
+// POST /api/unsubscribe/{token} with accounts.UnsubscribeToken under key.
+func UnsubscribeURL(baseURL string, key []byte, userUUID uuid.UUID) string {
+	return strings.TrimRight(baseURL, "/") + "/api/unsubscribe/" + accounts.UnsubscribeToken(key, userUUID)
 }
 
 func isUUID(s string) bool {
@@ -109,9 +151,13 @@ type Outgoing struct {
 	Text    string
 	HTML    string
 	ReplyTo string
+	// ListUnsubscribe is empty or, parallel to To, each recipient's one-click unsubscribe URL.
+	ListUnsubscribe []string
 }
 
-// Sender hands an email to the mail provider and returns the provider's message id.
+// Sender hands an email to the mail provider and returns the provider's message id. A Sender
+// given more than MaxBatch recipients sends them in batches of MaxBatch, in order; when a batch
+// fails after earlier ones were accepted, the error is a *PartialError saying how many were.
 type Sender interface {
 	Send(ctx context.Context, m Outgoing) (string, error)
 }
@@ -119,3 +165,17 @@ type Sender interface {
 // ErrRejected wraps a provider's refusal of a message (bad address, bad request): retrying the
 // same message cannot succeed.
 var ErrRejected = errors.New("mail provider rejected the message")
+
+// PartialError reports a send that failed after the provider accepted its first Sent recipients
+// (whole batches): sending the message again would send those twice.
+type PartialError struct {
+	Sent        int      // recipients accepted, a multiple of MaxBatch
+	ProviderIDs []string // the accepted batches' message ids
+	Err         error    // why the next batch failed
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("after %d recipients were accepted: %v", e.Sent, e.Err)
+}
+
+func (e *PartialError) Unwrap() error { return e.Err }

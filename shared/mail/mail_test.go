@@ -7,6 +7,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
+	"lookit.dev/platform/shared/accounts"
 	"lookit.dev/platform/shared/mail"
 )
 
@@ -38,6 +41,10 @@ func TestValidRequests(t *testing.T) {
 		"html at the limit":  func(r *mail.Request) { r.HTML = strings.Repeat("x", mail.MaxBody) },
 		"plus address":       func(r *mail.Request) { r.To = []string{"a+tag@example.org"} },
 		"multi-line text ok": func(r *mail.Request) { r.Text = "line 1\r\nline 2\n" },
+		"10000 recipients":   func(r *mail.Request) { r.To = manyAddresses(mail.MaxRecipients) },
+		"unsubscribe links": func(r *mail.Request) {
+			r.ListUnsubscribe = []string{"https://lookit.example/api/unsubscribe/AAA", "http://127.0.0.1:8080/api/unsubscribe/BBB"}
+		},
 	}
 	for name, mutate := range cases {
 		r := valid()
@@ -45,6 +52,33 @@ func TestValidRequests(t *testing.T) {
 		if err := r.Validate(); err != nil {
 			t.Errorf("%s: Validate = %v", name, err)
 		}
+	}
+}
+
+func manyAddresses(n int) []string {
+	to := make([]string, n)
+	for i := range to {
+		to[i] = fmt.Sprintf("p%d@example.org", i)
+	}
+	return to
+}
+
+func TestUnsubscribeURLCarriesTheAccountsToken(t *testing.T) {
+	key := []byte("a signing key of at least thirty-two bytes")
+	id := uuid.New()
+	u := mail.UnsubscribeURL("https://lookit.example/", key, id)
+	token, ok := strings.CutPrefix(u, "https://lookit.example/api/unsubscribe/")
+	if !ok {
+		t.Fatalf("UnsubscribeURL = %q", u)
+	}
+	if got, err := accounts.ParseUnsubscribeToken(key, token); err != nil || got != id {
+		t.Fatalf("token of %q: %v %v", u, got, err)
+	}
+	r := valid()
+	r.To = r.To[:1]
+	r.ListUnsubscribe = []string{u}
+	if err := r.Validate(); err != nil {
+		t.Errorf("request with the URL: %v", err)
 	}
 }
 
@@ -87,6 +121,20 @@ func TestInvalidRequests(t *testing.T) {
 		{"blank text", func(r *mail.Request) { r.Text = "\n\n" }, "text "},
 		{"long text", func(r *mail.Request) { r.Text = strings.Repeat("x", mail.MaxBody+1) }, "text "},
 		{"long html", func(r *mail.Request) { r.HTML = strings.Repeat("x", mail.MaxBody+1) }, "html "},
+		{"10001 recipients", func(r *mail.Request) { r.To = manyAddresses(mail.MaxRecipients + 1) }, "to "},
+		{"fewer unsubscribe links", func(r *mail.Request) { r.ListUnsubscribe = []string{"https://x.example/u"} }, "list_unsubscribe "},
+		{"unsubscribe mailto", func(r *mail.Request) { r.ListUnsubscribe = []string{"mailto:a@x.example", "https://x.example/u"} }, "list_unsubscribe[0] "},
+		{"unsubscribe relative", func(r *mail.Request) { r.ListUnsubscribe = []string{"https://x.example/u", "/api/unsubscribe/x"} }, "list_unsubscribe[1] "},
+		{"unsubscribe empty", func(r *mail.Request) { r.ListUnsubscribe = []string{"", "https://x.example/u"} }, "list_unsubscribe[0] "},
+		{"unsubscribe bracket", func(r *mail.Request) {
+			r.ListUnsubscribe = []string{"https://x.example/u>, <https://evil.example/", "https://x.example/u"}
+		}, "list_unsubscribe[0] "},
+		{"unsubscribe header injection", func(r *mail.Request) {
+			r.ListUnsubscribe = []string{"https://x.example/u\r\nBcc: x@evil.example", "https://x.example/u"}
+		}, "list_unsubscribe[0] "},
+		{"unsubscribe too long", func(r *mail.Request) {
+			r.ListUnsubscribe = []string{"https://x.example/" + strings.Repeat("u", mail.MaxURL), "https://x.example/u"}
+		}, "list_unsubscribe[0] "},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

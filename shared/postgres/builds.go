@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"lookit.dev/platform/shared/builds"
+	pmail "lookit.dev/platform/shared/mail"
 	"lookit.dev/platform/shared/postgres/db"
 )
 
@@ -18,6 +21,7 @@ import (
 type Builds struct {
 	Pool    *pgxpool.Pool
 	Builder builds.Builder
+	From    string // sender of the emails about finished builds
 }
 
 // Start stores r and asks the builder to run it, unless a build for r.RequestID was already
@@ -26,7 +30,11 @@ func (b *Builds) Start(ctx context.Context, r builds.Request) (string, error) {
 	var id string
 	err := InTx(ctx, b.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		if err := q.StoreBuild(ctx, db.StoreBuildParams{RequestID: r.RequestID, Subject: r.Subject}); err != nil {
+		body, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if err := q.StoreBuild(ctx, db.StoreBuildParams{RequestID: r.RequestID, Subject: r.Subject, Request: body}); err != nil {
 			return fmt.Errorf("store build: %w", err)
 		}
 		existing, err := q.LockBuildByRequest(ctx, r.RequestID)
@@ -61,9 +69,11 @@ type Status struct {
 
 // RecordStatus applies s if it is progress for a build this platform started. It reports false
 // for builds it does not know (the cloud-builds topic carries every build in the project) and
-// for stale or repeated statuses.
-func (b *Builds) RecordStatus(ctx context.Context, s Status) (bool, error) {
+// for stale or repeated statuses. A runner build's end marks the studies waiting on it and
+// returns the emails to their admins, stored in the same transaction, to publish.
+func (b *Builds) RecordStatus(ctx context.Context, s Status) (bool, []pmail.Request, error) {
 	applied := false
+	var mails []pmail.Request
 	err := InTx(ctx, b.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		old, err := q.LockBuildStatus(ctx, &s.BuildID)
@@ -73,7 +83,7 @@ func (b *Builds) RecordStatus(ctx context.Context, s Status) (bool, error) {
 		if err != nil {
 			return fmt.Errorf("lock build: %w", err)
 		}
-		if !builds.Advances(old, s.Status) {
+		if !builds.Advances(old.Status, s.Status) {
 			return nil
 		}
 		var finished pgtype.Timestamptz
@@ -87,11 +97,17 @@ func (b *Builds) RecordStatus(ctx context.Context, s Status) (bool, error) {
 		err = q.SetBuildStatus(ctx, db.SetBuildStatusParams{
 			BuildID: &s.BuildID, Status: s.Status, FinishedAt: finished, Detail: s.Detail, LogUrl: s.LogURL,
 		})
-		applied = err == nil
+		if err != nil {
+			return err
+		}
+		applied = true
+		if builds.Terminal(s.Status) && strings.HasPrefix(old.Subject, "frameplayer:") {
+			mails, err = b.finishPlayerBuild(ctx, q, old.RequestID, s.Status, s.LogURL)
+		}
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("postgres: record build status: %w", err)
+		return false, nil, fmt.Errorf("postgres: record build status: %w", err)
 	}
-	return applied, nil
+	return applied, mails, nil
 }

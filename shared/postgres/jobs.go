@@ -46,6 +46,15 @@ func (j *Jobs) WithVideos(storage VideoStorageFunc) *Jobs {
 	return j
 }
 
+// WithAnnouncements adds the study announcements job, telling at most perStudy families
+// (ANNOUNCEMENTS_PER_STUDY) about each study per run; unsubscribeKey (SECRET_KEY) signs the
+// families' one-click unsubscribe links.
+func (j *Jobs) WithAnnouncements(perStudy int, baseURL, from string, unsubscribeKey []byte) *Jobs {
+	j.Funcs[jobs.StudyAnnouncements] = (&Announcements{PerStudy: perStudy, BaseURL: baseURL, From: from,
+		UnsubscribeKey: unsubscribeKey}).Run
+	return j
+}
+
 // ErrUnknownJob is returned for a job name no function handles.
 var ErrUnknownJob = errors.New("unknown job")
 

@@ -270,7 +270,7 @@ func TestBuildsStartOnceAndStatusOnlyAdvances(t *testing.T) {
 		{"NOT_A_STATUS", false},
 	}
 	for _, s := range steps {
-		applied, err := svc.RecordStatus(ctx, postgres.Status{BuildID: id1, Status: s.status})
+		applied, _, err := svc.RecordStatus(ctx, postgres.Status{BuildID: id1, Status: s.status})
 		if err != nil || applied != s.applied {
 			t.Fatalf("RecordStatus(%s) = %v, %v; want %v", s.status, applied, err, s.applied)
 		}
@@ -281,7 +281,7 @@ func TestBuildsStartOnceAndStatusOnlyAdvances(t *testing.T) {
 	if status != builds.StatusSuccess || !finished {
 		t.Fatalf("build ended %s (finished %v)", status, finished)
 	}
-	if applied, err := svc.RecordStatus(ctx, postgres.Status{BuildID: "someone-elses-build", Status: builds.StatusSuccess}); applied || err != nil {
+	if applied, _, err := svc.RecordStatus(ctx, postgres.Status{BuildID: "someone-elses-build", Status: builds.StatusSuccess}); applied || err != nil {
 		t.Fatalf("status of an unknown build: %v, %v", applied, err)
 	}
 }

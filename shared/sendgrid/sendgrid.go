@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"strings"
 	"time"
 
 	"github.com/sendgrid/rest"
@@ -25,24 +26,57 @@ type Client struct {
 
 var _ pmail.Sender = (*Client)(nil)
 
-// Send posts m as one personalization per recipient and returns SendGrid's X-Message-Id.
-// SendGrid reports refusals as non-2xx responses with a nil error; 4xx other than 429 are
-// permanent (mail.ErrRejected), everything else may be retried.
+// Send posts m with one personalization per recipient, in requests of at most mail.MaxBatch
+// recipients (SendGrid's limit), and returns SendGrid's X-Message-Id (comma-separated when there
+// were several requests). SendGrid reports refusals as non-2xx responses with a nil error; 4xx
+// other than 429 are permanent (mail.ErrRejected), everything else may be retried. A failure after
+// an earlier batch was accepted comes as a *mail.PartialError.
 func (c *Client) Send(ctx context.Context, m pmail.Outgoing) (string, error) {
 	from, err := mail.ParseAddress(m.From)
 	if err != nil {
 		return "", fmt.Errorf("sendgrid: from address: %w", err)
 	}
+	if len(m.ListUnsubscribe) != 0 && len(m.ListUnsubscribe) != len(m.To) {
+		return "", fmt.Errorf("sendgrid: %d unsubscribe URLs for %d recipients: %w", len(m.ListUnsubscribe), len(m.To), pmail.ErrRejected)
+	}
+	var ids []string
+	for start := 0; start == 0 || start < len(m.To); start += pmail.MaxBatch {
+		end := min(start+pmail.MaxBatch, len(m.To))
+		batch := m
+		batch.To = m.To[start:end]
+		if len(m.ListUnsubscribe) != 0 {
+			batch.ListUnsubscribe = m.ListUnsubscribe[start:end]
+		}
+		id, err := c.send(ctx, from, batch)
+		if err != nil {
+			if start > 0 {
+				return "", &pmail.PartialError{Sent: start, ProviderIDs: ids, Err: err}
+			}
+			return "", err
+		}
+		ids = append(ids, id)
+	}
+	return strings.Join(ids, ","), nil
+}
+
+// send posts one request of at most mail.MaxBatch recipients.
+func (c *Client) send(ctx context.Context, from *mail.Address, m pmail.Outgoing) (string, error) {
 	v3 := sgmail.NewV3Mail()
 	v3.SetFrom(sgmail.NewEmail(from.Name, from.Address))
 	v3.Subject = m.Subject
 	if m.ReplyTo != "" {
 		v3.SetReplyTo(sgmail.NewEmail("", m.ReplyTo))
 	}
-	for _, to := range m.To {
+	for i, to := range m.To {
 		p := sgmail.NewPersonalization()
 		p.AddTos(sgmail.NewEmail("", to))
 		p.SetCustomArg("email_id", m.ID)
+		if len(m.ListUnsubscribe) != 0 {
+			// One-click unsubscribe (RFC 8058): mail clients POST List-Unsubscribe=One-Click to the
+			// recipient's own link.
+			p.SetHeader("List-Unsubscribe", "<"+m.ListUnsubscribe[i]+">")
+			p.SetHeader("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+		}
 		v3.AddPersonalizations(p)
 	}
 	v3.AddContent(sgmail.NewContent("text/plain", m.Text))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -260,5 +261,169 @@ func TestInjectedHTTPClientIsUsed(t *testing.T) {
 	}
 	if _, err := (&sendgrid.Client{APIKey: "k", Host: srv.URL}).Send(context.Background(), outgoing()); err == nil || errors.Is(err, mail.ErrRejected) {
 		t.Errorf("default client against a self-signed server = %v, want a retryable error", err)
+	}
+}
+
+// v3Body is the part of a mail-send request body the batching and header tests read.
+type v3Body struct {
+	Personalizations []struct {
+		To         []struct{ Email string }
+		Headers    map[string]string `json:"headers"`
+		CustomArgs map[string]string `json:"custom_args"`
+	} `json:"personalizations"`
+	Headers map[string]string `json:"headers"`
+}
+
+// countingServer is a fake SendGrid that records each request's body; fail, when set, answers a
+// request (counted from 1) with a status instead of 202.
+func countingServer(t *testing.T, fail func(n int) int) (*httptest.Server, func() []v3Body) {
+	t.Helper()
+	var (
+		mu     sync.Mutex
+		bodies []v3Body
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b v3Body
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			t.Errorf("request body: %v", err)
+		}
+		mu.Lock()
+		bodies = append(bodies, b)
+		n := len(bodies)
+		mu.Unlock()
+		if fail != nil {
+			if status := fail(n); status != 0 {
+				w.WriteHeader(status)
+				return
+			}
+		}
+		w.Header().Set("X-Message-Id", "batch-"+strconv.Itoa(n))
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []v3Body {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]v3Body(nil), bodies...)
+	}
+}
+
+func manyRecipients(n int) []string {
+	to := make([]string, n)
+	for i := range to {
+		to[i] = fmt.Sprintf("r%04d@example.org", i)
+	}
+	return to
+}
+
+func TestSendSplitsIntoRequestsOfAtMost1000(t *testing.T) {
+	srv, bodies := countingServer(t, nil)
+	m := outgoing()
+	m.To = manyRecipients(2500)
+	id, err := (&sendgrid.Client{APIKey: "k", Host: srv.URL}).Send(context.Background(), m)
+	if err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if id != "batch-1,batch-2,batch-3" {
+		t.Errorf("provider id %q", id)
+	}
+	got := bodies()
+	if len(got) != 3 {
+		t.Fatalf("%d requests, want 3", len(got))
+	}
+	next := 0
+	for i, b := range got {
+		if want := []int{1000, 1000, 500}[i]; len(b.Personalizations) != want {
+			t.Errorf("request %d has %d personalizations, want %d", i, len(b.Personalizations), want)
+		}
+		for _, p := range b.Personalizations {
+			if len(p.To) != 1 || p.To[0].Email != m.To[next] || p.CustomArgs["email_id"] != m.ID {
+				t.Fatalf("request %d: personalization %+v, want recipient %d", i, p, next)
+			}
+			next++
+		}
+	}
+	if next != len(m.To) {
+		t.Errorf("%d recipients sent, want %d", next, len(m.To))
+	}
+
+	// Exactly 1,000 is one request.
+	srv2, bodies2 := countingServer(t, nil)
+	m.To = manyRecipients(1000)
+	if _, err := (&sendgrid.Client{APIKey: "k", Host: srv2.URL}).Send(context.Background(), m); err != nil || len(bodies2()) != 1 {
+		t.Errorf("1000 recipients: %d requests, %v", len(bodies2()), err)
+	}
+}
+
+func TestSendFailingPartWaySaysWhatWasSent(t *testing.T) {
+	for _, tc := range []struct {
+		status   int
+		rejected bool
+	}{{http.StatusInternalServerError, false}, {http.StatusBadRequest, true}} {
+		srv, bodies := countingServer(t, func(n int) int {
+			if n == 2 {
+				return tc.status
+			}
+			return 0
+		})
+		m := outgoing()
+		m.To = manyRecipients(2500)
+		_, err := (&sendgrid.Client{APIKey: "k", Host: srv.URL}).Send(context.Background(), m)
+		var pe *mail.PartialError
+		if !errors.As(err, &pe) || pe.Sent != 1000 || len(pe.ProviderIDs) != 1 || pe.ProviderIDs[0] != "batch-1" {
+			t.Fatalf("status %d: Send = %v, want a PartialError after 1000", tc.status, err)
+		}
+		if errors.Is(err, mail.ErrRejected) != tc.rejected {
+			t.Errorf("status %d: errors.Is(ErrRejected) = %v", tc.status, !tc.rejected)
+		}
+		if n := len(bodies()); n != 2 {
+			t.Errorf("status %d: %d requests, want 2 (nothing after the failure)", tc.status, n)
+		}
+	}
+	// A failure of the first request is not partial.
+	srv, _ := countingServer(t, func(int) int { return http.StatusBadGateway })
+	m := outgoing()
+	m.To = manyRecipients(1500)
+	_, err := (&sendgrid.Client{APIKey: "k", Host: srv.URL}).Send(context.Background(), m)
+	var pe *mail.PartialError
+	if err == nil || errors.As(err, &pe) {
+		t.Errorf("first request failing: %v", err)
+	}
+}
+
+func TestListUnsubscribeHeadersPerRecipient(t *testing.T) {
+	srv, bodies := countingServer(t, nil)
+	c := &sendgrid.Client{APIKey: "k", Host: srv.URL}
+	m := outgoing()
+	m.ListUnsubscribe = []string{"https://lookit.example/api/unsubscribe/AAA", "https://lookit.example/api/unsubscribe/BBB", "https://lookit.example/api/unsubscribe/CCC"}
+	if _, err := c.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	m.ListUnsubscribe = nil
+	if _, err := c.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	got := bodies()
+	if len(got) != 2 {
+		t.Fatalf("%d requests", len(got))
+	}
+	for i, p := range got[0].Personalizations {
+		want := "<https://lookit.example/api/unsubscribe/" + []string{"AAA", "BBB", "CCC"}[i] + ">"
+		if p.Headers["List-Unsubscribe"] != want || p.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+			t.Errorf("personalization %d headers %v, want List-Unsubscribe %s with one-click", i, p.Headers, want)
+		}
+	}
+	if len(got[0].Headers) != 0 {
+		t.Errorf("message-wide headers %v: each family must get its own link", got[0].Headers)
+	}
+	for i, p := range got[1].Personalizations {
+		if len(p.Headers) != 0 {
+			t.Errorf("mail without unsubscribe URLs: personalization %d headers %v", i, p.Headers)
+		}
+	}
+
+	m.ListUnsubscribe = []string{"https://lookit.example/api/unsubscribe/AAA"}
+	if _, err := c.Send(context.Background(), m); !errors.Is(err, mail.ErrRejected) || len(bodies()) != 2 {
+		t.Errorf("URLs not parallel to recipients: %v, %d requests", err, len(bodies()))
 	}
 }

@@ -11,6 +11,88 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const expireStuckBuilds = `-- name: ExpireStuckBuilds :many
+UPDATE builds SET status = 'EXPIRED', finished_at = now(), updated_at = now(),
+    detail = 'no status from the builder for two hours'
+WHERE status IN ('REQUESTED', 'PENDING', 'QUEUED', 'WORKING') AND build_id IS NOT NULL
+  AND updated_at < now() - interval '2 hours'
+RETURNING request_id::text AS request_id, subject, coalesce(log_url, '')::text AS log_url
+`
+
+type ExpireStuckBuildsRow struct {
+	RequestID string
+	Subject   string
+	LogUrl    string
+}
+
+// Builds that started but sent no status for two hours (Cloud Build's timeout is far shorter):
+// their status was lost, so they end as expired and what waits on them is freed.
+func (q *Queries) ExpireStuckBuilds(ctx context.Context) ([]ExpireStuckBuildsRow, error) {
+	rows, err := q.db.Query(ctx, expireStuckBuilds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ExpireStuckBuildsRow
+	for rows.Next() {
+		var i ExpireStuckBuildsRow
+		if err := rows.Scan(&i.RequestID, &i.Subject, &i.LogUrl); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const finishPlayerBuild = `-- name: FinishPlayerBuild :many
+WITH pb AS (
+    UPDATE player_builds SET state = $1, log_url = NULLIF($2::text, ''),
+        built_at = CASE WHEN $1::text = 'built' THEN now() END
+    WHERE request_id = $3::uuid AND state = 'building'
+    RETURNING repo_url, sha)
+UPDATE studies s SET built = ($1::text = 'built'), is_building = false, updated_at = now()
+FROM pb
+WHERE s.is_building AND s.study_type_id = 1
+  AND s.metadata->>'player_repo_url' = pb.repo_url AND s.metadata->>'last_known_player_sha' = pb.sha
+RETURNING s.id, s.name, pb.sha
+`
+
+type FinishPlayerBuildParams struct {
+	State     string
+	LogUrl    string
+	RequestID string
+}
+
+type FinishPlayerBuildRow struct {
+	ID   int64
+	Name string
+	Sha  string
+}
+
+// A build ended: its (repo, sha) is built or failed, and so is every study waiting on it.
+func (q *Queries) FinishPlayerBuild(ctx context.Context, arg FinishPlayerBuildParams) ([]FinishPlayerBuildRow, error) {
+	rows, err := q.db.Query(ctx, finishPlayerBuild, arg.State, arg.LogUrl, arg.RequestID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FinishPlayerBuildRow
+	for rows.Next() {
+		var i FinishPlayerBuildRow
+		if err := rows.Scan(&i.ID, &i.Name, &i.Sha); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockBuildByRequest = `-- name: LockBuildByRequest :one
 SELECT build_id FROM builds WHERE request_id = $1 FOR UPDATE
 `
@@ -23,14 +105,66 @@ func (q *Queries) LockBuildByRequest(ctx context.Context, requestID string) (*st
 }
 
 const lockBuildStatus = `-- name: LockBuildStatus :one
-SELECT status FROM builds WHERE build_id = $1 FOR UPDATE
+SELECT status, request_id::text AS request_id, subject FROM builds WHERE build_id = $1 FOR UPDATE
 `
 
-func (q *Queries) LockBuildStatus(ctx context.Context, buildID *string) (string, error) {
+type LockBuildStatusRow struct {
+	Status    string
+	RequestID string
+	Subject   string
+}
+
+func (q *Queries) LockBuildStatus(ctx context.Context, buildID *string) (LockBuildStatusRow, error) {
 	row := q.db.QueryRow(ctx, lockBuildStatus, buildID)
-	var status string
-	err := row.Scan(&status)
-	return status, err
+	var i LockBuildStatusRow
+	err := row.Scan(&i.Status, &i.RequestID, &i.Subject)
+	return i, err
+}
+
+const lockPlayerBuild = `-- name: LockPlayerBuild :one
+SELECT state FROM player_builds WHERE repo_url = $1 AND sha = $2 FOR UPDATE
+`
+
+type LockPlayerBuildParams struct {
+	RepoUrl string
+	Sha     string
+}
+
+func (q *Queries) LockPlayerBuild(ctx context.Context, arg LockPlayerBuildParams) (string, error) {
+	row := q.db.QueryRow(ctx, lockPlayerBuild, arg.RepoUrl, arg.Sha)
+	var state string
+	err := row.Scan(&state)
+	return state, err
+}
+
+const lockStudyForBuild = `-- name: LockStudyForBuild :one
+SELECT s.id, s.name, s.study_type_id, s.is_building,
+       coalesce(s.metadata->>'player_repo_url', '')::text AS repo_url,
+       coalesce(s.metadata->>'last_known_player_sha', '')::text AS player_ref
+FROM studies s WHERE s.id = $1 FOR UPDATE
+`
+
+type LockStudyForBuildRow struct {
+	ID          int64
+	Name        string
+	StudyTypeID int16
+	IsBuilding  bool
+	RepoUrl     string
+	PlayerRef   string
+}
+
+func (q *Queries) LockStudyForBuild(ctx context.Context, id int64) (LockStudyForBuildRow, error) {
+	row := q.db.QueryRow(ctx, lockStudyForBuild, id)
+	var i LockStudyForBuildRow
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.StudyTypeID,
+		&i.IsBuilding,
+		&i.RepoUrl,
+		&i.PlayerRef,
+	)
+	return i, err
 }
 
 const setBuildStarted = `-- name: SetBuildStarted :exec
@@ -77,16 +211,114 @@ func (q *Queries) SetBuildStatus(ctx context.Context, arg SetBuildStatusParams) 
 	return err
 }
 
+const setStudyBuild = `-- name: SetStudyBuild :exec
+UPDATE studies SET built = $1, is_building = $2, updated_at = now(),
+    metadata = jsonb_set(jsonb_set(metadata, '{player_repo_url}', to_jsonb($3::text)),
+                         '{last_known_player_sha}', to_jsonb($4::text))
+WHERE id = $5
+`
+
+type SetStudyBuildParams struct {
+	Built      bool
+	IsBuilding bool
+	RepoUrl    string
+	Sha        string
+	ID         int64
+}
+
+// The study's build state, with the commit it pins (a branch resolved once is stored).
+func (q *Queries) SetStudyBuild(ctx context.Context, arg SetStudyBuildParams) error {
+	_, err := q.db.Exec(ctx, setStudyBuild,
+		arg.Built,
+		arg.IsBuilding,
+		arg.RepoUrl,
+		arg.Sha,
+		arg.ID,
+	)
+	return err
+}
+
+const staleBuildRequests = `-- name: StaleBuildRequests :many
+SELECT request FROM builds
+WHERE status = 'REQUESTED' AND build_id IS NULL AND request IS NOT NULL AND created_at < now() - interval '5 minutes'
+ORDER BY created_at LIMIT 100
+`
+
+// Build requests stored but never taken up (their publication was lost): sent again.
+func (q *Queries) StaleBuildRequests(ctx context.Context) ([][]byte, error) {
+	rows, err := q.db.Query(ctx, staleBuildRequests)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items [][]byte
+	for rows.Next() {
+		var request []byte
+		if err := rows.Scan(&request); err != nil {
+			return nil, err
+		}
+		items = append(items, request)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const startPlayerBuild = `-- name: StartPlayerBuild :exec
+INSERT INTO player_builds (repo_url, sha, state, request_id) VALUES ($1, $2, 'building', $3)
+ON CONFLICT (repo_url, sha) DO UPDATE SET state = 'building', request_id = excluded.request_id, log_url = NULL,
+    built_at = NULL
+`
+
+type StartPlayerBuildParams struct {
+	RepoUrl   string
+	Sha       string
+	RequestID pgtype.UUID
+}
+
+// A new build of (repo, sha), or another try after a failure.
+func (q *Queries) StartPlayerBuild(ctx context.Context, arg StartPlayerBuildParams) error {
+	_, err := q.db.Exec(ctx, startPlayerBuild, arg.RepoUrl, arg.Sha, arg.RequestID)
+	return err
+}
+
 const storeBuild = `-- name: StoreBuild :exec
-INSERT INTO builds (request_id, subject) VALUES ($1, $2) ON CONFLICT DO NOTHING
+INSERT INTO builds (request_id, subject, request) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING
 `
 
 type StoreBuildParams struct {
 	RequestID string
 	Subject   string
+	Request   []byte
 }
 
 func (q *Queries) StoreBuild(ctx context.Context, arg StoreBuildParams) error {
-	_, err := q.db.Exec(ctx, storeBuild, arg.RequestID, arg.Subject)
+	_, err := q.db.Exec(ctx, storeBuild, arg.RequestID, arg.Subject, arg.Request)
 	return err
+}
+
+const studyAdminEmails = `-- name: StudyAdminEmails :many
+SELECT u.email::text AS email FROM study_researchers r JOIN users u ON u.id = r.user_id
+WHERE r.study_id = $1 AND r.grp = 'admin' AND u.is_active ORDER BY u.id
+`
+
+func (q *Queries) StudyAdminEmails(ctx context.Context, studyID int64) ([]string, error) {
+	rows, err := q.db.Query(ctx, studyAdminEmails, studyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var email string
+		if err := rows.Scan(&email); err != nil {
+			return nil, err
+		}
+		items = append(items, email)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -32,6 +32,7 @@ type Build struct {
 	CreatedAt  pgtype.Timestamptz
 	UpdatedAt  pgtype.Timestamptz
 	FinishedAt pgtype.Timestamptz
+	Request    []byte
 }
 
 type Child struct {
@@ -87,20 +88,39 @@ type DemographicDatum struct {
 }
 
 type EmailMessage struct {
-	ID                string
-	Kind              string
-	FromAddress       string
-	ToAddresses       []string
-	Subject           string
-	BodyText          string
-	BodyHtml          string
-	Status            string
-	Attempts          int32
-	ProviderMessageID *string
-	LastError         *string
-	CreatedAt         pgtype.Timestamptz
-	SentAt            pgtype.Timestamptz
-	ReplyTo           string
+	ID                 string
+	Kind               string
+	FromAddress        string
+	ToAddresses        []string
+	Subject            string
+	BodyText           string
+	BodyHtml           string
+	Status             string
+	Attempts           int32
+	ProviderMessageID  *string
+	LastError          *string
+	CreatedAt          pgtype.Timestamptz
+	SentAt             pgtype.Timestamptz
+	ReplyTo            string
+	ListUnsubscribe    []string
+	SentBatches        int32
+	SuppressedCount    int32
+	ProviderMessageIds []string
+}
+
+type EmailSuppression struct {
+	Email        string
+	Reason       string
+	FirstEventAt pgtype.Timestamptz
+	LastEventAt  pgtype.Timestamptz
+	EventCount   int32
+	CreatedAt    pgtype.Timestamptz
+	UpdatedAt    pgtype.Timestamptz
+}
+
+type EmailSuppressionEvent struct {
+	EventID    string
+	ReceivedAt pgtype.Timestamptz
 }
 
 type EmailToken struct {
@@ -303,6 +323,14 @@ type Study struct {
 	TalliedResponses        int32
 	CreatedAt               pgtype.Timestamptz
 	UpdatedAt               pgtype.Timestamptz
+}
+
+type StudyAnnouncement struct {
+	ChildID   int64
+	StudyID   int64
+	UserID    int64
+	EmailID   string
+	CreatedAt pgtype.Timestamptz
 }
 
 type StudyLog struct {
