@@ -86,8 +86,12 @@ func (a *Announcements) Run(ctx context.Context, tx pgx.Tx) (map[string]any, err
 		if u, err := uuid.Parse(r.UserUuid); err == nil && len(a.UnsubscribeKey) > 0 {
 			unsubscribe = []string{pmail.UnsubscribeURL(base, a.UnsubscribeKey, u)}
 		}
+		html, err := pmail.HTMLPart(m.Subject, m.Text)
+		if err != nil {
+			return nil, fmt.Errorf("announcements: %w", err)
+		}
 		emails = append(emails, db.QueueAnnouncementEmailsParams{ID: m.ID, Kind: m.Kind, FromAddress: a.From,
-			ToAddresses: m.To, Subject: m.Subject, BodyText: m.Text, ReplyTo: m.ReplyTo, ListUnsubscribe: unsubscribe})
+			ToAddresses: m.To, Subject: m.Subject, BodyText: m.Text, BodyHtml: html, ReplyTo: m.ReplyTo, ListUnsubscribe: unsubscribe})
 		children += len(r.Children)
 		studies[r.StudyUuid] = true
 	}

@@ -14,11 +14,15 @@ import (
 // and only if the change that causes it commits. The caller publishes the returned request after
 // commit; the retry-unsent-emails job publishes any whose publication was lost.
 func queueEmail(ctx context.Context, q *db.Queries, from string, c pmail.Content, replyTo string, to ...string) (pmail.Request, error) {
-	r := pmail.Request{ID: uuid.NewString(), Kind: c.Kind, To: to, Subject: c.Subject, Text: c.Text, ReplyTo: replyTo}
+	html, err := pmail.HTMLPart(c.Subject, c.Text)
+	if err != nil {
+		return pmail.Request{}, err
+	}
+	r := pmail.Request{ID: uuid.NewString(), Kind: c.Kind, To: to, Subject: c.Subject, Text: c.Text, HTML: html, ReplyTo: replyTo}
 	if err := r.Validate(); err != nil {
 		return pmail.Request{}, fmt.Errorf("postgres: email %s: %w", c.Kind, err)
 	}
-	err := q.QueueEmail(ctx, db.QueueEmailParams{ID: r.ID, Kind: r.Kind, FromAddress: from, ToAddresses: r.To,
+	err = q.QueueEmail(ctx, db.QueueEmailParams{ID: r.ID, Kind: r.Kind, FromAddress: from, ToAddresses: r.To,
 		Subject: r.Subject, BodyText: r.Text, BodyHtml: r.HTML, ReplyTo: r.ReplyTo})
 	if err != nil {
 		return pmail.Request{}, fmt.Errorf("postgres: queue email %s: %w", c.Kind, err)

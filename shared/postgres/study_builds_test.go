@@ -164,6 +164,10 @@ func TestStudyBuildFailureAndRetry(t *testing.T) {
 	if err != nil || len(mails) != 1 || mails[0].Kind != "runner_build_failed" || !strings.Contains(mails[0].Text, logURL) || mails[0].To[0] != admin {
 		t.Fatalf("FAILURE: %+v %v; want one email to the admin with the log", mails, err)
 	}
+	// Both parts: the HTML one links the log.
+	if !strings.Contains(mails[0].HTML, `<a href="`+logURL+`"`) {
+		t.Errorf("HTML part %q does not link the log", mails[0].HTML)
+	}
 	if built, building, _ := studyBuildState(t, pool, id); built || building {
 		t.Errorf("after FAILURE: built %v building %v", built, building)
 	}

@@ -92,6 +92,7 @@ type QueueAnnouncementEmailsParams struct {
 	ToAddresses     []string
 	Subject         string
 	BodyText        string
+	BodyHtml        string
 	ReplyTo         string
 	ListUnsubscribe []string
 }

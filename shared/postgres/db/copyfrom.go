@@ -35,6 +35,7 @@ func (r iteratorForQueueAnnouncementEmails) Values() ([]interface{}, error) {
 		r.rows[0].ToAddresses,
 		r.rows[0].Subject,
 		r.rows[0].BodyText,
+		r.rows[0].BodyHtml,
 		r.rows[0].ReplyTo,
 		r.rows[0].ListUnsubscribe,
 	}, nil
@@ -45,5 +46,5 @@ func (r iteratorForQueueAnnouncementEmails) Err() error {
 }
 
 func (q *Queries) QueueAnnouncementEmails(ctx context.Context, arg []QueueAnnouncementEmailsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"email_messages"}, []string{"id", "kind", "from_address", "to_addresses", "subject", "body_text", "reply_to", "list_unsubscribe"}, &iteratorForQueueAnnouncementEmails{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"email_messages"}, []string{"id", "kind", "from_address", "to_addresses", "subject", "body_text", "body_html", "reply_to", "list_unsubscribe"}, &iteratorForQueueAnnouncementEmails{rows: arg})
 }

@@ -60,5 +60,5 @@ ORDER BY a.email_id;
 DELETE FROM study_announcements WHERE user_id = ANY (@user_ids::bigint[]) AND email_id = ANY (@email_ids::uuid[]);
 
 -- name: QueueAnnouncementEmails :copyfrom
-INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, reply_to, list_unsubscribe)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8);
+INSERT INTO email_messages (id, kind, from_address, to_addresses, subject, body_text, body_html, reply_to, list_unsubscribe)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);
