@@ -30,8 +30,8 @@ type Announcements struct {
 }
 
 // Run does one announcements run in tx and returns its summary. The emails go to the outbox in
-// tx and the retry-unsent-emails job publishes them, since a job has no step after its commit:
-// they leave over the following quarter-hours, 500 at a time (1,500 at Lookit's 30 studies × 50).
+// tx and are published when the run commits (Jobs.Run); any whose publication fails are sent by
+// the retry-unsent-emails job.
 func (a *Announcements) Run(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
 	if a.PerStudy < 1 {
 		return nil, fmt.Errorf("announcements: per-study cap %d", a.PerStudy)
@@ -104,6 +104,13 @@ func (a *Announcements) Run(ctx context.Context, tx pgx.Tx) (map[string]any, err
 	if _, err := q.QueueAnnouncementEmails(ctx, emails); err != nil {
 		return nil, fmt.Errorf("announcements: queue emails: %w", err)
 	}
+	// They leave once the run commits (the mailer reads each stored row).
+	queued := make([]pmail.Request, len(emails))
+	for i, e := range emails {
+		queued[i] = pmail.Request{ID: e.ID, Kind: e.Kind, To: e.ToAddresses, Subject: e.Subject, Text: e.BodyText,
+			HTML: e.BodyHtml, ReplyTo: e.ReplyTo, ListUnsubscribe: e.ListUnsubscribe}
+	}
+	publishAfterCommit(ctx, queued)
 	return map[string]any{"families": len(emails), "children": children, "studies": len(studies),
 		"emails": len(emails), "unmailable": len(unmailable)}, nil
 }

@@ -564,7 +564,9 @@ func TestAnnouncementsJobIsScheduledAndRegistered(t *testing.T) {
 	s := w.study(annStudy{name: "Teens", minDays: 18*365 + 100, maxDays: 18*365 + 300, public: true})
 	f := w.family("")
 	kid := w.child(f, "Teen", 18*365+200)
-	j := postgres.NewJobs(w.pool, nil).WithAnnouncements(50, "https://lookit.example.org", "bot@example.org", []byte("an unsubscribe key of 32 bytes!!"))
+	pub := &recordingPublisher{}
+	j := postgres.NewJobs(w.pool, func(context.Context) (eventsPublisher, error) { return pub, nil }).
+		WithAnnouncements(50, "https://lookit.example.org", "bot@example.org", []byte("an unsubscribe key of 32 bytes!!"))
 	if ran, err := j.Run(w.ctx, uuid.NewString(), jobs.Request{Job: jobs.StudyAnnouncements}); err != nil || !ran {
 		t.Fatalf("run: %v %v", ran, err)
 	}
@@ -579,6 +581,10 @@ func TestAnnouncementsJobIsScheduledAndRegistered(t *testing.T) {
 	}
 	if len(links) != 1 || !strings.HasPrefix(links[0], "https://lookit.example.org/api/unsubscribe/") {
 		t.Errorf("List-Unsubscribe links %q", links)
+	}
+	// Published as soon as the run committed, not left for retry-unsent-emails.
+	if len(pub.messages) != 1 || !strings.HasPrefix(pub.messages[0], "email-send ") || !strings.Contains(pub.messages[0], f.email) {
+		t.Errorf("published %v, want the family's announcement on email-send", pub.messages)
 	}
 	if _, err := (&postgres.Announcements{PerStudy: 0}).Run(w.ctx, nil); err == nil {
 		t.Fatal("a zero cap was accepted")

@@ -22,6 +22,18 @@ type JobFunc func(ctx context.Context, tx pgx.Tx) (map[string]any, error)
 type Jobs struct {
 	Pool  *pgxpool.Pool
 	Funcs map[string]JobFunc
+	// Publisher publishes what jobs queue (emails) once their run has committed.
+	Publisher PublisherFunc
+}
+
+type afterCommitKey struct{}
+
+// publishAfterCommit asks the run in ctx to publish mails once its transaction commits, so they
+// leave at once; a publication that fails is left to retry-unsent-emails, as the rows are stored.
+func publishAfterCommit(ctx context.Context, mails []mail.Request) {
+	if list, ok := ctx.Value(afterCommitKey{}).(*[]mail.Request); ok {
+		*list = append(*list, mails...)
+	}
 }
 
 // PublisherFunc returns the publisher on first need, so jobs that publish nothing never build
@@ -31,7 +43,7 @@ type PublisherFunc func(context.Context) (events.Publisher, error)
 // NewJobs returns the runner with every job the platform defines; pub gives the publisher for
 // jobs that publish (nil where none will run, as in some tests).
 func NewJobs(pool *pgxpool.Pool, pub PublisherFunc) *Jobs {
-	return &Jobs{Pool: pool, Funcs: map[string]JobFunc{
+	return &Jobs{Pool: pool, Publisher: pub, Funcs: map[string]JobFunc{
 		jobs.PruneEventReceipts: pruneEventReceipts,
 		jobs.RetryUnsentEmails:  retryUnsentEmails(pub),
 		jobs.PruneSessions:      pruneSessions,
@@ -67,7 +79,9 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 		return false, fmt.Errorf("%w %q", ErrUnknownJob, r.Job)
 	}
 	ran := false
+	var queued []mail.Request
 	err := InTx(ctx, j.Pool, func(tx pgx.Tx) error {
+		queued = queued[:0] // a retried transaction queues afresh
 		q := db.New(tx)
 		id, err := q.StartJobRun(ctx, db.StartJobRunParams{Job: r.Job, MessageID: messageID})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -76,7 +90,7 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 		if err != nil {
 			return fmt.Errorf("record run: %w", err)
 		}
-		outcome, err := fn(ctx, tx)
+		outcome, err := fn(context.WithValue(ctx, afterCommitKey{}, &queued), tx)
 		if err != nil {
 			return fmt.Errorf("job %s: %w", r.Job, err)
 		}
@@ -93,7 +107,24 @@ func (j *Jobs) Run(ctx context.Context, messageID string, r jobs.Request) (bool,
 	if err != nil {
 		return false, fmt.Errorf("postgres: %w", err)
 	}
+	j.publish(ctx, queued)
 	return ran, nil
+}
+
+// publish sends what a committed run queued; failures wait for retry-unsent-emails.
+func (j *Jobs) publish(ctx context.Context, mails []mail.Request) {
+	if len(mails) == 0 || j.Publisher == nil {
+		return
+	}
+	pub, err := j.Publisher(ctx)
+	if err != nil {
+		return
+	}
+	for _, m := range mails {
+		if _, err := events.PublishJSON(ctx, pub, events.TopicEmail, m, nil); err != nil {
+			return
+		}
+	}
 }
 
 func pruneEventReceipts(ctx context.Context, tx pgx.Tx) (map[string]any, error) {

@@ -177,7 +177,7 @@ func (b *Builds) finishPlayerBuild(ctx context.Context, q *db.Queries, requestID
 
 // WithBuilds adds the stale-builds job: build requests whose publication was lost are sent
 // again, and builds that never reported an end are expired, freeing the studies waiting on them
-// (their admins are emailed; the emails go out with retry-unsent-emails).
+// (their admins are emailed once the run commits).
 func (j *Jobs) WithBuilds(pub PublisherFunc, from string) *Jobs {
 	j.Funcs[jobs.StaleBuilds] = func(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
 		q := db.New(tx)
@@ -207,9 +207,11 @@ func (j *Jobs) WithBuilds(pub PublisherFunc, from string) *Jobs {
 		b := &Builds{From: from}
 		for _, s := range stuck {
 			if strings.HasPrefix(s.Subject, "frameplayer:") {
-				if _, err := b.finishPlayerBuild(ctx, q, s.RequestID, builds.StatusExpired, s.LogUrl); err != nil {
+				mails, err := b.finishPlayerBuild(ctx, q, s.RequestID, builds.StatusExpired, s.LogUrl)
+				if err != nil {
 					return nil, err
 				}
+				publishAfterCommit(ctx, mails)
 			}
 		}
 		return map[string]any{"republished": len(requests), "expired": len(stuck)}, nil
