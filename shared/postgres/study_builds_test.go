@@ -259,3 +259,53 @@ func TestStaleBuildsJob(t *testing.T) {
 		t.Errorf("%d failure emails queued for the stuck build's admin (%v), want 1", queued, err)
 	}
 }
+
+// Pub/Sub delivers at least once: the build request and the final status each arrive twice at
+// the same moment; there is one Cloud Build build, one state change and one email per study.
+func TestBuildMessagesDeliveredTwiceConcurrently(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	sha := randomSHA()
+	admin := "build-admin-c-" + sha[:8] + "@example.org"
+	id := buildStudy(t, pool, sha, admin)
+	got, err := (&postgres.Studies{Pool: pool}).RequestStudyBuild(ctx, id, 0, "b", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fb := &fakeBuilder{}
+	svc := &postgres.Builds{Pool: pool, Builder: fb, From: "Lookit <lookit-bot@example.org>"}
+	twice := func(f func() error) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, 2)
+		for range 2 {
+			wg.Go(func() { errs <- f() })
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	twice(func() error { _, err := svc.Start(ctx, *got.Request); return err })
+	if len(fb.started) != 1 {
+		t.Fatalf("%d builds for one request delivered twice", len(fb.started))
+	}
+	var mu sync.Mutex
+	emails := 0
+	twice(func() error {
+		_, mails, err := svc.RecordStatus(ctx, postgres.Status{BuildID: "cb-" + got.Request.RequestID, Status: builds.StatusSuccess})
+		mu.Lock()
+		emails += len(mails)
+		mu.Unlock()
+		return err
+	})
+	var logs, queued int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM study_logs WHERE study_id = $1 AND action = 'deployed'`, id).Scan(&logs)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM email_messages WHERE kind = 'runner_built' AND $1 = ANY(to_addresses)`, admin).Scan(&queued)
+	if emails != 1 || logs != 1 || queued != 1 {
+		t.Errorf("a SUCCESS delivered twice: %d emails returned, %d log entries, %d emails queued; want 1 of each", emails, logs, queued)
+	}
+}
