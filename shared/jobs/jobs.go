@@ -14,7 +14,8 @@ const (
 	PruneEventReceipts = "prune-event-receipts"
 	// RetryUnsentEmails republishes outbox emails that were stored but never published.
 	RetryUnsentEmails = "retry-unsent-emails"
-	// PruneSessions deletes expired sessions.
+	// PruneSessions deletes expired sessions, spent emailed tokens, old API tokens and ended
+	// log-in throttles.
 	PruneSessions = "prune-sessions"
 	// DeleteDueVideos deletes the stored video whose deletion is due (withdrawn 7 days ago).
 	DeleteDueVideos = "delete-due-videos"

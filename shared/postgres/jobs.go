@@ -161,10 +161,26 @@ func retryUnsentEmails(publisher PublisherFunc) JobFunc {
 	}
 }
 
+// pruneSessions deletes what can no longer authenticate anyone: expired sessions, emailed tokens
+// a day past use or expiry, API tokens a month past revocation or expiry, and ended log-in
+// throttles.
 func pruneSessions(ctx context.Context, tx pgx.Tx) (map[string]any, error) {
-	n, err := db.New(tx).DeleteExpiredSessions(ctx)
-	if err != nil {
-		return nil, err
+	q := db.New(tx)
+	out := map[string]any{}
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) (int64, error)
+	}{
+		{"deleted", q.DeleteExpiredSessions}, // the sessions, under the job's original name
+		{"email_tokens", q.DeleteSpentEmailTokens},
+		{"api_tokens", q.DeleteOldAPITokens},
+		{"throttles", q.DeleteStaleThrottles},
+	} {
+		n, err := step.run(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", step.name, err)
+		}
+		out[step.name] = n
 	}
-	return map[string]any{"deleted": n}, nil
+	return out, nil
 }

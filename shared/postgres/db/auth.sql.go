@@ -120,6 +120,19 @@ func (q *Queries) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
+const deleteOldAPITokens = `-- name: DeleteOldAPITokens :execrows
+DELETE FROM api_tokens WHERE coalesce(revoked_at, expires_at) < now() - interval '30 days'
+`
+
+// API tokens revoked or expired 30 days ago; until then their owners still see them listed.
+func (q *Queries) DeleteOldAPITokens(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldAPITokens)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteRecoveryCodes = `-- name: DeleteRecoveryCodes :exec
 DELETE FROM recovery_codes WHERE user_id = $1
 `
@@ -136,6 +149,33 @@ DELETE FROM sessions WHERE id_hash = $1
 func (q *Queries) DeleteSession(ctx context.Context, idHash []byte) error {
 	_, err := q.db.Exec(ctx, deleteSession, idHash)
 	return err
+}
+
+const deleteSpentEmailTokens = `-- name: DeleteSpentEmailTokens :execrows
+DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < now() - interval '1 day'
+`
+
+// Emailed tokens a day past their use or expiry: no link can use them any more.
+func (q *Queries) DeleteSpentEmailTokens(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteSpentEmailTokens)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const deleteStaleThrottles = `-- name: DeleteStaleThrottles :execrows
+DELETE FROM login_throttle
+WHERE window_start < now() - interval '1 day' AND coalesce(locked_until, window_start) < now() - interval '1 day'
+`
+
+// Log-in throttles whose window and lock ended a day ago count nothing any more.
+func (q *Queries) DeleteStaleThrottles(ctx context.Context) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteStaleThrottles)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const deleteUserSession = `-- name: DeleteUserSession :execrows

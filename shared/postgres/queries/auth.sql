@@ -116,3 +116,16 @@ DELETE FROM recovery_codes WHERE user_id = $1;
 
 -- name: AddRecoveryCode :exec
 INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2);
+
+-- name: DeleteSpentEmailTokens :execrows
+-- Emailed tokens a day past their use or expiry: no link can use them any more.
+DELETE FROM email_tokens WHERE coalesce(used_at, expires_at) < now() - interval '1 day';
+
+-- name: DeleteOldAPITokens :execrows
+-- API tokens revoked or expired 30 days ago; until then their owners still see them listed.
+DELETE FROM api_tokens WHERE coalesce(revoked_at, expires_at) < now() - interval '30 days';
+
+-- name: DeleteStaleThrottles :execrows
+-- Log-in throttles whose window and lock ended a day ago count nothing any more.
+DELETE FROM login_throttle
+WHERE window_start < now() - interval '1 day' AND coalesce(locked_until, window_start) < now() - interval '1 day';
