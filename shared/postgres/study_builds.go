@@ -48,7 +48,8 @@ type StudyBuild struct {
 // for; otherwise a new build is stored for the Builds function. One build at a time per study.
 // bucket is the experiments bucket the build uploads to.
 func (s *Studies) RequestStudyBuild(ctx context.Context, studyID, userID int64, bucket string, resolver RefResolver) (StudyBuild, error) {
-	// The branch is resolved before the transaction: it asks GitHub.
+	// The branch is resolved before the transaction, which checks the pin is unchanged: it asks
+	// GitHub. (Outside a transaction the query's lock ends with the statement.)
 	st, err := db.New(s.Pool).LockStudyForBuild(ctx, studyID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return StudyBuild{}, errNoStudy
@@ -78,11 +79,15 @@ func (s *Studies) RequestStudyBuild(ctx context.Context, studyID, userID int64, 
 	var out StudyBuild
 	err = InTx(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		st, err := q.LockStudyForBuild(ctx, studyID)
+		locked, err := q.LockStudyForBuild(ctx, studyID)
 		if err != nil {
 			return err
 		}
-		if st.IsBuilding {
+		if locked.RepoUrl != st.RepoUrl || locked.PlayerRef != st.PlayerRef {
+			// Edited while the branch was being resolved: building the old pin would undo the edit.
+			return apperr.New(apperr.Conflict, "the study's runner changed meanwhile; ask for the build again")
+		}
+		if locked.IsBuilding {
 			return apperr.New(apperr.Conflict, "this study's runner is being built already")
 		}
 		out = StudyBuild{RepoURL: repo, SHA: sha, State: "building"}

@@ -309,3 +309,28 @@ func TestBuildMessagesDeliveredTwiceConcurrently(t *testing.T) {
 		t.Errorf("a SUCCESS delivered twice: %d emails returned, %d log entries, %d emails queued; want 1 of each", emails, logs, queued)
 	}
 }
+
+type editingResolver struct {
+	pool *pgxpool.Pool
+	id   int64
+	sha  string
+}
+
+func (e editingResolver) ResolveRef(ctx context.Context, _, _ string) (string, error) {
+	// A researcher repins the study while GitHub answers.
+	_, err := e.pool.Exec(ctx, `UPDATE studies SET metadata = jsonb_set(metadata, '{last_known_player_sha}', '"other-branch"') WHERE id = $1`, e.id)
+	return e.sha, err
+}
+
+func TestStudyBuildKeepsAnEditMadeWhileResolving(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	id := buildStudy(t, pool, "main", "")
+	_, err := (&postgres.Studies{Pool: pool}).RequestStudyBuild(ctx, id, 0, "b", editingResolver{pool, id, randomSHA()})
+	if apperr.CodeOf(err) != apperr.Conflict {
+		t.Fatalf("build across an edit: %v, want conflict", err)
+	}
+	if built, building, ref := studyBuildState(t, pool, id); built || building || ref != "other-branch" {
+		t.Errorf("after the refused build: built %v building %v pin %q; want the edit kept", built, building, ref)
+	}
+}

@@ -157,8 +157,14 @@ func (h *UploadHook) serve(w http.ResponseWriter, r *http.Request) error {
 	h.Log.InfoContext(r.Context(), "video upload filed", slog.String("full_name", n.video.FullName),
 		slog.String("study", n.study), slog.String("response", n.response), slog.Bool("created", filed.Created),
 		slog.Bool("consent", filed.Consent), slog.Bool("withdrawn", filed.Withdrawn))
+	w.Header().Set("Content-Type", jsonapi.MediaType)
+	if filed.Withdrawn {
+		// Not kept: the family withdrew before the upload was reported; the object goes in 7 days.
+		w.WriteHeader(http.StatusOK)
+		return json.NewEncoder(w).Encode(map[string]any{"data": nil, "meta": map[string]bool{"withdrawn": true}})
+	}
 	status := http.StatusOK
-	if filed.Created || filed.Withdrawn {
+	if filed.Created {
 		status = http.StatusCreated
 	}
 	doc := map[string]any{"data": map[string]any{
@@ -171,7 +177,6 @@ func (h *UploadHook) serve(w http.ResponseWriter, r *http.Request) error {
 			"study":    map[string]any{"data": map[string]string{"type": "studies", "id": n.study}},
 		},
 	}}
-	w.Header().Set("Content-Type", jsonapi.MediaType)
 	w.WriteHeader(status)
 	return json.NewEncoder(w).Encode(doc)
 }

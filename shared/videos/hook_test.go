@@ -161,6 +161,29 @@ func TestUploadHookConcurrentNoticesFileOnce(t *testing.T) {
 	}
 }
 
+// A notice for a family that has already withdrawn keeps no row; the object is scheduled for
+// deletion like the family's other session video.
+func TestUploadHookAfterWithdrawal(t *testing.T) {
+	f := newHookFixture(t, hookSecret)
+	if _, err := f.pool.Exec(context.Background(), `UPDATE responses SET exp_data = '{"0-a":{"frameType":"DEFAULT"},"1-exit":{"frameType":"EXIT","withdrawal":true}}',
+		sequence = '{0-a,1-exit}' WHERE uuid = $1`, f.frame); err != nil {
+		t.Fatal(err)
+	}
+	name := "videoStream_" + f.study + "_0-a_" + f.frame + "_1795425978688_9.webm"
+	attrs := attributes(name, "0-a", false)
+	code, doc := f.post(t, notice(attrs, f.study, f.frame), sign(t, attrs))
+	if code != http.StatusOK || doc["data"] != nil {
+		t.Fatalf("status %d %v, want 200 with no video", code, doc)
+	}
+	if n, _, _ := f.row(t, name); n != 0 {
+		t.Errorf("%d rows for a withdrawn family's video", n)
+	}
+	var scheduled int
+	if err := f.pool.QueryRow(context.Background(), `SELECT count(*) FROM video_deletions WHERE bucket = 'recorder' AND object_key = $1`, name).Scan(&scheduled); err != nil || scheduled != 1 {
+		t.Errorf("deletion scheduled %d times (%v), want 1", scheduled, err)
+	}
+}
+
 func TestUploadHookJSPsychBucket(t *testing.T) {
 	f := newHookFixture(t, hookSecret)
 	name := "videoStream_" + f.study + "_2-record_" + f.jspsyc + "_1795425978688_7.webm"
