@@ -24,7 +24,7 @@ func TestStudyAnnouncementNamesTheChildrenAndTheStudy(t *testing.T) {
 		{"Sam", []string{"Ada\nBcc: x"}, `Ada Bcc: x is invited to take part in "Baby Physics" on Lookit (Children Helping Science)!`, "Dear Sam,"},
 	}
 	for _, c := range cases {
-		m := mail.StudyAnnouncement(c.parent, c.children, "Baby Physics", "Do babies know that objects fall?", link, prefs)
+		m := render(t, mail.StudyAnnouncement(c.parent, c.children, "Baby Physics", "Do babies know that objects fall?", link, prefs))
 		if m.Kind != mail.KindStudyAnnouncement || m.Subject != c.subject {
 			t.Errorf("%v: %q %q", c.children, m.Kind, m.Subject)
 		}
@@ -43,7 +43,7 @@ func TestStudyAnnouncementNamesTheChildrenAndTheStudy(t *testing.T) {
 func TestStudyAnnouncementSubjectFitsLongNames(t *testing.T) {
 	long := strings.Repeat("é", 300)
 	for _, children := range [][]string{{"Ada"}, {long}, {"Ada", long}, {"Ada", "Ben"}} {
-		m := mail.StudyAnnouncement("", children, long+"\nname", "", "https://x.example/s/", "https://x.example/p/")
+		m := render(t, mail.StudyAnnouncement("", children, long+"\nname", "", "https://x.example/s/", "https://x.example/p/"))
 		if n := utf8.RuneCountInString(m.Subject); n > mail.MaxSubject || strings.ContainsAny(m.Subject, "\r\n") {
 			t.Errorf("%d-rune subject: %q", n, m.Subject)
 		}
@@ -51,12 +51,12 @@ func TestStudyAnnouncementSubjectFitsLongNames(t *testing.T) {
 			t.Errorf("study name not shortened: %q", m.Subject)
 		}
 	}
-	m := mail.StudyAnnouncement("", []string{"Ada", long}, "Short", "", "https://x.example/s/", "https://x.example/p/")
+	m := render(t, mail.StudyAnnouncement("", []string{"Ada", long}, "Short", "", "https://x.example/s/", "https://x.example/p/"))
 	if !strings.HasPrefix(m.Subject, "Your children are invited") {
 		t.Errorf("long names kept: %q", m.Subject)
 	}
 	// The study name is shortened only as far as needed.
-	m = mail.StudyAnnouncement("", []string{"Ada"}, strings.Repeat("x", 300), "", "https://x.example/s/", "https://x.example/p/")
+	m = render(t, mail.StudyAnnouncement("", []string{"Ada"}, strings.Repeat("x", 300), "", "https://x.example/s/", "https://x.example/p/"))
 	if utf8.RuneCountInString(m.Subject) != mail.MaxSubject {
 		t.Errorf("subject %d runes, want %d", utf8.RuneCountInString(m.Subject), mail.MaxSubject)
 	}

@@ -71,8 +71,11 @@ func (a *Announcements) Run(ctx context.Context, tx pgx.Tx) (map[string]any, err
 	var unmailableUsers []int64
 	children, studies := 0, map[string]bool{}
 	for _, r := range rows {
-		c := pmail.StudyAnnouncement(r.Nickname, r.Children, r.StudyName, r.ShortDescription, base+"/studies/"+r.StudyUuid+"/", prefs)
-		m := pmail.Request{ID: r.EmailID, Kind: c.Kind, To: []string{r.Email}, Subject: c.Subject, Text: c.Text, ReplyTo: r.ContactEmail}
+		c, err := pmail.StudyAnnouncement(r.Nickname, r.Children, r.StudyName, r.ShortDescription, base+"/studies/"+r.StudyUuid+"/", prefs).Render()
+		if err != nil {
+			return nil, fmt.Errorf("announcements: %w", err)
+		}
+		m := pmail.Request{ID: r.EmailID, Kind: c.Kind, To: []string{r.Email}, Subject: c.Subject, Text: c.Text, HTML: c.HTML, ReplyTo: r.ContactEmail}
 		if m.ValidReplyTo() != nil {
 			m.ReplyTo = "" // a lab's odd contact address must not cost the family its email
 		}
@@ -86,12 +89,8 @@ func (a *Announcements) Run(ctx context.Context, tx pgx.Tx) (map[string]any, err
 		if u, err := uuid.Parse(r.UserUuid); err == nil && len(a.UnsubscribeKey) > 0 {
 			unsubscribe = []string{pmail.UnsubscribeURL(base, a.UnsubscribeKey, u)}
 		}
-		html, err := pmail.HTMLPart(m.Subject, m.Text)
-		if err != nil {
-			return nil, fmt.Errorf("announcements: %w", err)
-		}
 		emails = append(emails, db.QueueAnnouncementEmailsParams{ID: m.ID, Kind: m.Kind, FromAddress: a.From,
-			ToAddresses: m.To, Subject: m.Subject, BodyText: m.Text, BodyHtml: html, ReplyTo: m.ReplyTo, ListUnsubscribe: unsubscribe})
+			ToAddresses: m.To, Subject: m.Subject, BodyText: m.Text, BodyHtml: m.HTML, ReplyTo: m.ReplyTo, ListUnsubscribe: unsubscribe})
 		children += len(r.Children)
 		studies[r.StudyUuid] = true
 	}

@@ -14,11 +14,11 @@ import (
 // and only if the change that causes it commits. The caller publishes the returned request after
 // commit; the retry-unsent-emails job publishes any whose publication was lost.
 func queueEmail(ctx context.Context, q *db.Queries, from string, c pmail.Content, replyTo string, to ...string) (pmail.Request, error) {
-	html, err := pmail.HTMLPart(c.Subject, c.Text)
+	m, err := c.Render()
 	if err != nil {
-		return pmail.Request{}, err
+		return pmail.Request{}, fmt.Errorf("postgres: email: %w", err)
 	}
-	r := pmail.Request{ID: uuid.NewString(), Kind: c.Kind, To: to, Subject: c.Subject, Text: c.Text, HTML: html, ReplyTo: replyTo}
+	r := pmail.Request{ID: uuid.NewString(), Kind: m.Kind, To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML, ReplyTo: replyTo}
 	if err := r.Validate(); err != nil {
 		return pmail.Request{}, fmt.Errorf("postgres: email %s: %w", c.Kind, err)
 	}

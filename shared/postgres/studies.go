@@ -402,7 +402,7 @@ func (s *Studies) Transition(ctx context.Context, actorID, studyID int64, req Tr
 		if err != nil || len(to) == 0 {
 			return err
 		}
-		c := pmail.StudyNotice(n.Kind, n.Subject, st.Name, string(next), actor.Email, req.Comments, s.link("exp", "studies", st.Uuid))
+		c := pmail.StudyNotice(n.Kind, st.Name, string(next), actor.Email, req.Comments, s.link("exp", "studies", st.Uuid))
 		r, err := queueEmail(ctx, q, s.From, c, replyTo, to...)
 		out = append(out, r)
 		return err

@@ -183,31 +183,30 @@ const (
 
 // Notice is the email a transition sends.
 type Notice struct {
-	To      Audience
-	Subject string // with %s for the study name where Lookit puts it
-	Kind    string
+	To   Audience
+	Kind string // the email's kind: its template holds Lookit's subject
 }
 
 // NoticeOf returns the email Lookit sends when a study moves from one state by a trigger.
 func NoticeOf(t Trigger, from State) Notice {
 	switch t {
 	case Submit, Resubmit:
-		return Notice{SiteAdmins, "Study Submission Notification: %s", "study_submitted"}
+		return Notice{SiteAdmins, "study_submitted"}
 	case Approve:
-		return Notice{Researchers, "%s Approval Notification", "study_approved"}
+		return Notice{Researchers, "study_approved"}
 	case Reject:
 		if from == Approved {
-			return Notice{Researchers, "%s Rescinded Notification", "study_rescinded"}
+			return Notice{Researchers, "study_rescinded"}
 		}
-		return Notice{Researchers, "%s: Changes requested notification", "study_rejected"}
+		return Notice{Researchers, "study_rejected"}
 	case Retract:
-		return Notice{SiteAdmins, "Study Retraction Notification: %s", "study_retracted"}
+		return Notice{SiteAdmins, "study_retracted"}
 	case Activate:
-		return Notice{SiteAdmins, "Study Activation Notification: %s", "study_activated"}
+		return Notice{SiteAdmins, "study_activated"}
 	case Pause:
-		return Notice{SiteAdmins, "Study Pause Notification: %s", "study_paused"}
+		return Notice{SiteAdmins, "study_paused"}
 	case Deactivate:
-		return Notice{SiteAdmins, "Study Deactivation Notification: %s", "study_deactivated"}
+		return Notice{SiteAdmins, "study_deactivated"}
 	}
 	return Notice{}
 }
