@@ -32,7 +32,9 @@ func New(in *instance.Instance) func(context.Context, event.Event) error {
 			return fmt.Errorf("database: %w", err)
 		}
 		videoStorage := func(ctx context.Context) (postgres.VideoStorage, error) { return in.Videos(ctx) }
-		ran, err := postgres.NewJobs(pool, postgres.PublisherFunc(in.Publisher)).WithVideos(videoStorage).
+		j := postgres.NewJobs(pool, postgres.PublisherFunc(in.Publisher))
+		j.Log = in.Log
+		ran, err := j.WithVideos(videoStorage).
 			WithBuilds(postgres.PublisherFunc(in.Publisher), in.Config.EmailFrom).
 			WithAnnouncements(in.Config.AnnouncementsPerStudy, in.Config.BaseURL.String(), in.Config.EmailFrom, []byte(in.Config.SecretKey)).
 			Run(ctx, m.ID, req)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,6 +25,8 @@ type Jobs struct {
 	Funcs map[string]JobFunc
 	// Publisher publishes what jobs queue (emails) once their run has committed.
 	Publisher PublisherFunc
+	// Log, when set, records publications that failed (they are sent by retry-unsent-emails).
+	Log *slog.Logger
 }
 
 type afterCommitKey struct{}
@@ -117,13 +120,17 @@ func (j *Jobs) publish(ctx context.Context, mails []mail.Request) {
 		return
 	}
 	pub, err := j.Publisher(ctx)
-	if err != nil {
-		return
-	}
-	for _, m := range mails {
-		if _, err := events.PublishJSON(ctx, pub, events.TopicEmail, m, nil); err != nil {
-			return
+	if err == nil {
+		for i, m := range mails {
+			if _, err = events.PublishJSON(ctx, pub, events.TopicEmail, m, nil); err != nil {
+				mails = mails[i:]
+				break
+			}
 		}
+	}
+	if err != nil && j.Log != nil {
+		j.Log.WarnContext(ctx, "emails not published; retry-unsent-emails will send them",
+			slog.Int("emails", len(mails)), slog.String("error", err.Error()))
 	}
 }
 
