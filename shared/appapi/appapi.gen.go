@@ -25,6 +25,72 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ConsentEntryRuling.
+const (
+	ConsentEntryRulingAccepted ConsentEntryRuling = "accepted"
+	ConsentEntryRulingPending  ConsentEntryRuling = "pending"
+	ConsentEntryRulingRejected ConsentEntryRuling = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ConsentEntryRuling enum.
+func (e ConsentEntryRuling) Valid() bool {
+	switch e {
+	case ConsentEntryRulingAccepted:
+		return true
+	case ConsentEntryRulingPending:
+		return true
+	case ConsentEntryRulingRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsentRulingAction.
+const (
+	ConsentRulingActionAccepted ConsentRulingAction = "accepted"
+	ConsentRulingActionPending  ConsentRulingAction = "pending"
+	ConsentRulingActionRejected ConsentRulingAction = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ConsentRulingAction enum.
+func (e ConsentRulingAction) Valid() bool {
+	switch e {
+	case ConsentRulingActionAccepted:
+		return true
+	case ConsentRulingActionPending:
+		return true
+	case ConsentRulingActionRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsentRulingInputAction.
+const (
+	ConsentRulingInputActionAccepted ConsentRulingInputAction = "accepted"
+	ConsentRulingInputActionEmpty    ConsentRulingInputAction = ""
+	ConsentRulingInputActionPending  ConsentRulingInputAction = "pending"
+	ConsentRulingInputActionRejected ConsentRulingInputAction = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ConsentRulingInputAction enum.
+func (e ConsentRulingInputAction) Valid() bool {
+	switch e {
+	case ConsentRulingInputActionAccepted:
+		return true
+	case ConsentRulingInputActionEmpty:
+		return true
+	case ConsentRulingInputActionPending:
+		return true
+	case ConsentRulingInputActionRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateTokenRequestScope.
 const (
 	CreateTokenRequestScopeRead      CreateTokenRequestScope = "read"
@@ -121,6 +187,111 @@ func (e NewStudyStudyType) Valid() bool {
 	}
 }
 
+// Defines values for ResearcherFieldsPaymentStatus.
+const (
+	ResearcherFieldsPaymentStatusDoNotPay ResearcherFieldsPaymentStatus = "do_not_pay"
+	ResearcherFieldsPaymentStatusEmpty    ResearcherFieldsPaymentStatus = ""
+	ResearcherFieldsPaymentStatusPaid     ResearcherFieldsPaymentStatus = "paid"
+	ResearcherFieldsPaymentStatusReview   ResearcherFieldsPaymentStatus = "review"
+	ResearcherFieldsPaymentStatusToPay    ResearcherFieldsPaymentStatus = "to_pay"
+)
+
+// Valid indicates whether the value is a known member of the ResearcherFieldsPaymentStatus enum.
+func (e ResearcherFieldsPaymentStatus) Valid() bool {
+	switch e {
+	case ResearcherFieldsPaymentStatusDoNotPay:
+		return true
+	case ResearcherFieldsPaymentStatusEmpty:
+		return true
+	case ResearcherFieldsPaymentStatusPaid:
+		return true
+	case ResearcherFieldsPaymentStatusReview:
+		return true
+	case ResearcherFieldsPaymentStatusToPay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResearcherFieldsSessionStatus.
+const (
+	ResearcherFieldsSessionStatusCommunicationComplete ResearcherFieldsSessionStatus = "communication_complete"
+	ResearcherFieldsSessionStatusEmpty                 ResearcherFieldsSessionStatus = ""
+	ResearcherFieldsSessionStatusFollowUp              ResearcherFieldsSessionStatus = "follow_up"
+	ResearcherFieldsSessionStatusScheduled             ResearcherFieldsSessionStatus = "scheduled"
+	ResearcherFieldsSessionStatusSessionAttended       ResearcherFieldsSessionStatus = "session_attended"
+	ResearcherFieldsSessionStatusSessionComplete       ResearcherFieldsSessionStatus = "session_complete"
+	ResearcherFieldsSessionStatusToSchedule            ResearcherFieldsSessionStatus = "to_schedule"
+	ResearcherFieldsSessionStatusWithdrawnClosed       ResearcherFieldsSessionStatus = "withdrawn_closed"
+)
+
+// Valid indicates whether the value is a known member of the ResearcherFieldsSessionStatus enum.
+func (e ResearcherFieldsSessionStatus) Valid() bool {
+	switch e {
+	case ResearcherFieldsSessionStatusCommunicationComplete:
+		return true
+	case ResearcherFieldsSessionStatusEmpty:
+		return true
+	case ResearcherFieldsSessionStatusFollowUp:
+		return true
+	case ResearcherFieldsSessionStatusScheduled:
+		return true
+	case ResearcherFieldsSessionStatusSessionAttended:
+		return true
+	case ResearcherFieldsSessionStatusSessionComplete:
+		return true
+	case ResearcherFieldsSessionStatusToSchedule:
+		return true
+	case ResearcherFieldsSessionStatusWithdrawnClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResponseDetailConsentRuling.
+const (
+	ResponseDetailConsentRulingAccepted ResponseDetailConsentRuling = "accepted"
+	ResponseDetailConsentRulingPending  ResponseDetailConsentRuling = "pending"
+	ResponseDetailConsentRulingRejected ResponseDetailConsentRuling = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ResponseDetailConsentRuling enum.
+func (e ResponseDetailConsentRuling) Valid() bool {
+	switch e {
+	case ResponseDetailConsentRulingAccepted:
+		return true
+	case ResponseDetailConsentRulingPending:
+		return true
+	case ResponseDetailConsentRulingRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ResponseSummaryConsentRuling.
+const (
+	ResponseSummaryConsentRulingAccepted ResponseSummaryConsentRuling = "accepted"
+	ResponseSummaryConsentRulingPending  ResponseSummaryConsentRuling = "pending"
+	ResponseSummaryConsentRulingRejected ResponseSummaryConsentRuling = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ResponseSummaryConsentRuling enum.
+func (e ResponseSummaryConsentRuling) Valid() bool {
+	switch e {
+	case ResponseSummaryConsentRulingAccepted:
+		return true
+	case ResponseSummaryConsentRulingPending:
+		return true
+	case ResponseSummaryConsentRulingRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for StudyBuildState.
 const (
 	Building StudyBuildState = "building"
@@ -151,6 +322,108 @@ func (e TokenInfoScope) Valid() bool {
 	case TokenInfoScopeRead:
 		return true
 	case TokenInfoScopeReadWrite:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListConsentParamsRuling.
+const (
+	ListConsentParamsRulingAccepted ListConsentParamsRuling = "accepted"
+	ListConsentParamsRulingPending  ListConsentParamsRuling = "pending"
+	ListConsentParamsRulingRejected ListConsentParamsRuling = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListConsentParamsRuling enum.
+func (e ListConsentParamsRuling) Valid() bool {
+	switch e {
+	case ListConsentParamsRulingAccepted:
+		return true
+	case ListConsentParamsRulingPending:
+		return true
+	case ListConsentParamsRulingRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListStudyResponsesParamsPaymentStatus.
+const (
+	ListStudyResponsesParamsPaymentStatusDoNotPay ListStudyResponsesParamsPaymentStatus = "do_not_pay"
+	ListStudyResponsesParamsPaymentStatusEmpty    ListStudyResponsesParamsPaymentStatus = ""
+	ListStudyResponsesParamsPaymentStatusPaid     ListStudyResponsesParamsPaymentStatus = "paid"
+	ListStudyResponsesParamsPaymentStatusReview   ListStudyResponsesParamsPaymentStatus = "review"
+	ListStudyResponsesParamsPaymentStatusToPay    ListStudyResponsesParamsPaymentStatus = "to_pay"
+)
+
+// Valid indicates whether the value is a known member of the ListStudyResponsesParamsPaymentStatus enum.
+func (e ListStudyResponsesParamsPaymentStatus) Valid() bool {
+	switch e {
+	case ListStudyResponsesParamsPaymentStatusDoNotPay:
+		return true
+	case ListStudyResponsesParamsPaymentStatusEmpty:
+		return true
+	case ListStudyResponsesParamsPaymentStatusPaid:
+		return true
+	case ListStudyResponsesParamsPaymentStatusReview:
+		return true
+	case ListStudyResponsesParamsPaymentStatusToPay:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListStudyResponsesParamsSessionStatus.
+const (
+	ListStudyResponsesParamsSessionStatusCommunicationComplete ListStudyResponsesParamsSessionStatus = "communication_complete"
+	ListStudyResponsesParamsSessionStatusEmpty                 ListStudyResponsesParamsSessionStatus = ""
+	ListStudyResponsesParamsSessionStatusFollowUp              ListStudyResponsesParamsSessionStatus = "follow_up"
+	ListStudyResponsesParamsSessionStatusScheduled             ListStudyResponsesParamsSessionStatus = "scheduled"
+	ListStudyResponsesParamsSessionStatusSessionAttended       ListStudyResponsesParamsSessionStatus = "session_attended"
+	ListStudyResponsesParamsSessionStatusSessionComplete       ListStudyResponsesParamsSessionStatus = "session_complete"
+	ListStudyResponsesParamsSessionStatusToSchedule            ListStudyResponsesParamsSessionStatus = "to_schedule"
+	ListStudyResponsesParamsSessionStatusWithdrawnClosed       ListStudyResponsesParamsSessionStatus = "withdrawn_closed"
+)
+
+// Valid indicates whether the value is a known member of the ListStudyResponsesParamsSessionStatus enum.
+func (e ListStudyResponsesParamsSessionStatus) Valid() bool {
+	switch e {
+	case ListStudyResponsesParamsSessionStatusCommunicationComplete:
+		return true
+	case ListStudyResponsesParamsSessionStatusEmpty:
+		return true
+	case ListStudyResponsesParamsSessionStatusFollowUp:
+		return true
+	case ListStudyResponsesParamsSessionStatusScheduled:
+		return true
+	case ListStudyResponsesParamsSessionStatusSessionAttended:
+		return true
+	case ListStudyResponsesParamsSessionStatusSessionComplete:
+		return true
+	case ListStudyResponsesParamsSessionStatusToSchedule:
+		return true
+	case ListStudyResponsesParamsSessionStatusWithdrawnClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListStudyResponsesParamsSort.
+const (
+	CreatedAt      ListStudyResponsesParamsSort = "created_at"
+	MinusCreatedAt ListStudyResponsesParamsSort = "-created_at"
+)
+
+// Valid indicates whether the value is a known member of the ListStudyResponsesParamsSort enum.
+func (e ListStudyResponsesParamsSort) Valid() bool {
+	switch e {
+	case CreatedAt:
+		return true
+	case MinusCreatedAt:
 		return true
 	default:
 		return false
@@ -201,6 +474,70 @@ type ChildInput struct {
 	GestationalAgeAtBirth *int      `json:"gestational_age_at_birth,omitempty"`
 	GivenName             *string   `json:"given_name,omitempty"`
 	LanguagesSpoken       *[]string `json:"languages_spoken,omitempty"`
+}
+
+// ConsentEntry defines model for ConsentEntry.
+type ConsentEntry struct {
+	Arbiter             string             `json:"arbiter"`
+	ChildAgeDays        int                `json:"child_age_days"`
+	ChildHashedId       string             `json:"child_hashed_id"`
+	ChildName           string             `json:"child_name"`
+	Comments            string             `json:"comments"`
+	Completed           bool               `json:"completed"`
+	ConsentVideos       []ResponseVideo    `json:"consent_videos"`
+	CreatedAt           time.Time          `json:"created_at"`
+	IsPreview           bool               `json:"is_preview"`
+	ParticipantHashedId string             `json:"participant_hashed_id"`
+	ParticipantNickname string             `json:"participant_nickname"`
+	ResponseId          openapi_types.UUID `json:"response_id"`
+	RuledAt             *time.Time         `json:"ruled_at,omitempty"`
+	Ruling              ConsentEntryRuling `json:"ruling"`
+}
+
+// ConsentEntryRuling defines model for ConsentEntry.Ruling.
+type ConsentEntryRuling string
+
+// ConsentPage defines model for ConsentPage.
+type ConsentPage struct {
+	Items      []ConsentEntry `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
+
+// ConsentRuling defines model for ConsentRuling.
+type ConsentRuling struct {
+	Action ConsentRulingAction `json:"action"`
+
+	// Arbiter The ruling researcher's email address
+	Arbiter   string    `json:"arbiter"`
+	Comments  string    `json:"comments"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ConsentRulingAction defines model for ConsentRuling.Action.
+type ConsentRulingAction string
+
+// ConsentRulingInput defines model for ConsentRulingInput.
+type ConsentRulingInput struct {
+	// Action Empty repeats the standing ruling with a new comment
+	Action     ConsentRulingInputAction `json:"action"`
+	Comment    *string                  `json:"comment,omitempty"`
+	ResponseId openapi_types.UUID       `json:"response_id"`
+}
+
+// ConsentRulingInputAction Empty repeats the standing ruling with a new comment
+type ConsentRulingInputAction string
+
+// ConsentRulingsInput defines model for ConsentRulingsInput.
+type ConsentRulingsInput struct {
+	// Preview The responses are preview responses (needs CP instead of CC)
+	Preview *bool                `json:"preview,omitempty"`
+	Rulings []ConsentRulingInput `json:"rulings"`
+}
+
+// ConsentRulingsRecorded defines model for ConsentRulingsRecorded.
+type ConsentRulingsRecorded struct {
+	// Recorded Rulings recorded; responses of another study or kind
+	Recorded int `json:"recorded"`
 }
 
 // CreateTokenRequest defines model for CreateTokenRequest.
@@ -488,10 +825,109 @@ type RecoveryCodes struct {
 	RecoveryCodes []string `json:"recovery_codes"`
 }
 
+// ResearcherFields defines model for ResearcherFields.
+type ResearcherFields struct {
+	PaymentStatus *ResearcherFieldsPaymentStatus `json:"payment_status,omitempty"`
+	SessionStatus *ResearcherFieldsSessionStatus `json:"session_status,omitempty"`
+	Star          *bool                          `json:"star,omitempty"`
+}
+
+// ResearcherFieldsPaymentStatus defines model for ResearcherFields.PaymentStatus.
+type ResearcherFieldsPaymentStatus string
+
+// ResearcherFieldsSessionStatus defines model for ResearcherFields.SessionStatus.
+type ResearcherFieldsSessionStatus string
+
 // ResetPasswordRequest defines model for ResetPasswordRequest.
 type ResetPasswordRequest struct {
 	Password string `json:"password"`
 	Token    string `json:"token"`
+}
+
+// ResponseDetail defines model for ResponseDetail.
+type ResponseDetail struct {
+	// ChildAgeDays The child's age in days when the response began
+	ChildAgeDays  int    `json:"child_age_days"`
+	ChildHashedId string `json:"child_hashed_id"`
+	ChildName     string `json:"child_name"`
+	Completed     bool   `json:"completed"`
+
+	// Conditions The runner's condition assignments
+	Conditions    interface{}                 `json:"conditions"`
+	ConsentRuling ResponseDetailConsentRuling `json:"consent_ruling"`
+	CreatedAt     time.Time                   `json:"created_at"`
+	Eligibility   []string                    `json:"eligibility"`
+
+	// ExpData Frame data
+	ExpData             interface{}        `json:"exp_data"`
+	Feedback            []ResponseFeedback `json:"feedback"`
+	GlobalEventTimings  []interface{}      `json:"global_event_timings"`
+	Id                  openapi_types.UUID `json:"id"`
+	IsPreview           bool               `json:"is_preview"`
+	ParticipantHashedId string             `json:"participant_hashed_id"`
+	ParticipantNickname string             `json:"participant_nickname"`
+	PaymentStatus       string             `json:"payment_status"`
+
+	// Rulings Newest first; the first stands
+	Rulings       []ConsentRuling `json:"rulings"`
+	Sequence      []string        `json:"sequence"`
+	SessionStatus string          `json:"session_status"`
+	Star          bool            `json:"star"`
+	VideoFiles    []ResponseVideo `json:"video_files"`
+	Videos        int             `json:"videos"`
+}
+
+// ResponseDetailConsentRuling defines model for ResponseDetail.ConsentRuling.
+type ResponseDetailConsentRuling string
+
+// ResponseFeedback defines model for ResponseFeedback.
+type ResponseFeedback struct {
+	Comment   string             `json:"comment"`
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+}
+
+// ResponsePage defines model for ResponsePage.
+type ResponsePage struct {
+	Items []ResponseSummary `json:"items"`
+
+	// NextCursor Absent on the last page
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// ResponseSummary defines model for ResponseSummary.
+type ResponseSummary struct {
+	// ChildAgeDays The child's age in days when the response began
+	ChildAgeDays        int                          `json:"child_age_days"`
+	ChildHashedId       string                       `json:"child_hashed_id"`
+	ChildName           string                       `json:"child_name"`
+	Completed           bool                         `json:"completed"`
+	ConsentRuling       ResponseSummaryConsentRuling `json:"consent_ruling"`
+	CreatedAt           time.Time                    `json:"created_at"`
+	Eligibility         []string                     `json:"eligibility"`
+	Id                  openapi_types.UUID           `json:"id"`
+	IsPreview           bool                         `json:"is_preview"`
+	ParticipantHashedId string                       `json:"participant_hashed_id"`
+	ParticipantNickname string                       `json:"participant_nickname"`
+	PaymentStatus       string                       `json:"payment_status"`
+	SessionStatus       string                       `json:"session_status"`
+	Star                bool                         `json:"star"`
+	Videos              int                          `json:"videos"`
+}
+
+// ResponseSummaryConsentRuling defines model for ResponseSummary.ConsentRuling.
+type ResponseSummaryConsentRuling string
+
+// ResponseVideo defines model for ResponseVideo.
+type ResponseVideo struct {
+	// Consent Consent footage
+	Consent   bool      `json:"consent"`
+	CreatedAt time.Time `json:"created_at"`
+	Filename  string    `json:"filename"`
+	FrameId   string    `json:"frame_id"`
+
+	// Id For GET /api/videos/{videoId}/url
+	Id openapi_types.UUID `json:"id"`
 }
 
 // SessionInfo defines model for SessionInfo.
@@ -740,6 +1176,55 @@ type ListStudiesParams struct {
 	IncludeArchived *bool `form:"include_archived,omitempty" json:"include_archived,omitempty"`
 }
 
+// ListConsentParams defines parameters for ListConsent.
+type ListConsentParams struct {
+	Preview *bool                    `form:"preview,omitempty" json:"preview,omitempty"`
+	Ruling  *ListConsentParamsRuling `form:"ruling,omitempty" json:"ruling,omitempty"`
+
+	// HideAcceptedOlderThanDays Hide responses accepted more than this many days ago (Lookit hid those older than 21)
+	HideAcceptedOlderThanDays *int    `form:"hide_accepted_older_than_days,omitempty" json:"hide_accepted_older_than_days,omitempty"`
+	Cursor                    *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit                     *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListConsentParamsRuling defines parameters for ListConsent.
+type ListConsentParamsRuling string
+
+// ListStudyResponsesParams defines parameters for ListStudyResponses.
+type ListStudyResponsesParams struct {
+	// Preview Preview responses instead of real ones
+	Preview   *bool `form:"preview,omitempty" json:"preview,omitempty"`
+	Completed *bool `form:"completed,omitempty" json:"completed,omitempty"`
+
+	// Since Created at or after
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Created before
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Child The child's hashed id in this study
+	Child         *string                                `form:"child,omitempty" json:"child,omitempty"`
+	PaymentStatus *ListStudyResponsesParamsPaymentStatus `form:"payment_status,omitempty" json:"payment_status,omitempty"`
+	SessionStatus *ListStudyResponsesParamsSessionStatus `form:"session_status,omitempty" json:"session_status,omitempty"`
+	Star          *bool                                  `form:"star,omitempty" json:"star,omitempty"`
+
+	// Sort Newest first (default) or oldest first
+	Sort *ListStudyResponsesParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
+
+	// Cursor next_cursor of the previous page
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListStudyResponsesParamsPaymentStatus defines parameters for ListStudyResponses.
+type ListStudyResponsesParamsPaymentStatus string
+
+// ListStudyResponsesParamsSessionStatus defines parameters for ListStudyResponses.
+type ListStudyResponsesParamsSessionStatus string
+
+// ListStudyResponsesParamsSort defines parameters for ListStudyResponses.
+type ListStudyResponsesParamsSort string
+
 // UnsubscribeFormdataBody defines parameters for Unsubscribe.
 type UnsubscribeFormdataBody struct {
 	ListUnsubscribe *string `form:"List-Unsubscribe,omitempty" json:"List-Unsubscribe,omitempty"`
@@ -811,8 +1296,14 @@ type ActivateTotpJSONRequestBody = TwoFactorRequest
 // ParticipateExternalJSONRequestBody defines body for ParticipateExternal for application/json ContentType.
 type ParticipateExternalJSONRequestBody = ParticipateInput
 
+// SetResponseResearcherFieldsJSONRequestBody defines body for SetResponseResearcherFields for application/json ContentType.
+type SetResponseResearcherFieldsJSONRequestBody = ResearcherFields
+
 // UpdateStudyJSONRequestBody defines body for UpdateStudy for application/json ContentType.
 type UpdateStudyJSONRequestBody = StudyInput
+
+// RuleOnConsentJSONRequestBody defines body for RuleOnConsent for application/json ContentType.
+type RuleOnConsentJSONRequestBody = ConsentRulingsInput
 
 // SetStudyResearcherJSONRequestBody defines body for SetStudyResearcher for application/json ContentType.
 type SetStudyResearcherJSONRequestBody = StudyGroupInput
@@ -942,6 +1433,12 @@ type ServerInterface interface {
 	// ParticipateExternal Take part in an active external study: the server records the response, then the family goes to the study's URL with child=<hashed child id>&response=<uuid>
 	// (POST /api/public/studies/{studyId}/participate)
 	ParticipateExternal(w http.ResponseWriter, r *http.Request, studyId string)
+	// GetStudyResponse One response with its frame data, videos, consent history and feedback, for a researcher who may read it
+	// (GET /api/responses/{responseId})
+	GetStudyResponse(w http.ResponseWriter, r *http.Request, responseId string)
+	// SetResponseResearcherFields Set the researcher's payment status, session status or star on a response (the feedback permission, EF)
+	// (PATCH /api/responses/{responseId})
+	SetResponseResearcherFields(w http.ResponseWriter, r *http.Request, responseId string)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams)
@@ -957,6 +1454,12 @@ type ServerInterface interface {
 	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
 	// (POST /api/studies/{studyId}/clone)
 	CloneStudy(w http.ResponseWriter, r *http.Request, studyId string)
+	// ListConsent The consent manager; responses with a completed consent frame, their consent videos and standing ruling; real responses need the consent permission (CC), previews the preview-consent permission (CP)
+	// (GET /api/studies/{studyId}/consent)
+	ListConsent(w http.ResponseWriter, r *http.Request, studyId string, params ListConsentParams)
+	// RuleOnConsent Record consent rulings (append-only; the newest stands); an empty action with a comment repeats the standing ruling
+	// (POST /api/studies/{studyId}/consent)
+	RuleOnConsent(w http.ResponseWriter, r *http.Request, studyId string)
 	// GetStudyImage The study's image, for its researchers
 	// (GET /api/studies/{studyId}/image)
 	GetStudyImage(w http.ResponseWriter, r *http.Request, studyId string)
@@ -978,6 +1481,9 @@ type ServerInterface interface {
 	// SetStudyResearcher Put a member of the study's lab in a study group (the last study admin stays)
 	// (PUT /api/studies/{studyId}/researchers/{userId})
 	SetStudyResearcher(w http.ResponseWriter, r *http.Request, studyId string, userId string)
+	// ListStudyResponses One page of the study's responses that the caller may read; real data needs the analysis permission (RR), preview data the preview permission (RP); responses of studies run on the platform are listed once their consent is accepted
+	// (GET /api/studies/{studyId}/responses)
+	ListStudyResponses(w http.ResponseWriter, r *http.Request, studyId string, params ListStudyResponsesParams)
 	// TransitionStudy Move the study through its lifecycle (submit, resubmit, approve, reject, retract, activate, pause, deactivate, archive)
 	// (POST /api/studies/{studyId}/transitions)
 	TransitionStudy(w http.ResponseWriter, r *http.Request, studyId string)
@@ -1786,6 +2292,58 @@ func (siw *ServerInterfaceWrapper) ParticipateExternal(w http.ResponseWriter, r 
 	handler.ServeHTTP(w, r)
 }
 
+// GetStudyResponse operation middleware
+func (siw *ServerInterfaceWrapper) GetStudyResponse(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "responseId" -------------
+	var responseId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "responseId", r.PathValue("responseId"), &responseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "responseId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetStudyResponse(w, r, responseId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetResponseResearcherFields operation middleware
+func (siw *ServerInterfaceWrapper) SetResponseResearcherFields(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "responseId" -------------
+	var responseId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "responseId", r.PathValue("responseId"), &responseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "responseId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetResponseResearcherFields(w, r, responseId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListStudies operation middleware
 func (siw *ServerInterfaceWrapper) ListStudies(w http.ResponseWriter, r *http.Request) {
 
@@ -1914,6 +2472,126 @@ func (siw *ServerInterfaceWrapper) CloneStudy(w http.ResponseWriter, r *http.Req
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CloneStudy(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListConsent operation middleware
+func (siw *ServerInterfaceWrapper) ListConsent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConsentParams
+
+	// ------------- Optional query parameter "preview" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "preview", r.URL.Query(), &params.Preview, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "preview"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "preview", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "ruling" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ruling", r.URL.Query(), &params.Ruling, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "ruling"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "ruling", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "hide_accepted_older_than_days" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "hide_accepted_older_than_days", r.URL.Query(), &params.HideAcceptedOlderThanDays, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "hide_accepted_older_than_days"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "hide_accepted_older_than_days", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListConsent(w, r, studyId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// RuleOnConsent operation middleware
+func (siw *ServerInterfaceWrapper) RuleOnConsent(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.RuleOnConsent(w, r, studyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2114,6 +2792,178 @@ func (siw *ServerInterfaceWrapper) SetStudyResearcher(w http.ResponseWriter, r *
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SetStudyResearcher(w, r, studyId, userId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStudyResponses operation middleware
+func (siw *ServerInterfaceWrapper) ListStudyResponses(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStudyResponsesParams
+
+	// ------------- Optional query parameter "preview" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "preview", r.URL.Query(), &params.Preview, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "preview"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "preview", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "completed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "completed", r.URL.Query(), &params.Completed, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "completed"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "completed", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", r.URL.Query(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "since"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "since", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", r.URL.Query(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "until"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "until", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "child" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "child", r.URL.Query(), &params.Child, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "child"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "child", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "payment_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "payment_status", r.URL.Query(), &params.PaymentStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "payment_status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "payment_status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "session_status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "session_status", r.URL.Query(), &params.SessionStatus, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "session_status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "session_status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "star" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "star", r.URL.Query(), &params.Star, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "star"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "star", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "sort" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sort", r.URL.Query(), &params.Sort, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "sort"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "sort", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStudyResponses(w, r, studyId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2390,6 +3240,11 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/build", wrapper.BuildStudy)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/preview-data", wrapper.DeletePreviewData)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/videos/{videoId}/url", wrapper.GetVideoUrl)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/responses", wrapper.ListStudyResponses)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/responses/{responseId}", wrapper.GetStudyResponse)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/api/responses/{responseId}", wrapper.SetResponseResearcherFields)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/consent", wrapper.ListConsent)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/consent", wrapper.RuleOnConsent)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
@@ -4786,6 +5641,149 @@ func (response ParticipateExternal409JSONResponse) VisitParticipateExternalRespo
 	return err
 }
 
+type GetStudyResponseRequestObject struct {
+	ResponseId string `json:"responseId"`
+}
+
+type GetStudyResponseResponseObject interface {
+	VisitGetStudyResponseResponse(w http.ResponseWriter) error
+}
+
+type GetStudyResponse200JSONResponse ResponseDetail
+
+func (response GetStudyResponse200JSONResponse) VisitGetStudyResponseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyResponse401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetStudyResponse401JSONResponse) VisitGetStudyResponseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyResponse403JSONResponse ErrorBody
+
+func (response GetStudyResponse403JSONResponse) VisitGetStudyResponseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetStudyResponse404JSONResponse ErrorBody
+
+func (response GetStudyResponse404JSONResponse) VisitGetStudyResponseResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetResponseResearcherFieldsRequestObject struct {
+	ResponseId string `json:"responseId"`
+	Body       *SetResponseResearcherFieldsJSONRequestBody
+}
+
+type SetResponseResearcherFieldsResponseObject interface {
+	VisitSetResponseResearcherFieldsResponse(w http.ResponseWriter) error
+}
+
+type SetResponseResearcherFields200JSONResponse ResearcherFields
+
+func (response SetResponseResearcherFields200JSONResponse) VisitSetResponseResearcherFieldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetResponseResearcherFields400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SetResponseResearcherFields400JSONResponse) VisitSetResponseResearcherFieldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetResponseResearcherFields401JSONResponse ErrorBody
+
+func (response SetResponseResearcherFields401JSONResponse) VisitSetResponseResearcherFieldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetResponseResearcherFields403JSONResponse ErrorBody
+
+func (response SetResponseResearcherFields403JSONResponse) VisitSetResponseResearcherFieldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetResponseResearcherFields404JSONResponse ErrorBody
+
+func (response SetResponseResearcherFields404JSONResponse) VisitSetResponseResearcherFieldsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStudiesRequestObject struct {
 	Params ListStudiesParams
 }
@@ -5124,6 +6122,164 @@ func (response CloneStudy403JSONResponse) VisitCloneStudyResponse(w http.Respons
 type CloneStudy404JSONResponse ErrorBody
 
 func (response CloneStudy404JSONResponse) VisitCloneStudyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsentRequestObject struct {
+	StudyId string `json:"studyId"`
+	Params  ListConsentParams
+}
+
+type ListConsentResponseObject interface {
+	VisitListConsentResponse(w http.ResponseWriter) error
+}
+
+type ListConsent200JSONResponse ConsentPage
+
+func (response ListConsent200JSONResponse) VisitListConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsent400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListConsent400JSONResponse) VisitListConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsent401JSONResponse ErrorBody
+
+func (response ListConsent401JSONResponse) VisitListConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsent403JSONResponse ErrorBody
+
+func (response ListConsent403JSONResponse) VisitListConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConsent404JSONResponse ErrorBody
+
+func (response ListConsent404JSONResponse) VisitListConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RuleOnConsentRequestObject struct {
+	StudyId string `json:"studyId"`
+	Body    *RuleOnConsentJSONRequestBody
+}
+
+type RuleOnConsentResponseObject interface {
+	VisitRuleOnConsentResponse(w http.ResponseWriter) error
+}
+
+type RuleOnConsent200JSONResponse ConsentRulingsRecorded
+
+func (response RuleOnConsent200JSONResponse) VisitRuleOnConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RuleOnConsent400JSONResponse struct{ ErrorJSONResponse }
+
+func (response RuleOnConsent400JSONResponse) VisitRuleOnConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RuleOnConsent401JSONResponse ErrorBody
+
+func (response RuleOnConsent401JSONResponse) VisitRuleOnConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RuleOnConsent403JSONResponse ErrorBody
+
+func (response RuleOnConsent403JSONResponse) VisitRuleOnConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RuleOnConsent404JSONResponse ErrorBody
+
+func (response RuleOnConsent404JSONResponse) VisitRuleOnConsentResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -5647,6 +6803,85 @@ func (response SetStudyResearcher409JSONResponse) VisitSetStudyResearcherRespons
 	return err
 }
 
+type ListStudyResponsesRequestObject struct {
+	StudyId string `json:"studyId"`
+	Params  ListStudyResponsesParams
+}
+
+type ListStudyResponsesResponseObject interface {
+	VisitListStudyResponsesResponse(w http.ResponseWriter) error
+}
+
+type ListStudyResponses200JSONResponse ResponsePage
+
+func (response ListStudyResponses200JSONResponse) VisitListStudyResponsesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResponses400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListStudyResponses400JSONResponse) VisitListStudyResponsesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResponses401JSONResponse ErrorBody
+
+func (response ListStudyResponses401JSONResponse) VisitListStudyResponsesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResponses403JSONResponse ErrorBody
+
+func (response ListStudyResponses403JSONResponse) VisitListStudyResponsesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyResponses404JSONResponse ErrorBody
+
+func (response ListStudyResponses404JSONResponse) VisitListStudyResponsesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TransitionStudyRequestObject struct {
 	StudyId string `json:"studyId"`
 	Body    *TransitionStudyJSONRequestBody
@@ -6003,6 +7238,12 @@ type StrictServerInterface interface {
 	// ParticipateExternal Take part in an active external study: the server records the response, then the family goes to the study's URL with child=<hashed child id>&response=<uuid>
 	// (POST /api/public/studies/{studyId}/participate)
 	ParticipateExternal(ctx context.Context, request ParticipateExternalRequestObject) (ParticipateExternalResponseObject, error)
+	// GetStudyResponse One response with its frame data, videos, consent history and feedback, for a researcher who may read it
+	// (GET /api/responses/{responseId})
+	GetStudyResponse(ctx context.Context, request GetStudyResponseRequestObject) (GetStudyResponseResponseObject, error)
+	// SetResponseResearcherFields Set the researcher's payment status, session status or star on a response (the feedback permission, EF)
+	// (PATCH /api/responses/{responseId})
+	SetResponseResearcherFields(ctx context.Context, request SetResponseResearcherFieldsRequestObject) (SetResponseResearcherFieldsResponseObject, error)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(ctx context.Context, request ListStudiesRequestObject) (ListStudiesResponseObject, error)
@@ -6018,6 +7259,12 @@ type StrictServerInterface interface {
 	// CloneStudy Copy the study (new uuid and salt, not public, state created); into its lab when the caller may create studies there, otherwise into the caller's first such lab
 	// (POST /api/studies/{studyId}/clone)
 	CloneStudy(ctx context.Context, request CloneStudyRequestObject) (CloneStudyResponseObject, error)
+	// ListConsent The consent manager; responses with a completed consent frame, their consent videos and standing ruling; real responses need the consent permission (CC), previews the preview-consent permission (CP)
+	// (GET /api/studies/{studyId}/consent)
+	ListConsent(ctx context.Context, request ListConsentRequestObject) (ListConsentResponseObject, error)
+	// RuleOnConsent Record consent rulings (append-only; the newest stands); an empty action with a comment repeats the standing ruling
+	// (POST /api/studies/{studyId}/consent)
+	RuleOnConsent(ctx context.Context, request RuleOnConsentRequestObject) (RuleOnConsentResponseObject, error)
 	// GetStudyImage The study's image, for its researchers
 	// (GET /api/studies/{studyId}/image)
 	GetStudyImage(ctx context.Context, request GetStudyImageRequestObject) (GetStudyImageResponseObject, error)
@@ -6039,6 +7286,9 @@ type StrictServerInterface interface {
 	// SetStudyResearcher Put a member of the study's lab in a study group (the last study admin stays)
 	// (PUT /api/studies/{studyId}/researchers/{userId})
 	SetStudyResearcher(ctx context.Context, request SetStudyResearcherRequestObject) (SetStudyResearcherResponseObject, error)
+	// ListStudyResponses One page of the study's responses that the caller may read; real data needs the analysis permission (RR), preview data the preview permission (RP); responses of studies run on the platform are listed once their consent is accepted
+	// (GET /api/studies/{studyId}/responses)
+	ListStudyResponses(ctx context.Context, request ListStudyResponsesRequestObject) (ListStudyResponsesResponseObject, error)
 	// TransitionStudy Move the study through its lifecycle (submit, resubmit, approve, reject, retract, activate, pause, deactivate, archive)
 	// (POST /api/studies/{studyId}/transitions)
 	TransitionStudy(ctx context.Context, request TransitionStudyRequestObject) (TransitionStudyResponseObject, error)
@@ -7201,6 +8451,65 @@ func (sh *strictHandler) ParticipateExternal(w http.ResponseWriter, r *http.Requ
 	}
 }
 
+// GetStudyResponse operation middleware
+func (sh *strictHandler) GetStudyResponse(w http.ResponseWriter, r *http.Request, responseId string) {
+	var request GetStudyResponseRequestObject
+
+	request.ResponseId = responseId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetStudyResponse(ctx, request.(GetStudyResponseRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetStudyResponse")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetStudyResponseResponseObject); ok {
+		if err := validResponse.VisitGetStudyResponseResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetResponseResearcherFields operation middleware
+func (sh *strictHandler) SetResponseResearcherFields(w http.ResponseWriter, r *http.Request, responseId string) {
+	var request SetResponseResearcherFieldsRequestObject
+
+	request.ResponseId = responseId
+
+	var body SetResponseResearcherFieldsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetResponseResearcherFields(ctx, request.(SetResponseResearcherFieldsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetResponseResearcherFields")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetResponseResearcherFieldsResponseObject); ok {
+		if err := validResponse.VisitSetResponseResearcherFieldsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListStudies operation middleware
 func (sh *strictHandler) ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams) {
 	var request ListStudiesRequestObject
@@ -7331,6 +8640,66 @@ func (sh *strictHandler) CloneStudy(w http.ResponseWriter, r *http.Request, stud
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CloneStudyResponseObject); ok {
 		if err := validResponse.VisitCloneStudyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListConsent operation middleware
+func (sh *strictHandler) ListConsent(w http.ResponseWriter, r *http.Request, studyId string, params ListConsentParams) {
+	var request ListConsentRequestObject
+
+	request.StudyId = studyId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConsent(ctx, request.(ListConsentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConsent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListConsentResponseObject); ok {
+		if err := validResponse.VisitListConsentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// RuleOnConsent operation middleware
+func (sh *strictHandler) RuleOnConsent(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request RuleOnConsentRequestObject
+
+	request.StudyId = studyId
+
+	var body RuleOnConsentJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.RuleOnConsent(ctx, request.(RuleOnConsentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RuleOnConsent")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(RuleOnConsentResponseObject); ok {
+		if err := validResponse.VisitRuleOnConsentResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -7532,6 +8901,33 @@ func (sh *strictHandler) SetStudyResearcher(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ListStudyResponses operation middleware
+func (sh *strictHandler) ListStudyResponses(w http.ResponseWriter, r *http.Request, studyId string, params ListStudyResponsesParams) {
+	var request ListStudyResponsesRequestObject
+
+	request.StudyId = studyId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudyResponses(ctx, request.(ListStudyResponsesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudyResponses")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStudyResponsesResponseObject); ok {
+		if err := validResponse.VisitListStudyResponsesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // TransitionStudy operation middleware
 func (sh *strictHandler) TransitionStudy(w http.ResponseWriter, r *http.Request, studyId string) {
 	var request TransitionStudyRequestObject
@@ -7634,130 +9030,158 @@ func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, vid
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rctw2lvCrnOL3VVnaoS6+xDMjVX44jifrWTvxWsrMpiIXjSZPdyNiAwwAqt3r0nPsA+2LbeFGgk2w",
-	"L5Jalid/bEkEAfDcbzj4nOR8VnGGTMnk5HMiUFacSTS/vMhzrBQW+uecM4VM6R9JVZU0J4pydvSb5Ez/",
-	"TeZTnBH90/8XOE5Okv931E58ZJ/KozNFVC2T6+vrNClQ5oJWepbkpFnqFAgDnBFawowsYMzLks8Pk+s0",
-	"eSUEF3e2EzPbd7xYRDfDAPXzFIiEv5/99OPJi3ev7Z+Aj37DXMnDRL/mZtOLvZwSNsFXeufv8fcapdlg",
-	"JXiFQlELT4bzzHyb/mVGPr1BNlHT5OTJN8/SRC0qTE4SqQRlE/3BFZFyzkWxNPjx8ZP+6Os0Efh7TYVG",
-	"1q/tq2mw5ofmLfsNeg2763du+ODG81oIZCrbZkt26Vt8RG/RpRnj30PLor9/UhRU45aUGWVjLmbEYvpz",
-	"f9NkghlR2YgKvc/IAPOkIAv90E6VnCQFUZhEQJBzZlfOSmoB2xuCn6hUlE2yZqzZMlU4k9EX3B+IEGSh",
-	"f58gK1BEh9pHmcRynFkSH+HAQKmIg9AyBFhdlmRUYnKiRI3N+pQpnKAwb9MrZBkjs/jktOjAqq5pEYNV",
-	"Sdik1osPgsqPkJms+CWybeC0RFxmC8G+A7w2EB2A3wpoLZFPOkR4caxHPnAZKj2KGmSC16yq1a04IST0",
-	"rnz85Zdffjl4+/bg++9PwQMVOINcoP++7mxpUrPciBpNSEDGCsWciEImJ5q67pYLunudpTBOgQMXwEiM",
-	"7O6ER7prvuH8kqpHEmROSjyBY6j1GvDkGcwRL2UKjw8eP4dv4cmzg6d/bf72Z/gWnh3rnc64wFPQoIFv",
-	"gXEgTM4NQd6aF2/JQn1a0yjHcz3VoPbATxUVKDPKsoIspFMFdFbPkpOnz5+nyYwy+9vj2Bf5b+moj+MI",
-	"JmXOKzMSmZ7s10Qg0Wyu/zuYC6owYJcBpeOEgZ0q7W39wyAIinMPzu7HX2KEgc6nCBJzgQoucXEKcsrn",
-	"DDgrF8C0uRP5OOWnX2XVmD28ZmPe+y7lxIneTuwjvscZnwhSTWlu5URZ/jROTn5dvV74lhU412nPdrDg",
-	"yYjqacwDRWdRtbmRxohJ9GCx/ld+WPrO9SIy57OZt4xjlkL874zVRrzmfIAJcy2gMy9ftxR0Oa+ZEovo",
-	"2AKZpCr+DIvaWspZiVdYDtgiSpAuDN4FsLEyZ0AGtbR0FwZJaURoJnCMQgxMxurZCEXGx5kBqEC2Ztik",
-	"JqKghMlNx2X4qSoJG9aRWiPEP6CWmSA5ZqimjOZULTJaIFN07PyV7ZC+brZVwIyJbeOnvDPQRZZbul8S",
-	"2npEpg1uqerC/dHNM+K8RMIMxbhhn1QmUcounHrjvHeZGU3hlfzQaL3wIqsrLSqiA5ckQGQvaeQ74tOv",
-	"2OKHIQAOa7wNnbzYB8SXa9zV/lr6UVeGLAlgXuCAtFBumwMCuE/uvBY59peouNbXYkPikzYKEKV7qsoB",
-	"Gg4B5WZI7bf512KAW+kEONDF3ntDRpurwTdkNKT9SFUJfrVa/Q0I1ECj+EkUzxR2nKOAaXamaNNkhkY0",
-	"GtUTLB4YabNFJrhFXd/UyUlZongkQQ85BZxVagHzKTJgXAEBO71mQWe4JRZPKBUaP81wmTXktJGU+B0Z",
-	"D2tG2Xq7znyXLOuJcalG2RxHkhqfvQfcDiTbL1uCQty8eENGL8x8pIwYFhugcWnbvVcGaHXAlMk5UyRX",
-	"bdCpi5v3WJWLg3MOfAxqilCS0SPpom+Kw5jMaGkl5tpglV+pmnLWs9af/CWNSZ9gK53xz46Po/Y9ZVJR",
-	"VUfeGAhAUTHK/Ma0t7vhOiF99N6IxbliDkp0Q5WgLKeVsQ6vtHqZEMVFtvkEhoIj/uYcxUFOJEKJSqGQ",
-	"QFgBBZ1QJeE3ThkWMFrAdFFNkclTj2yoyAQfSSBFIVAu4TmGtbizFOJl9TemSxS5TDddqoggcID831pp",
-	"MKyHe4A0tL0Y9pPXuNFe1rWe5u2kVZpIyqxm3Uxw1xJFdhM3yb/o7J3lKFgIF/eZfm8DsH/PSxwQP3GN",
-	"YOCTggdP6sQ/cAEWPOs+wUwb3Q2fUHZro+xWkXcP1JVRardPa2j2N6q4qjKJqq6yduqYxldzno1Jrtlr",
-	"9UCN9HWxg7cYpZUkvkwa3WXsY9/iNnxpjfCq65msTOQsezLNJFco6JgOgeSWAmBDw4lK7VAgEfm0Yx4H",
-	"G6Ey05oms7QfHcJofjm4kxY7A8aXTaOAc4lAw7BEhQWoOT+wbwKp1VT7k9abDAJQQ4ZJR4IswXulSGm+",
-	"ZRk4y5DofFmMMGLE9iPOz7Rbt7ntboYPWe/WRbSrtMJ+LMgMq5IsrM36SaFgRMPhN1nJRT5db40G88bt",
-	"yHdEKKq1qBqSrbnPdHUx/hNDb81ZuD+S0ERHOvr9+foEnFkiBuZ2e84WW5L7WFCBucpqEefyxsm+iQYL",
-	"X067a0X3KvCK4vx7osj3aAg/tuEg690FqHsdmiFQuFnSdt+UqefPkljw+ooWyGWUM6kA93T9TGkyn3KJ",
-	"MKYlSiAC/S6AMvgz2CiiSaUMAEsv4laLAqkelTR3Tm8XNkt2+o0lYdd4X2d0DxrZ29rUgyZ0JJbXxLma",
-	"SMoqyWFhZsXNRulGn1uwXug2VnPXY+3ayH7bw2htJOKyczirkMkwfjiM5VxQhYKSeCCpFuS29KE/cRMa",
-	"WZHZGmWDuJ2RTyZn58PtkQAGZZ0RAxk9/Rj2FkiEhP/9H3j6/Bv4E8w4U1P7+zH8yYzZT1alsiJEbKRM",
-	"JuvZjAwE96taVFwOEHU+xaIuMaIRXjn9BI5QQE2JMiKkeQnmVE2BQEcb980QOeVCraWUrs7cICrj2aJ9",
-	"rw+P2OItRALyDIgxHabwJXQv0UdAaAFZ9Uk0BHuM+95jzq9QLF7yIhZhF+5xlvvnN6xlWJoovhWJam2Z",
-	"z3blPU1Gcruggc9ErvSQzqyx+toFbW6fUXRW8EC6wWV5t4+c9urGeEV+rxFo4a0wb3bvMa6AKgmXuNg/",
-	"jEtAqTKJyLbaR9f8j7t+mrSZ2pAdO8HPzp46gOrM3MK3s6EoZumE/VzdgZMeOkWdwd/c0qM35mngsnVx",
-	"rPcPdQVEdgQm7OnXc4UC/FogahM9GXSz9g+tzZZulNhayzJNVmXZhxnItsRzKvGp786lGtW0HEpgrMq2",
-	"34Tpp0RmdOby9H3P2DwCKoEoOCIVPXIa8ugzLa6P7NM9wgr7sDK2VGzMfEpLBJIreoX7Uc05JXKa2XBs",
-	"3PrYPJyg4VfoX6MgNCpqc4NrrT3ScYz6217zWJJSbZk2t1SY2WKxrHDDbpY2W2mJpIkiZUmxyFY4f/8g",
-	"JS0C18+kfrAAxU31GmizIfSwlkEQk68ORR0jo2P7WOCkjlO6SA+YZElSh9voYy/2tQ4/XeoMmSYemjDc",
-	"/V0drbMVWPFBp19OyUCEis9mVIH/3mFq8QEYP7IBywYBFwvTZoN2O4PC7gfB62og8jLRz/pf4oCeQoGS",
-	"TlgKhJFyIalMQdajGTVmQFYJnqOUXKSB8khhRhiZbBMDt5sY3P9gPnAbl28pc7adT+gfZvipEr3KkMB3",
-	"pLIqySIb12WZyVwgDgRBVzqZ+IkOR5smyFCQroW0lWvoRlg3b/UY4xkOD+nImvXFnDNUpCBqbUlWjwiW",
-	"vdlhf3flR7kxqz6qliqbkivMqjZkGTGNzxrnE208EvSboN8ERS6RgX4fDOVvXhZlVmf8NjvQZvktd3E7",
-	"r15QLro1ewF4rdERZ4iV8YApEVhkbgPx9zd150Wdq1rg1jRYS8xirBdauXHp9YZPXvkax6USinxFhGp7",
-	"A3GjesfeHjc0sIx/NJTpilkG7uP8tpYUfDDdoNh/33Fc7ikX3ujDL5SkXqMKz1rm29wT2V0p1V1Z6DfR",
-	"JotswHbpFGkZYxTMyE6tFsm15aKtNZQwFnzWlJFwAS40vU3YfiMPY5UAXOd9PFgnYxM3ofEMrOHajY5a",
-	"oMR9iQbLrQdxE99gZSV9mrQnDe4kPHfzCNwGXCRVVstblmCuouMx/TQQlL/9eZSQFtxS7emUjn4IQDiI",
-	"sMGw261iufHlVPWKCV7OXOSxux5XFanVNKsFjYLud5H5suW+pHIvw8/vX9sw3H++Bz36BAhoa/nEuK9H",
-	"FZucjojE58/MyLH2rRjQ2QSwxJkLVvZwZk7lbBAts+PSzpe0+46CRBAmjZUx7J018a8NyhQLzEtifSI5",
-	"bMNE64Z6VdKCTiZD9dsdhLuB0e+b87+ZMOfwMWKH0u2qEIbg+Q9aIH9D2eXwibNtxMmYlui5vE9zJnf+",
-	"SJoEPDh+7Ns7oowHjLGAH16dw8/v3/i0gJkPKDMpgVGdX6JabxWZuEUnBt9sug8gS8y19i3O8inOXDS4",
-	"dcWp3l3O+SVFL2NO/PNQlJKK/gcuOhkf8+oUiT0l6159UaspF/S/l46A+tevTRGAVRh9+L5499qDJgiq",
-	"E1a4MhaY4whIVR3CawXUenGSskmJkHOmBMnVCfzAQaK4QgF6bXnB9qwfdESqilR038yn3zx79+KRhPNF",
-	"hWdmH5CXFJnNijqXBQtv41CL9cMLdsG+E3wuUYCr95RhRB9tGlXP/7EB40ewED4FvEKxgJpJMkb/Pkh+",
-	"wcIpnFOaEyEW8PG/Dl6evf+bkdwfAX+viSnLNgvkUoyVfWAXOAT7KRJqiRfsYwcbJ2AmgYv6+PhpfokL",
-	"8wN+1Jbb8sjvkAgUvaGHYM6g2OKTbk+EC+aaIsDex88X7lTFRXLy6+cLZ2pdJOmFYWTzgzmtYX6yJ1DM",
-	"j/ZoyUVy8vnCHye5SK7Ti4QWF8n1h+uP+4cXrDnq4TPymiQ07SRpcoXCUnZyfPj48FjTK6+QkYomJ8nT",
-	"w+PDpyaD4oIdJqSvIX/0ZEzsERYrsbQYMZB4XSQnyT9Q0PGikWztuQR/FudOmlH0JOd1l/W1TbJs7z45",
-	"fjZ0rtQmHKkExucDRX5YmJ4az46Ph/bWLGZbZdjRj7ca/XSr0X/dZvSTzUdrOehdwOSlK37s5O4eSSj5",
-	"5IAyXwdx/tP5O80aPrFurAszU0s2JZ/Yck1POEtSH5XsiYK9f1eq+omVCyuJ+kwsD6F14aWVBRpnTdHm",
-	"BRvMJsLexw5Rf9yHEY65QCBs0RGqJsxgualL7aYueUc03qnN3oi+j+96bVdvHWn48oZPJqaWbvdcsSXl",
-	"Og2enPz6IaTjN3wCnl7teR1NUE1+uEeq3NmbUSH3xj7fRMA4QPFa2UMkjmyNUshLrTm8YNmVqOiw8yun",
-	"z5dqnJe+34PlQDOBGuZZLT1tp4XGwiAzhPkU1dTmZhg3/OgPzMBUux8mMsJrpg57DOXovS28kah2xF+d",
-	"A6kb8deT9TBvGkDdgCue3gWdv7K07Uy9g1piUF6hoQmldgBW4fso52xMxWyY/jvFUTtCT7QA66Zq3s8D",
-	"NoJ1M11+J/h5OeVcam3KcN5iprGDjWgy+fJLZN4E9gYKskIuYU7SCbPxybviUFIKJMViLafasqQdIb9b",
-	"8/Qvw5y28UkA1lMgYE+BOJPEqibbxG0Z12bg4qBJS6wywF+5LMBOjO8wMHZTjnxpZcwXZUW7hbZ/nmeB",
-	"Pc1VB3Wl2cM+sWJjf4BPWzyFbTUmGLMcqFQv29MltzLgNqq5t/3d+gWxPYvu3Gd5BbKtLZKOjXEeO0qT",
-	"woLXbKJd+DEV0sSj4gRsmcTuezcEHLT72oh8H9/tytEGikXxwDzMDkpfFAUQi8s+sR99Nj+9Lq4tm2u3",
-	"q49We5SoRes6AfEeZ/xq58axHv3sZjCxG/RgafN7DemXVCrYq4hszGxr9l9ipfZtmU2E/H9ANQCk492T",
-	"YSMEHi7YV57XM4XLgsxQoZCm7NYEXitiegu6sKuj1mSZ8dMAemsC7h/SxCUkusj72fTGeUiy6x6I5uUt",
-	"bOoHSGD2cxq+3tOU5juPQU6YNpidPdDKwmKpG9wQa3e6xu0QWZ11Bhi9JEqrYxcGvhHHP7sDC8FtI4Ag",
-	"yFpc2QRK3EQ4I1fYg+Td81qkWd/9mgvrsKjh8ICthjNTJTjFCG5hz7m2egiVzh92pBjwVUlGcqUx/UYP",
-	"uA9D+g0ZbWpG602nMFqYtOftbGn9ea3X0WkLBZQBknwKeyKIgEtEFzUoySgFrsxfjYPvOiMBZyj319nf",
-	"+nN3FNduen/dLzMZBEa0ly0J+YqzO9exEIMpM9urkBWUTaBmykUF9bNiRpknBwlU7bvQtH6VCxihrVij",
-	"Srra+g47Hn0uycgZ+0NqzlPPrtITcVQ63nvYtmtp5ch6M9VAeXdG6kNh8J1Txddvnt5GHHhj1naqs+UD",
-	"Eva0dDC8bRuftXJB7se5/YiEXfq+HPGeGeHStAzcGQU3KzwMInaizTaCdycyNGb/VZwuC26vtxQHZVqe",
-	"cWGMn0KQeWDDkBL2Qoo9hZCcRRud5ax5Y4Cqf+OUHfjapHsk7YG0mtnHOf87pyyqQrdOcnz1AuyFvNTk",
-	"oPFkieO0tUu6yN4j8lLbOmpOcwSJrJDAuJrqv824wCHBZpvprfUy3rph9+RruAaNG3gcbmMP1+o5bxql",
-	"OlDb0gtnmhrMNtWBe81PJkuwf1+m0irKOPpcSxRrwts2Gtwi7msNcd+CVZuAeNuessC8pEz/LUSzb6cq",
-	"lfNFXFRthCAsSO4J7Wl0Wovt3RkvlkLe206hOzJf2h6jN07QWrMZ9rhoagIk3/9jmtE/0ICwjVnSaWUy",
-	"n3Ig8tLkgw2lp/q5ad09SOkFzrhR01HRE7RW+5IWiY0m2G4mu6HVpv/kPUeDgkW/jnjQs1vGg+whRcr8",
-	"GcRuzEcTbRDxsYcZW9q0hzyGoj1vcZfBnrc45BBpQX37UoXSVGgeUGbmC7/5aE2pTXCD4c6yfb07Eh9C",
-	"MdS9ZA9c6KKptvHlOZZwGc6beh17AsRV81DVR+HBUnvkIeXca428w8rTTgfm+40xxNf/qlJLroxyPqW5",
-	"q+eWQUkACMyRXqHskELY0mwVQ++4sDV+g+gtzbTDr4GNPQJ8XatJTg1Ut87wyBfNrPTMz/yg+/DLwyaL",
-	"G3jmP+IcpdJqxXqzt9dVWkOZyqKr5thSHGZHn91Pa93WK36JZ83lT+uNzWbebQzOGWXNIemo+bme0F+x",
-	"4iFXg71iJrHqS5McoqI4MjWjq6n63A65D5oObkDcmKLvlppfvHtt62gl7DG8svFtKuASF+vz1OeuOepO",
-	"JHX/qs77rhcNb8r8SpyV63jFe4PlU9/UFahs7vHMMcIiR5/N/xuJsPOmSe46AebmXCm+1jXf+bBZeE9v",
-	"7EFXsOoNRsRWy5FLWFErjpq8R1UL5kt53GWthBUG3WEHij1h7rQEqjrNKPYP4T1WJckpm9gjEspEXdoz",
-	"m1wAQyz0O8GhTidjIydUFBHqXO95h7Z0t23HgKPqY92dbzl8sDUkBnAgUSlTO1IZbHTQQKqqRxlHBmGu",
-	"NVBcZL9wIxqkPJST4cd3eGwtbGEeq/Q3ZH0I56ZxQ3Bc2mazli82/mOeObeuvMn4dujOHTfX4DoF4QSO",
-	"QhYed+wCtSVT147YhlllWU9WVjC193vskFjaRdZWMz27ixNPL1wezoLCXGZ30vQk86Layt0UCioNIM0F",
-	"9D4evVFexnX/v302rttBeqXF3F7cYe9fXNrl4J0/TUmlP0MAe661gd/+vrl6JDlJfq/RXKwQHiNItss2",
-	"LYkCh47mfpP+IqUhwG0C+bv3GFZf49KPJLk2oqMF+NadD85eHeKXFaxg2mP5Cz9PrWQyJJFa6a3M9UNt",
-	"71QqAUs6oXqKMRc9udS0STeB+te+V/p6GWXbF5uxa7Fv+3z9WxfpjbE7osxeHbJMVlHZZOa6S+nUdpjn",
-	"48AAlJ7QNhA8FnQ7kD0BWoKmuZul5+5iV0NOcHDt2av2WrVdGFa9C9bu2RXu3qA2QJN+daPM5lMUCIrD",
-	"hP8xs9bn5BJ9f+aAoTC832hx4i5dMV3AtO0kCum7ipm5U9tQJ4iuTzhK31fLzPFImk5trQz81jbDmhI5",
-	"xcILwMI2xtL/PnnuZ3cjtZ9tH7eCcRO1P6jwY8qUsrysC8yIyKf0CrvKu9dr+V50aafh7hbK1IC6oXbT",
-	"S0DeZx+Z8ykG12N1WtDNyMKcQtkL2uLK1JiYgpco06DaeD8FFoQUe7hvxe4qPdjWJ+zITh8sFvBgWDzc",
-	"IM+LNvM/rsvy/hTpytMHuywpCW/TuV/nfz2dBAXcWFD1r1Jl8qqgyteYnJovM+EumHFGFRdYwJhiWXjD",
-	"zp9EsyDxfjxVWqkI/A1zhQXsaWc0PNoWFPvur5AUR6PmqpUvapqZG1/uRzTZy2UidKcfqKZ8b8/0xrbX",
-	"xuwDF+CvgzntqPJIbbVtZ27Hm0TtV1yzmibf3FTrGTgDgeA+4wZq+KlCQWfIFIiaMRRAlOv4Zi7roQoq",
-	"DdY9AiNBWD7VHqFAyUt7JjPH/VMT2mqv9vHtCKlpUVroCbuZkj7t5yVnD8Ateam3MUD7j+9H3Oa8esBa",
-	"+SWvFi3TwR7DOWgb2J7GIqVKTWMu64SmYBnXdS/fPwXKFDfBOm1Vzb15bmNZxgCzQ0MTTaA7DTynEu0E",
-	"nfiXMcBA1vnUHlEcprG1cYmHEJF4oOcgvLQwW01NDGlJzX1xA+2sh8AhE+3OcQejhTIOgmkt7aB0VLGJ",
-	"Vlb2l98q9OrKu6zEOax25bYRj5nsMLlRWdXDK3/bWiU+fnp7MpW/19oMcDc7vvvxB42Iv7979UOqldGM",
-	"SwWP4S39zqiumLEXWno0zMb0xUrJJ2uFyhs+Se7NLW8uVdrAL3/DJ4BMCYry6xBAJZ8s+973HWGNhFbt",
-	"VSsH/ga31b3E3tnR3+vBu0zStcvYdaOW9j+nRMGcSLB7fsBVH/YjOha/g3twbyfj87TpO0KFvX1BPgLB",
-	"564A297HMKalS1y774Y/2xvfS6LcfURfmKZC1boukhhcBybvT84Ed5BtIGmCLT5cGvvnlNsGsvYGrDBW",
-	"nNpEM3O12+6gyYOiky0OfC4j8I987LNzP0AE87aVmjkM52Jh5qiRVMTXed4HCXyBM58xItlR2DO4hvem",
-	"Jwq+5wz/mPmyd7UKTi+POypSO9qmBUGQ1VhD0MOyRjUXW8kvEatZqkLxrTdY4YKvthCtbbDxyGp810uM",
-	"Ifo+6gf2shqoULjrmoGzFmy2yM35acjGXORoIem7cqTWUbNhNXc1QZvVIlW/qLO9E2yXKYTlm8cech6h",
-	"JaY/Jte+5VeBNQtqKng9mdroGB1jvshLhD1zo7gyd4i7n5xvmjqi1/+bW7FS8IWsKVSklphCge2fXPI4",
-	"4O+ayXqksTRCV7F+vRlXq+Dswt3ytKYTRcQElZdj2sQ9+LndKdjLyPRjm9U/GNvKaxPyP4S3pu25ueRL",
-	"wrufzs57M3z7E8ODlyXNL42jwGvlLzdx8Rl7jZv5SKAFMkXHPl1slzRXk9ncDx+7lr689j3XgzObp75f",
-	"vhUSmuDtnTyk9A3aOVOU1dgXGMGONxYWnw7m8/nBmIvZQS1KZDkv7AXZLWa61+ctwyZ+L+DyfXPXu5Uh",
-	"WjTHhEiwzwL2SCm5y++4NFFAz8X+jtvzb5+MGSge08SYG2IMtg977//2Ev5y/M1f9m1Y0J07rELaaRnZ",
-	"OrlHn83/Wk+76wmHQlLmPsWfzR2DK8tNmz6o5i5EyqRCYsJjVUkWmueoGij/LPiclZzsuFJlFRm1d0YO",
-	"lShTdvnAXJkb5/deeKGlP0r7LgSaaj+mbMgjhStS0sKE7h8fw4yyWmkJ5Y+x2rgIH2uRJJEpLIKwin7J",
-	"FobOp9yErjtGZkEUSf2LbibDn0vv1SVqQ8sN3Mx1ckR9O++5y4DB5Zi/ftCOlbvu8tcPmiSt3Wf3Yxgp",
-	"OUquP1z/XwAAAP//",
+	"5H3rcts41uCroLRbFXk/+pJL98xnV/9Iu9P9ZdaZeG33zE6NUwxEHkloUwAbAK1oXX6OfaB9sS3cSJAE",
+	"ScmyHKf7TyJLIAEcnHNw7udulLBFzihQKUbHdyMOImdUgP7jbZJALiFVnxNGJVCpPuI8z0iCJWH08DfB",
+	"qPpOJHNYYPXpv3OYjo5H/+2wevGh+VUcXkosCzG6v7+PRimIhJNcvWV0XE51gjBFsMAkQwu8QlOWZWx5",
+	"MLqPRu84Z/zRVqLf9iNLV8HFUATq9whhgf52+fHvx2/P35uvEJv8BokUByP1mH2bmux0jukM3qmVX8Dv",
+	"BQi9wJyzHLgkBp4UlrHem/pjgb+cAZ3J+ej41XdvopFc5TA6HgnJCZ2pDedYiCXjaWPwy6NX7dH30YjD",
+	"7wXh6rD+XT0aeXN+Kp8ye1BzmFWf2+GdC08KzoHKeJMlmam32ERr0sYbw/shWdpeP05Tos4WZzGhU8YX",
+	"2Jz0XXvReAYxlvGEcLXOwAD9S4pX6kfzqtHxKMUSRgEQJIyameOMGMC2hsAXIiShs7gcq5dMJCxE8AH7",
+	"BeYcr9TfM6Ap8OBQ81MsIJvGBsUn0DFQSGwh1IQALbIMTzIYHUteQDk/oRJmwPXT5BZoTPEi/HKS1mBV",
+	"FCQNwSrDdFaoyTtB5UaIWOTsBugmcGogl16Ct27vXEuIdsCvB1oN9Im6EC986oENNqHSwqhOInhP80Ju",
+	"RQk+otf547/+9a9/7X/4sP/TTyfIARUxihIObn/1t0Wjgiaa1ShEQngqgS8xT8XoWGHX41JBfa2LCE0j",
+	"xBDjiOIQ2j0KjdTnPGPshsgXAokEZ3CMjlCh5kCv3qAlwI2I0Mv9l9+jH9CrN/uv/7P87i/oB/TmSK10",
+	"wTicIAUa9AOiDGEqlhoht6bFLUmojWtKWKDyHZV8FcA2PiGygzclCks1IFO88qf3NmPGzLGYQxobNtLx",
+	"ns4NJ2yxcMJN6Mc8Ayvh2F8njGWAqeXeanPxLUmB1fGxT7a4sDLUP9RjIVzVdAJpjGXrEtmXZBG8SYiI",
+	"cw63BJbhteaYS5KQHFM5ADB/JCXJTSfonCwYr8nAeZFtuCleZOrT8d0IaLFQfBk7kVNNr5BMf8yBpmrg",
+	"pyGZwV9yDc7+WdeA2UayGkq18LQL0h1wLffoYWJU0kULxT51k9g5nkGbwkqEXAsza9QaQEwKX2ScFFyw",
+	"EM02r1A9Y8+KL8rTbXCFxN05Dz31yOcsdd57NQdkQI44CMA8mQN/IaxOgdOUgxBhUa2PUWxMsQ1g2T13",
+	"YUH1+kF4dl3sJVDr8Hi3yOUKccgBS4HkHJCQWMPVgWlJ5BxhRGGJ7OKUfGJPRi1z48Nxr2nK/EdHR9G2",
+	"bKaX4C0QBmEoOoDocdgAVjnVGGEOyA71vh1TgFSg03NEqJCAU8Sm6PR0r9qDx64N7DemXB8F7iMF3ffm",
+	"6e8UaBeE2j9fDoi/bvphSF1AwngKAaWKe78oiIgbkufqTyWkNFVq+zbkHjrxAMemCFMm58CRkEW6UhLQ",
+	"DaHqQBnX6MkKiTAqOTiyXBNNub67zIRN8aGFKXa5wT1rArxSElGnEgxfcsJBxISWEssCfyELRSivv/9e",
+	"g9/89TIkmLlrtk4RAXoQCcvB544csCE+nO4vOZEwfA/au8e8KmotvRsE6ZWTCuubv4FVmCoEJBwkuoHV",
+	"CRJztqSI0WyFKFsehLisdK/vQ3a9hvd0ylr7klYrUssJbeInWLAZx/mcJIYrZtnH6ej43/3z+U852mqZ",
+	"QB4isz2AoTUFl/YuPzX2Oazp9V5tVqxof09pobXEhHWJ1loycmrihvpawgqnM7TGpkAFkeHfIC2MwS/O",
+	"4BayDpOK5LgOg3MPNkZ16lClKlx6DLtKpjXBmMMUOO94GS0WE+Axm8YaoBzowLBZgXlKMBXrjovhS55h",
+	"2q3qK8U2vIFCxBwnEIOcU5IQuYpJClSSqTW7bnboQ2/rA2ZI+9Tm1nMNXaCJu8NrTFuNiCksY3W12C/b",
+	"17Eb9kXGAoSow6k1rhQ69E3hbBVdo/WdFhe5YhXBgQ0OEFhLFNhH+PU9S/zUBcDuG29NW3VoA+HpSqt7",
+	"ey71U52HNBgwS6GDW0i7zA4G3EZ3VvAkoEzlTN3XfE3kE8aZEcR7IjMY1qDsGyKzN/dYCHC9wpwFXei5",
+	"MzxZ/xo8w5Ou2w/nOWe3/ddfB0P1bhT3EsliCTUbr2902dVFG40WoFmjvnrCBqfFKubMHF1b1Elwlmld",
+	"Ug05QaA1q+UcKKJMyafm9XXliRva0irTTFOZEeSUkDRyK9KG4gWhw3Kd3pfIipm2DE/iJUwE0a6HFnAb",
+	"5g+3swYUwuLFGZ681e/DWUCwWOMYm9pv85EOXO0QZRJGJU5k5Ttr6BaQZ6v9K6YUCaXgZnhSKvySoSle",
+	"kMxwzEGfm5spnzPaktZf/TUKcR9vKbXxbzr0XaUdElkEnujwoxE+id3CiJKK15vHx4/WEyF3XUhBCS4o",
+	"54QmJNfS4a26XmZYMh6v/wKNwQGz+RL4foIFoAykBC4QpilKyYxIgX5jhEKKJis0X+VzoOLEHTbK8Qxe",
+	"CM+4M3BqYWXJP5f+PUYNjGziTR0rAgfYgf4fDDfovodbgNS4veq2fg94AxyvqzTN7bhVNBKEmpt1PcZd",
+	"COAPsvu4B62803Tm+XCx23Rr64D9Bcugg/2EbwQNnwg58ESW/SPGkQHPoOmKdVz2Z2xG6NZC2VYBBA6o",
+	"vc52u04jaLYXKpnMYwGyyOPq1aEbXy5ZPMWJIq/+gerQh2wHHyCIK6PwNFFwlaHNfoBN6NII4XldM+mN",
+	"R2lqMuVLboGTKekCyZYMYE3BiYi4MqaHF0JErG6a2OB+cEivs6k6nQ7hy0SDIKsSecZAuWT75kmECzlX",
+	"+qTRJg8ClteQPOWQvQHvXpbiOXjqwGlCorazEGKEkO3vsLxUat36srse3iW9GxXRzFIxe208zTO8MjLr",
+	"FwmcYgWH30QuVsl8WBr13huWI8+dS0x28dbEBezUT/wjBSfNGbi/EKi0jtTu9++H44j0FCEwV8uzsljT",
+	"wJ0SDomMC549goO013NRmyu4VuNv+AlL/BOUPuvmgr3gvTpAz1vuihScN7RcN6Hy+zejkPG68oC3KJNw",
+	"ZH8dflM0Ws6ZADQlmXWj2FUgQtFfkLEi6oiQDmCpSXpcpefFJCOJVXrrsGnI6Q/mhHXhfUjo7hSyN5Wp",
+	"O0XogC2vtHOt5VkyMDPsZq2oKedbMFroJlJzXWOty8hu2d3HWnLEpnK4yIEK337YfcoJJxI4wWFDUsHx",
+	"tvihtrgOjvQE6EzizrNd4C8DETMLQmsjOgKT1M9ovALMBfp//xe9/v479B9owaicm7+P0H/oMXujPldW",
+	"AIk1l4lFsVjgDuN+XvCciQ6kTuaQFhkEboR39n5CFlGQnGOpWUj5kPNk127jthgi5ozLQUyp35lrWGUc",
+	"WVTPteERmryCiIeeHjJG3RjeOO4GfniI5qFVG0V9sIeo7wISdgt8dcrSkIWd25/jxP3+wJDMxovCS3En",
+	"+zOBLA2sJserBVAZV8bZmjHOhvxIFuc60jNlMWXS/pFjkoaVWiNzhl8qWezgVwNl9RiWEmha+8pJr/rO",
+	"zDK2jIvcBocU1DlDvEEKs1OOlzROMiagY5kS8w5jXBCScjDue7N479K3u5n5xfl0e3VNp2b+VBr715OL",
+	"3XOXlgIDjt1awGkomIhSbfUtByIsBJlR41LV7sY8TrHE7ed/ViI20r9pn7WxX2nBG5EUjTFFmhbQlHH0",
+	"mzhXYvdeGRM7BUgnOLnZOPDwZ/dgKE42YxOcxXCrqESSRTMKJfCIF6tS397fYQlCoinhQhprnP5oIowU",
+	"A9o8tCW0ZKHQ05qV1vc1ajEx1pLmY0VuNtUft65oVIviLvGhA9r1tVXw9U48rE61zjckDLnIq0eIYdsm",
+	"gqGMJBuIbXN7eozwxjaxD0U4NvJ+JjqqiFFrWRZSm5aHd9wZCdlcUVj/7ZHYtOlDjXkhEJ6B0pO07Kbd",
+	"TtKLSkMTmGEaFNceJ4p6nUDp7eN5H4amkJEZmZDMBo2szyTWt389dfB1W5BZQyxZWyTwNfqBuLkNIqn9",
+	"Y9h5XHUD51oQa8HHQqPXgFC/AEKOSGHZa51MT11AImOyxjG2dGyrK6ITRbQc0YVoJKBD/cw4+uXdFTrE",
+	"OTk0UDi80/+/T+8PC575Jpz1eX25SG9J5fkM3wCX5pjeW8/m9mF31lTcEZNjQyE3vwVbOaIsx78XWpCz",
+	"pkpnmx5TJhGRAt3Aau8gbCYQMhYAdKN11G3kYf+IoqigADBI1rU11QBVe3MF39qCgidLZvTX/BE8WT6n",
+	"rA3+bku3l7bhen6N+hmr9aMiR1jUrAporB5PJHDk5kLcqH+dvoi9g0aYcm/015A2dFly/Kahv+MmCAce",
+	"hV/9eH6HSUGyriifx822iEZzLGKysEJkW4bSPyEiEJaG/Vkz0uEdSe8Pza9jTFPzY64NjqExyznJAOFE",
+	"klsIR/arqys2MQthE936MoeCX2oFqvZE2o6zvlVy0GhX8x60lz3ws8CZ3DC21GBhbBJD49QOe1hsWa+5",
+	"LhpJnGUE0rjHQ/IPnJHU84/o+ChIkWQ6UxUt8JfYd0OsIzbZI6pZ4moGQgOcyFJK/dBruUI1Tu0vo316",
+	"od3a86ljp080YYVTU/ePRTCnnkPOOj1jYo47dBm2WBCJ3H67scUpEG5kCZY1vJIGpuUCzXI6md0vnBV5",
+	"h3typn5r78QCPUIpCDKjEcIUZytBRIREMVkQI3fmnCUgBOORd3lEaIEpnm0SKGIW0bn+zqC5TfwijfCy",
+	"zRwn7scYvuS8FT7tOViIyDO8iqdFlsUi4QAdkQK9nhj4QrpdsjOgwLFk/KH+EzvC+EL6x2j3SfeQGq8Z",
+	"TtxegMTOitiXt9BCgqbLp9sp1LspO6ZvU4VQmtktxHnl1w+Ixpelh8baLpB6EqknkcQ3QJF6HmnMX19V",
+	"17NTts0KlFi+5Sq2c31xwng9scUDrxE6OgwMfU6zOeaQ9hso1vV58SKRBYeNcbAQEIdIr9cHobnXGZt1",
+	"FQ9Iety4D7ARrZMU1FrjmgKW1o+6wsFCkkGZD2yW1bjgvdd1sv2LmuLyRAGj5X34lSI5B67CTjNrnyay",
+	"u3yDx5LQH3KbrOIO2aWWyWDybfXIWkIDTpTkoqQ1EGjK2aKMtWYc2fiNTWJb1tIw+hjgkPbxbJWMddSE",
+	"UjMwgms9hMAAJaxLlKdcaRAP0Q0GDHRVOu6jmOceboFbg4qEjAuxZZ5SHx5PyZeOyJXtk7Z9XLBTVSnc",
+	"tfvBA2HngXWa3bZy04enk/k7ylnmXI/1+ZjMcSHnccFJEHS/89jl9rU5lX0Y/Xrx3pjh/tcFUqOPEdZ+",
+	"9WOtvh7mdHYywQK+f6NHTpVuRRFZzBBkYB2RAf9JwmENU6kdF9V2Uq07CBKOqdBSRrd2Vtq/1sjlSSHJ",
+	"sNGJRLcMEwyub6UScjKbwRr1XdzA4P6W7Gdt5uwuGWiPdLNQ3S54an/MGaE33WUZHupWaeOc9oi8EDpK",
+	"FVl6bMs7PAsbjCHVPpZfL86cW0C/DxGqXQKTIrkBOSwVabtFzQZfLroNIIPMhdItLpM5LKw1uFLFiVpd",
+	"wtgNAcdjjt3vPivFOfmfsKoF8+hH54BNRTz76NtCzhkn/6dR7s09fq8jZc2F0Ybv2/P3DjSeUR3T1MZ6",
+	"oyVMEM7zA/ReImKL1hA6ywAljEqOE3mMfmFIAL8FjtTc4pqOjR50iPMc52RPv089eXn+9oVAV6scLvU6",
+	"UJIRoCZ00KoskDoZh5hTP7im1/RHzpYCOLJJUcK36IOJNVTv/1yC8TMyED5BcAt8hQoq8BTc80iwa+q/",
+	"wiqlCeZ8hT7/7/3Ty4ufNef+jOD3AuvcRT1BIvhUmh/MBAfIbEWgQsA1/Vw7jWOkX4Kui6Oj18kNrPQH",
+	"+Kwkt+bIHwFz4K2hB0gnapsI7Xr902tqC6Ci8ee7a5t6fD06/vfdtRW1rkfRtSZk/UGnNOtPJk1bfzT5",
+	"19ej47trl3N9PbqPrkckvR7df7r/vHdwTct8aBe2qlBC4c4oGt0CN5g9Ojp4eXCk8JXlQHFORsej1wdH",
+	"B6+1B8UaO7RJX0H+8NUUmzxvw7EUG9GQeJ+Ojkf/AE6mq5KzVcm7LmH9UQrPtjjnfZ30lUzSlHdfHb3p",
+	"Kr5iHI5EIMqWHZkwkOr6uW+OjrrWVk5myuKa0S83Gv16o9H/ucnoV+uPVnzQqYCjUxumUPPdvRAoY7N9",
+	"Ql2w8NXHq3NFGi76VEsX+k0V2mRsZnKaHOI0uD7Yylo+Kxj/l5T5R5qtDCdqE7E4QJUKLwwvUGdWZjZd",
+	"005vIhp/riH15z00gSnjgDBd1ZiqNjMYaqpju07e2xGO1xIY18Lvo8ee2yYlBoo7n7HZTCec7J4qNsRc",
+	"e4OPjv/9ycfjMzZDDl9tFTualp7nNqoyK28GmdyZ+X0dBmMBxQob22nRVl8KSaZuDsdYdsUqauT8zt7n",
+	"jUTAxv4dWPYVEchumlXc01RVLSUMvAC0nIOuQ8a4Nhar721WOZor9UNbRlhB5UGLoCy+VzHVAuSO6KtW",
+	"tWUt+no1DPOy2PsDqOL1Y+D5O4PbVtTbLwR44RUKmihTCkDfeR8mjE4JX3Tjfy3ufUfHE4ytf+g1796D",
+	"jAXrYXf5o5zP6ZwxAbZSZHkypRysWZP2l98AdSKwE1CApqJxcoLMqLFPPhaF4owDTleDlGrCknZ0+PWY",
+	"pz8McZrqgB5YTxBGJlXaiiTmajLZLM2z1gNX+6Vbok8Af2e9ADsRvn3D2EMp8tTwmK9KimYJVa8MRwJj",
+	"RVX7Ra7Iw/xi2MZeB51W5+TXnptBSHIgQp5WKdhbCXDr5YXovO12EkZLoitj5DnQjSWSmoxxFco3j9CK",
+	"FXRWZrpoS3AQgQ2RmHXvBoG90v5roe/Lx5052CwlTZ+Zhlk70rdpirA5yzayH97pT+/Te0PmOtuudawm",
+	"37461iEGcQELdrtz4ViNfvMwmJgFOrBU/r0S9TMiJBrnWJRithH7byCXeybMJoD+v4DsANLR7tGwZALP",
+	"F+y9RS1MbghegAQudNitNrzmWPcRsWZXi62jJuFHHvQGDO6fopF1SNQP71ddQPI58a4nQJrTLWTqZ4hg",
+	"ZjslXY8VprnyvCjBVAnMVh6oeGHaKJncRdq10so7PKzaPB2EnmGprmNrBn4Qxb95BAnBLsODIBIFvzUO",
+	"lLCIcIlvoQXJx6e1QEXrpxUXhk5RweEZSw2XOkpwDoGzRWOr2qohRFh92KKiR1cZnoheYfpMDXgKQfoM",
+	"T9YVo9WiIzRZabfndrK02l6lddRqpyJCEeBkjsbcs4ALAGs1yPAkQrohgFH8XflQxCiIvSH5W213R3bt",
+	"skDu0xKTPsDA7WVCQr5h7859yMSgw8zGNkUYFVRaq6D6LV0Q6tBBICL3rGlaPco4moCJWCNS2Nj6Gjke",
+	"3mV4YoX9rmvOYc+u3BPho7S097xl18zwkWExVUN5d0LqcyHwnWPFty+ebsMOnDBryjmb8AGBxoo7aNo2",
+	"1YErviD2wtR+iP1S1l8PeS81cynrau8Mg8sZngcSW9Zmmj7ajAx1sn8UpcuA291bkiGp6wLbzkUpx0tP",
+	"hsEZGvsYe4J8dOaVdZbR8okOrP6NEbrvYpOeELU73Gp6HVfsb4zQ4BW6sZPjm2dgb8WNQgd1TgY5Tiq5",
+	"pH7YYyxulKwjlyQBJICmAlEm5+q7BePQxdhMxelBLeODHfZEuoatYr6GxmEX9nylnquym4AFtQm9sKKp",
+	"PtkyOnBcftJegr2nEpX6MOPwrhDAB8zbxhpcHdy3auLeglRLg3hVwz2FJCNUfecf80lVGcroItaqNgHE",
+	"DUie6Nij4GvNae9OeDEYcmHK6e9IfKkK8T/YQWvEZjRmvIwJEGzvzylG/0I8xNZiSa2UyXLOEBY32h+s",
+	"MT1Sv+v+Np2YnsKC6Ws6yHq8+sNfUyIx1gRTzWQ3uFoWaX9ia5A36bdhD3qzpT3IJCkSV5VvUrf5KKT1",
+	"LD4mmbHCTZPk0WXt+QC7NPZ8gC6FSDHq7UMVMh2huU+ofp+/58OBUBvDIncZauPN8JyCoZ7Ee2BNF2W0",
+	"jQvPMYhLYVnG65gMEBvNQ2T7CPcbPUS6LudW/5AdRp7W2pQ8rY0hPP835VqyYZTLOUlsPLfwQgIQhwTI",
+	"LYgaKvglzfoIeseBrfVJto6je4bWzS4ydgfg4lptt+pgdOsCDl3QTK9mfukGPYVe7hdZXEMzt5WdC2FL",
+	"Om9/V6kbSkcW3ZZpS2GYHd7ZT4Nq6y27gcuyQ+qwsFm+dxOBc0FomSQdFD+HEf0dTZ9zNNg7qh2rLjTJ",
+	"HlTwjHTMaD9WX5khT4HTXpvwtTH6cbH57fl7E0eru//fGvs24egGVsN+6itb934nnLrdz/6p40X9dvLf",
+	"iLJyH454L0/5xBV1RUSUze4TCJDI4Z3+fy0WdlX2PxhiYPadvexrqPjOp/XMe2phzzqCVS0wwLYqimyc",
+	"iuxJNbkAWXDqQnlMuQdt6VXH7VegGHPd+B0RWStGsXeALiDPcELozKRISG11qXI2GUcUIFXPeEmdlscG",
+	"MlQk5vJKrXmHsnS9bEeHoups3bW9HDzbGBINOCRASh07kuvTqB0DzvMWZhzqA7OlgcIs+60dUR7Kc8kM",
+	"P3rEtDW/z08o0l+j9QHSXVH8dGnjzXIMMVshypZ/1pxzo8prj28N72y6uQLXCeKW4UigfrpjHagVmtpy",
+	"xMbMKrJi1hvBVDXB2yGyVJMMRjO9eYyMp7fWD2dAodtyHJc1yRyrNnw3QikRGpB4koHrF7aeX8a2yNre",
+	"G1evIN0rMVfd7UyT8sYqOxtjliGVLocAjW1pA7f8Pd2fb3Q8+r0A3X3MTyMYbeZtarACexxlE8D2JJlG",
+	"wE0M+bvXGPp7HbYtSbaM6GSFXOnOZyevdtFLDyno8liuK/6J4UwaJSLDvaXu0VnVTiUCmc4eGahHW3yp",
+	"LJOuDfXvXa30YR5lyhcvTMOMgdM3db7+R/3QS2F3Qqjpr9dEqyBv0u96TO5UVZhnU08AFA7R1mA8BnQ7",
+	"4D3esXhFc9dzzz3GqrqUYK838Luq9/AuBKtWF+InVoXrbYY7cLLs46Qus+UcOCDJ0Iz9Ob3WV/gGXH1m",
+	"j6DAbwK6OrZNV3QVMCU78VTUemJFpqCOZ12fMRCurpZ+xwuhK7VVPPAHUwzLNCByDDA1hbHUv6++d2+3",
+	"I5WebX6uGGO1uTv3cSDs3JX0NWVrdirl1xopDmDj8w5IL2lGH5+SAKdlw8XIdqWOkG1EhOZESMZXptCc",
+	"7aAXmVKRzYiIBV4hDjjVLrl12Hd1ytvySiyTedDD5w6u1QN1d0VMatM8uTYamr+NqVP9K8ICqdP940Q/",
+	"XIJsVEhU2o9pcYZMpb2odECZv3VtZom5Dh6uiEOngTqERzlw258iQu9+9iJL11FVOpWUkAJAaJIVKcRq",
+	"9eQW6gpHqz78k8j/tSLhGygAmr+UANX1T8RT1r66moPX97pWNlOxKgGAxl4pbxFptZizDBSSlPHmexGi",
+	"nhukdfaVqDh4Ve3yiuoMcHJgWD3fa+ltFa00LbLs6YT/3oypXYbB+R3AnvaKGMYTL+kEUiL/KHfDu5RI",
+	"Fxd3onemTfRowSjRl6C5FZ0y6rJnDUic7ZFIJQi7pqxorMQnPx3XS1DY6+EUh5OyPdRXVSd1l6qnYU2m",
+	"IVYA79QPsgw5Hut6/qbV1Z66m10Lq5Oa+hHIBzEtGMx4HVzyDcfZR6PvHnrraTgjbIT6PMMr4CXU4EsO",
+	"nGhhyDRoR1jaKpW6wRiRKFdgHWM04Zgmc0Q0erPM5JEnsHeizfFVOzJXQpXossqpemHdu9vG/SRj9BmY",
+	"Uk7VMjpw/+XTsNuE5c/4Vj5l+aoiOjSmsERKbzcZpDiTkS4maAxnETKEazsu7J0gQiXT6qWSqsrO28b+",
+	"rgUwM9QX0TjYCgZLIsC8oGazt43yi2Ru0qp7cKzqOdxdl63stbuGXF71a+4Rx6Pws2Wz5erRh3b6bjsV",
+	"/ouk4DVgdC/UKXBIzjE1BdoXmK5ME3Q8Y2hsi4PPSWoN1yxL9Z2PKXr1sssFMidKM7EzxPqRWD3imlHX",
+	"iJIs1BZff//dkY4HM38ehVpAhqFm+813kPqrQMeHrjdlZEFk7UUpTHGRydGxXpxbq35nudSXgaV+2mW9",
+	"JYOOuqV/yI+s3XelG8uaZ2xbxD+KjHbV3tqJh9ylO9i2Ui/H6ssusnFk7ktjyjLcSmITkWFIUb0TZ96L",
+	"KUBag2ul8KPx6elehCz9G03S/rEfHH2+96T6SzizuMjgI60Y3E6i5czbLzRExdcpUVZbwoU2ZkNQyPzn",
+	"HEu0xMJavP84Fi+z6RJvDX4rCS5Xl8g+o9mqTKDQ/TQUJQglxlHbusxUu/doy8iHkAO2Ffob1NN37w76",
+	"MJ+D9/KZMj4npeulGht7Q7386oaRy9YBdvGVRz87NFlJbZjTbWgslA5zOlNKovnjtxycmujcW9g6t8zM",
+	"VdFO/bKD0YNSMJ5fqszGqujL19ujqfi9UOq37QJ//vdf1EH87fzdL5FSAhdMSPQSfSA/apUxZGTxLSzE",
+	"j9xqs5WMzQaZyhmbjZ7MHF42YF3DHn7GZgio5ATEt8GAMjZr2ryfOhojEIZhZS7X7bm/7vC5Gf2TGrzL",
+	"gL5qGjNvv/Bh1vyMI8TNJmqWNgt3X1hmy6isUUi4lbNfIM6WNlnT9G6bkswGudp9o78YDTTD0vYu/co4",
+	"5V+tQx48r3WweDo+4/UrXoPTeEt8vjj2zzkzzSZMt1w/riQyQanU5nnapPRnhScbFIdpHuCfuURMzSEf",
+	"OHnjb9eFM6wPSpclEBK7nLCnQIGvUB8mhCQ7cjf+oshpuyIxPzEKf87YuvNCepWOprUrMsMTHXHnNwYf",
+	"QOheXlMdwuCNVHWt7ot/P2/d4YQKCVjL4doUxqh+y2NbvktL3eDTwTxH7U3ixh/dsTpBaAKjYC5fTzPb",
+	"7hmNO6tjMl1W9xEmK9suvNAd0uaQIpKaWi3Etpd/SBLCd6/WNonbmKjYxEAFXROaFdmTlyzOsXo8ZTFl",
+	"0v6RY5J2+CiCR2XirgbmlCxW36dF5o5VfdR7ts9jKYGmta8cno2ikemlFOv27glbLApqWaY/yBWZpHGS",
+	"MQEb7UJiviE2+1nUaGx9D9q5zbK0UrI6EJxxGYTVfq25ebAbfTcGUvgiY+NhcdxM0zkrhPYzdKHfn8wn",
+	"4zjssFOmXMIfxbD8kULN4+Quu+oOkXMXPVD5dDng1HpXlKJu83d1Yh/F2UoQUXOWXFxUrhXzgOdeqY88",
+	"3/M9QWxa+o15QREzzuU8w1JxZK10ZkRIG7XQcAyRyk36HLQLWba9F18jKqKB0a4wL01tmJNJU63K774w",
+	"Or7tNKA9Z6Y28b4NqPWOzZ6LCT9EV5VlFuiU8QSM7ORq9kbGNGsCWGzj0ip+FOftlO+rEnS7DNarZnn+",
+	"EXsVMv055fQP7NazXyE556yYmTSHjEwhWSUZoLEoJgsiI4Vd9pO1RkcW6dX/umd+hFyae4RyXAiIUArV",
+	"VzZM25PoCyqKiTqlCdh6FvfrUbX0Kps8Lk0rPJGYz0A6Zq5UiP1fq5WiOeDUKDYm52d/auoy6OC6A/RB",
+	"N0XMiDoAdP7x8qr1hh8+Utg/zUhyo02DrJCu9bH1yJAZdf0TEUmBSjJ1gdlmygP0XiITZcmmtuEXK1xH",
+	"Rq+i24nrpmmYhEJ448PEmWvfyKgktIA2w/BWvDaz+LK/XC731b2yX/AMaMKU8Fkj35yraaTNBGjCxpMS",
+	"K7HIfcMmCt8Uee+Wh2iZO8BEvHWmaIwzwWwkpQ3I9PA53dtx887Nwx47UksVMiYaGb3lo/HFz6for0ff",
+	"/XXPOAJtVbLcx52KkI1Z+/BO/6/u6YJnfU6of6hxv/JsSBkvuyRNiW7qUyrieYZXiuZIlyqQsiXNGN5x",
+	"TkgfGuk9npmG0uECBoTePDPj5YMjad86pqU2hSRDGJW5wC68KEK3OCOpdta/PEILQgupOJTLMTKeEDZ1",
+	"sieknhCrHjLRd8s5M6lzvqRtEvJq0UxI02fjuSIDJWi5kMe1JFqL1NtJtHUCvHPauCJGpfaZC039oWhT",
+	"y31mPZqQRoej+0/3/z8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -104,6 +104,7 @@ const (
 	ManageResearchers   Action = "study.manage_researchers"
 	ReadResponses       Action = "study.read_responses" // preview objects need RP, real ones RR
 	CodeConsent         Action = "study.code_consent"   // preview objects need CP, real ones CC
+	ReviewConsent       Action = "study.review_consent" // the consent manager's listing: as CodeConsent, read-only
 	ContactParticipants Action = "study.contact"
 	EditFeedback        Action = "study.edit_feedback"
 	MoveStudyLab        Action = "study.change_lab"
@@ -156,6 +157,7 @@ var rules = map[Action]rule{
 	ManageResearchers:   {audience: researcher, unsafe: true, study: ManageStudyResearchers},
 	ReadResponses:       {audience: researcher, study: ReadStudyResponseData, preview: ReadStudyPreviewData},
 	CodeConsent:         {audience: researcher, unsafe: true, study: CodeStudyConsent, preview: CodeStudyPreviewConsent},
+	ReviewConsent:       {audience: researcher, study: CodeStudyConsent, preview: CodeStudyPreviewConsent},
 	ContactParticipants: {audience: researcher, unsafe: true, study: ContactStudyParticipant},
 	EditFeedback:        {audience: researcher, unsafe: true, study: EditStudyFeedback},
 	MoveStudyLab:        {audience: researcher, unsafe: true, study: ChangeStudyLab},

@@ -98,6 +98,8 @@ var expected = map[authz.Action][]string{
 	authz.ReadResponses: {"read-token-study-admin", "study-analysis", "study-researcher", "study-admin"},
 	// CC: submission processor, researcher, admin.
 	authz.CodeConsent: {"study-submission_processor", "study-researcher", "study-admin"},
+	// The consent manager's listing: CC, and read-only tokens may read it.
+	authz.ReviewConsent: {"read-token-study-admin", "study-submission_processor", "study-researcher", "study-admin"},
 	// CT and EF: submission processor, researcher, admin.
 	authz.ContactParticipants: {"study-submission_processor", "study-researcher", "study-admin"},
 	authz.EditFeedback:        {"study-submission_processor", "study-researcher", "study-admin"},

@@ -124,6 +124,12 @@ var operations = map[string]operation{
 	// Participant video: authz.WatchVideo weighs consent and the video's kind.
 	"GetVideoUrl": {action: authz.WatchVideo, object: videoObject},
 
+	"ListStudyResponses":          {action: authz.ReadResponses, object: studyDataObject},
+	"GetStudyResponse":            {action: authz.ReadResponses, object: responseObject},
+	"SetResponseResearcherFields": {action: authz.EditFeedback, object: responseObject},
+	"ListConsent":                 {action: authz.ReviewConsent, object: studyDataObject},
+	"RuleOnConsent":               {action: authz.CodeConsent, object: studyDataObject},
+
 	// A family takes part with one of its own children.
 	"ParticipateExternal": {action: authz.CreateResponse, object: participantObject},
 }

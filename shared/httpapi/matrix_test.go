@@ -169,6 +169,12 @@ var requests = map[string]struct {
 	"GetVideoUrl":         {"GET", "/api/videos/VIDEO/url", ``},
 	"DeletePreviewData":   {"DELETE", "/api/studies/STUDY/preview-data", ``},
 	"BuildStudy":          {"POST", "/api/studies/STUDY/build", ``},
+
+	"ListStudyResponses":          {"GET", "/api/studies/STUDY/responses", ``},
+	"GetStudyResponse":            {"GET", "/api/responses/RESPONSE", ``},
+	"SetResponseResearcherFields": {"PATCH", "/api/responses/RESPONSE", `{"star": true}`},
+	"ListConsent":                 {"GET", "/api/studies/STUDY/consent", ``},
+	"RuleOnConsent":               {"POST", "/api/studies/STUDY/consent", `{"rulings": [{"response_id": "RESPONSE", "action": "accepted"}]}`},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -267,6 +273,14 @@ var allowed = map[string][]string{
 	"BuildStudy": {"study-design", "study-manager", "study-admin", "lab-admin"},
 	// A session video of a consented response: real-data readers (RR) of its study.
 	"GetVideoUrl": {"study-analysis", "study-researcher", "study-admin"},
+	// Real data (RR): analysis, researcher and admin groups; no lab umbrella, not site admins.
+	"ListStudyResponses": {"study-analysis", "study-researcher", "study-admin"},
+	"GetStudyResponse":   {"study-analysis", "study-researcher", "study-admin"},
+	// EF: submission processor, researcher, admin.
+	"SetResponseResearcherFields": {"study-submission_processor", "study-researcher", "study-admin"},
+	// CC: submission processor, researcher, admin (TestPreviewDataPermissions covers CP and RP).
+	"ListConsent":   {"study-submission_processor", "study-researcher", "study-admin"},
+	"RuleOnConsent": {"study-submission_processor", "study-researcher", "study-admin"},
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,
@@ -339,7 +353,7 @@ func TestRouteMatrix(t *testing.T) {
 				body = strings.ReplaceAll(body, "CHILD", c.UUID)
 			}
 			path = strings.ReplaceAll(path, "LAB", labUUID)
-			if strings.Contains(path, "STUDY") || strings.Contains(path, "VIDEO") {
+			if strings.Contains(path, "STUDY") || strings.Contains(path, "VIDEO") || strings.Contains(path+body, "RESPONSE") {
 				// A fresh study in the lab, with each study-* role in its group.
 				var studyID int64
 				var studyUUID string
@@ -356,21 +370,23 @@ func TestRouteMatrix(t *testing.T) {
 					}
 				}
 				path = strings.ReplaceAll(path, "STUDY", studyUUID)
-				if strings.Contains(path, "VIDEO") {
-					// A session video of the family's child, whose response's consent was accepted.
-					var video string
+				if strings.Contains(path+body, "VIDEO") || strings.Contains(path+body, "RESPONSE") {
+					// A response of the family's child whose consent was accepted, with a session video.
+					var video, response string
 					if err := pool.QueryRow(ctx, `
 						WITH c AS (INSERT INTO children (user_id, given_name, birthday, gender)
 						           VALUES ($2, 'Fixture', current_date - 300, 'f') RETURNING id),
 						     r AS (INSERT INTO responses (study_id, child_id, study_type_id, completed_consent_frame)
-						           SELECT $1, c.id, 1, true FROM c RETURNING id),
+						           SELECT $1, c.id, 1, true FROM c RETURNING id, uuid),
 						     cr AS (INSERT INTO consent_rulings (response_id, action) SELECT id, 'accepted' FROM r)
 						INSERT INTO videos (s3_timestamp, frame_id, full_name, bucket, study_id, response_id)
 						SELECT now(), '1-trial', 'matrix-' || gen_random_uuid() || '.webm', 'recorder', $1, r.id FROM r
-						RETURNING uuid::text`, studyID, users["family"]).Scan(&video); err != nil {
+						RETURNING uuid::text, (SELECT uuid::text FROM r)`, studyID, users["family"]).Scan(&video, &response); err != nil {
 						t.Fatal(err)
 					}
 					path = strings.ReplaceAll(path, "VIDEO", video)
+					path = strings.ReplaceAll(path, "RESPONSE", response)
+					body = strings.ReplaceAll(body, "RESPONSE", response)
 				}
 			}
 			if strings.Contains(path, "MEMBER") {

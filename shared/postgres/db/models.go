@@ -62,6 +62,14 @@ type ConsentRuling struct {
 	CreatedAt  pgtype.Timestamptz
 }
 
+type CurrentConsent struct {
+	ResponseID int64
+	Action     string
+	ArbiterID  *int64
+	Comments   string
+	CreatedAt  pgtype.Timestamptz
+}
+
 type DemographicDatum struct {
 	ID                                    int64
 	Uuid                                  string
@@ -137,6 +145,28 @@ type EventReceipt struct {
 	Handler     string
 	MessageID   string
 	ProcessedAt pgtype.Timestamptz
+}
+
+type Export struct {
+	ID          string
+	StudyID     int64
+	RequestedBy *int64
+	Kind        string
+	Params      []byte
+	RequestKey  string
+	FileName    string
+	State       string
+	DoneItems   int32
+	TotalItems  *int32
+	ObjectKey   *string
+	Bytes       *int64
+	Error       string
+	Attempts    int32
+	EmailID     pgtype.UUID
+	CreatedAt   pgtype.Timestamptz
+	StartedAt   pgtype.Timestamptz
+	HeartbeatAt pgtype.Timestamptz
+	FinishedAt  pgtype.Timestamptz
 }
 
 type Feedback struct {
@@ -241,6 +271,23 @@ type RejectedEvent struct {
 	Data       []byte
 	Reason     string
 	RejectedAt pgtype.Timestamptz
+}
+
+type ResearcherMessage struct {
+	ID        int64
+	Uuid      string
+	StudyID   int64
+	SenderID  *int64
+	Kind      string
+	Subject   string
+	Body      string
+	CreatedAt pgtype.Timestamptz
+}
+
+type ResearcherMessageRecipient struct {
+	MessageID int64
+	UserID    int64
+	EmailID   string
 }
 
 type Response struct {
