@@ -310,6 +310,30 @@ func (e StudyBuildState) Valid() bool {
 	}
 }
 
+// Defines values for StudyMessageInputKind.
+const (
+	NextSession       StudyMessageInputKind = "next_session"
+	ResponseQuestions StudyMessageInputKind = "response_questions"
+	StudyUpdate       StudyMessageInputKind = "study_update"
+	Transactional     StudyMessageInputKind = "transactional"
+)
+
+// Valid indicates whether the value is a known member of the StudyMessageInputKind enum.
+func (e StudyMessageInputKind) Valid() bool {
+	switch e {
+	case NextSession:
+		return true
+	case ResponseQuestions:
+		return true
+	case StudyUpdate:
+		return true
+	case Transactional:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TokenInfoScope.
 const (
 	TokenInfoScopeRead      TokenInfoScope = "read"
@@ -1075,6 +1099,49 @@ type StudyLogEntry struct {
 	UserEmail string                 `json:"user_email"`
 }
 
+// StudyMessage defines model for StudyMessage.
+type StudyMessage struct {
+	Body       string             `json:"body"`
+	CreatedAt  time.Time          `json:"created_at"`
+	Id         openapi_types.UUID `json:"id"`
+	Kind       string             `json:"kind"`
+	Recipients int                `json:"recipients"`
+	Sender     string             `json:"sender"`
+	Subject    string             `json:"subject"`
+}
+
+// StudyMessageInput defines model for StudyMessageInput.
+type StudyMessageInput struct {
+	// Body Plain text; links are made clickable
+	Body string                `json:"body"`
+	Kind StudyMessageInputKind `json:"kind"`
+
+	// Recipients Participants' hashed ids
+	Recipients []string `json:"recipients"`
+	Subject    string   `json:"subject"`
+}
+
+// StudyMessageInputKind defines model for StudyMessageInput.Kind.
+type StudyMessageInputKind string
+
+// StudyMessageSent defines model for StudyMessageSent.
+type StudyMessageSent struct {
+	Id      openapi_types.UUID `json:"id"`
+	SentTo  int                `json:"sent_to"`
+	Skipped []struct {
+		HashedId string `json:"hashed_id"`
+		Reason   string `json:"reason"`
+	} `json:"skipped"`
+}
+
+// StudyParticipant defines model for StudyParticipant.
+type StudyParticipant struct {
+	// Accepts Message kinds the family may receive
+	Accepts  []string `json:"accepts"`
+	HashedId string   `json:"hashed_id"`
+	Nickname string   `json:"nickname"`
+}
+
 // StudyResearcher defines model for StudyResearcher.
 type StudyResearcher struct {
 	Email      string             `json:"email"`
@@ -1190,6 +1257,12 @@ type ListConsentParams struct {
 // ListConsentParamsRuling defines parameters for ListConsent.
 type ListConsentParamsRuling string
 
+// ListStudyMessagesParams defines parameters for ListStudyMessages.
+type ListStudyMessagesParams struct {
+	// Participant A participant's hashed id
+	Participant *string `form:"participant,omitempty" json:"participant,omitempty"`
+}
+
 // ListStudyResponsesParams defines parameters for ListStudyResponses.
 type ListStudyResponsesParams struct {
 	// Preview Preview responses instead of real ones
@@ -1304,6 +1377,9 @@ type UpdateStudyJSONRequestBody = StudyInput
 
 // RuleOnConsentJSONRequestBody defines body for RuleOnConsent for application/json ContentType.
 type RuleOnConsentJSONRequestBody = ConsentRulingsInput
+
+// SendStudyMessageJSONRequestBody defines body for SendStudyMessage for application/json ContentType.
+type SendStudyMessageJSONRequestBody = StudyMessageInput
 
 // SetStudyResearcherJSONRequestBody defines body for SetStudyResearcher for application/json ContentType.
 type SetStudyResearcherJSONRequestBody = StudyGroupInput
@@ -1469,6 +1545,15 @@ type ServerInterface interface {
 	// GetStudyLog The study's log, newest first
 	// (GET /api/studies/{studyId}/log)
 	GetStudyLog(w http.ResponseWriter, r *http.Request, studyId string)
+	// ListStudyMessages Messages sent to the study's participants, newest first; with participant, those that family received
+	// (GET /api/studies/{studyId}/messages)
+	ListStudyMessages(w http.ResponseWriter, r *http.Request, studyId string, params ListStudyMessagesParams)
+	// SendStudyMessage Email a message to participants of the study (Reply-To the lab's contact; one-click unsubscribe); families whose preferences refuse the kind are skipped and listed
+	// (POST /api/studies/{studyId}/messages)
+	SendStudyMessage(w http.ResponseWriter, r *http.Request, studyId string)
+	// ListStudyParticipants The families who took part in the study, by hashed id, with the message kinds their email preferences allow (the contact permission, CT)
+	// (GET /api/studies/{studyId}/participants)
+	ListStudyParticipants(w http.ResponseWriter, r *http.Request, studyId string)
 	// DeletePreviewData Delete the study's preview responses now, with their videos' rows; the video files are deleted 7 days later
 	// (DELETE /api/studies/{studyId}/preview-data)
 	DeletePreviewData(w http.ResponseWriter, r *http.Request, studyId string)
@@ -2679,6 +2764,100 @@ func (siw *ServerInterfaceWrapper) GetStudyLog(w http.ResponseWriter, r *http.Re
 	handler.ServeHTTP(w, r)
 }
 
+// ListStudyMessages operation middleware
+func (siw *ServerInterfaceWrapper) ListStudyMessages(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListStudyMessagesParams
+
+	// ------------- Optional query parameter "participant" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "participant", r.URL.Query(), &params.Participant, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "participant"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "participant", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStudyMessages(w, r, studyId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SendStudyMessage operation middleware
+func (siw *ServerInterfaceWrapper) SendStudyMessage(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SendStudyMessage(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStudyParticipants operation middleware
+func (siw *ServerInterfaceWrapper) ListStudyParticipants(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStudyParticipants(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DeletePreviewData operation middleware
 func (siw *ServerInterfaceWrapper) DeletePreviewData(w http.ResponseWriter, r *http.Request) {
 
@@ -3245,6 +3424,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/api/responses/{responseId}", wrapper.SetResponseResearcherFields)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/consent", wrapper.ListConsent)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/consent", wrapper.RuleOnConsent)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/participants", wrapper.ListStudyParticipants)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/messages", wrapper.ListStudyMessages)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/messages", wrapper.SendStudyMessage)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
@@ -6514,6 +6696,214 @@ func (response GetStudyLog404JSONResponse) VisitGetStudyLogResponse(w http.Respo
 	return err
 }
 
+type ListStudyMessagesRequestObject struct {
+	StudyId string `json:"studyId"`
+	Params  ListStudyMessagesParams
+}
+
+type ListStudyMessagesResponseObject interface {
+	VisitListStudyMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListStudyMessages200JSONResponse []StudyMessage
+
+func (response ListStudyMessages200JSONResponse) VisitListStudyMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyMessages401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListStudyMessages401JSONResponse) VisitListStudyMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyMessages403JSONResponse ErrorBody
+
+func (response ListStudyMessages403JSONResponse) VisitListStudyMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyMessages404JSONResponse ErrorBody
+
+func (response ListStudyMessages404JSONResponse) VisitListStudyMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStudyMessageRequestObject struct {
+	StudyId string `json:"studyId"`
+	Body    *SendStudyMessageJSONRequestBody
+}
+
+type SendStudyMessageResponseObject interface {
+	VisitSendStudyMessageResponse(w http.ResponseWriter) error
+}
+
+type SendStudyMessage201JSONResponse StudyMessageSent
+
+func (response SendStudyMessage201JSONResponse) VisitSendStudyMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStudyMessage400JSONResponse struct{ ErrorJSONResponse }
+
+func (response SendStudyMessage400JSONResponse) VisitSendStudyMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStudyMessage401JSONResponse ErrorBody
+
+func (response SendStudyMessage401JSONResponse) VisitSendStudyMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStudyMessage403JSONResponse ErrorBody
+
+func (response SendStudyMessage403JSONResponse) VisitSendStudyMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SendStudyMessage404JSONResponse ErrorBody
+
+func (response SendStudyMessage404JSONResponse) VisitSendStudyMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyParticipantsRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type ListStudyParticipantsResponseObject interface {
+	VisitListStudyParticipantsResponse(w http.ResponseWriter) error
+}
+
+type ListStudyParticipants200JSONResponse []StudyParticipant
+
+func (response ListStudyParticipants200JSONResponse) VisitListStudyParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyParticipants401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListStudyParticipants401JSONResponse) VisitListStudyParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyParticipants403JSONResponse ErrorBody
+
+func (response ListStudyParticipants403JSONResponse) VisitListStudyParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyParticipants404JSONResponse ErrorBody
+
+func (response ListStudyParticipants404JSONResponse) VisitListStudyParticipantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePreviewDataRequestObject struct {
 	StudyId string `json:"studyId"`
 }
@@ -7274,6 +7664,15 @@ type StrictServerInterface interface {
 	// GetStudyLog The study's log, newest first
 	// (GET /api/studies/{studyId}/log)
 	GetStudyLog(ctx context.Context, request GetStudyLogRequestObject) (GetStudyLogResponseObject, error)
+	// ListStudyMessages Messages sent to the study's participants, newest first; with participant, those that family received
+	// (GET /api/studies/{studyId}/messages)
+	ListStudyMessages(ctx context.Context, request ListStudyMessagesRequestObject) (ListStudyMessagesResponseObject, error)
+	// SendStudyMessage Email a message to participants of the study (Reply-To the lab's contact; one-click unsubscribe); families whose preferences refuse the kind are skipped and listed
+	// (POST /api/studies/{studyId}/messages)
+	SendStudyMessage(ctx context.Context, request SendStudyMessageRequestObject) (SendStudyMessageResponseObject, error)
+	// ListStudyParticipants The families who took part in the study, by hashed id, with the message kinds their email preferences allow (the contact permission, CT)
+	// (GET /api/studies/{studyId}/participants)
+	ListStudyParticipants(ctx context.Context, request ListStudyParticipantsRequestObject) (ListStudyParticipantsResponseObject, error)
 	// DeletePreviewData Delete the study's preview responses now, with their videos' rows; the video files are deleted 7 days later
 	// (DELETE /api/studies/{studyId}/preview-data)
 	DeletePreviewData(ctx context.Context, request DeletePreviewDataRequestObject) (DeletePreviewDataResponseObject, error)
@@ -8788,6 +9187,92 @@ func (sh *strictHandler) GetStudyLog(w http.ResponseWriter, r *http.Request, stu
 	}
 }
 
+// ListStudyMessages operation middleware
+func (sh *strictHandler) ListStudyMessages(w http.ResponseWriter, r *http.Request, studyId string, params ListStudyMessagesParams) {
+	var request ListStudyMessagesRequestObject
+
+	request.StudyId = studyId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudyMessages(ctx, request.(ListStudyMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudyMessages")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStudyMessagesResponseObject); ok {
+		if err := validResponse.VisitListStudyMessagesResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SendStudyMessage operation middleware
+func (sh *strictHandler) SendStudyMessage(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request SendStudyMessageRequestObject
+
+	request.StudyId = studyId
+
+	var body SendStudyMessageJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SendStudyMessage(ctx, request.(SendStudyMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SendStudyMessage")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SendStudyMessageResponseObject); ok {
+		if err := validResponse.VisitSendStudyMessageResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListStudyParticipants operation middleware
+func (sh *strictHandler) ListStudyParticipants(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request ListStudyParticipantsRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudyParticipants(ctx, request.(ListStudyParticipantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudyParticipants")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStudyParticipantsResponseObject); ok {
+		if err := validResponse.VisitListStudyParticipantsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // DeletePreviewData operation middleware
 func (sh *strictHandler) DeletePreviewData(w http.ResponseWriter, r *http.Request, studyId string) {
 	var request DeletePreviewDataRequestObject
@@ -9030,158 +9515,167 @@ func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, vid
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rcts41uCroLRbFXk/+pJL98xnV/9Iu9P9ZdaZeG33zE6NUwxEHkloUwAbAK1oXX6OfaB9sS3cSJAE",
-	"ScmyHKf7TyJLIAEcnHNw7udulLBFzihQKUbHdyMOImdUgP7jbZJALiFVnxNGJVCpPuI8z0iCJWH08DfB",
-	"qPpOJHNYYPXpv3OYjo5H/+2wevGh+VUcXkosCzG6v7+PRimIhJNcvWV0XE51gjBFsMAkQwu8QlOWZWx5",
-	"MLqPRu84Z/zRVqLf9iNLV8HFUATq9whhgf52+fHvx2/P35uvEJv8BokUByP1mH2bmux0jukM3qmVX8Dv",
-	"BQi9wJyzHLgkBp4UlrHem/pjgb+cAZ3J+ej41XdvopFc5TA6HgnJCZ2pDedYiCXjaWPwy6NX7dH30YjD",
-	"7wXh6rD+XT0aeXN+Kp8ye1BzmFWf2+GdC08KzoHKeJMlmam32ERr0sYbw/shWdpeP05Tos4WZzGhU8YX",
-	"2Jz0XXvReAYxlvGEcLXOwAD9S4pX6kfzqtHxKMUSRgEQJIyameOMGMC2hsAXIiShs7gcq5dMJCxE8AH7",
-	"BeYcr9TfM6Ap8OBQ81MsIJvGBsUn0DFQSGwh1IQALbIMTzIYHUteQDk/oRJmwPXT5BZoTPEi/HKS1mBV",
-	"FCQNwSrDdFaoyTtB5UaIWOTsBugmcGogl16Ct27vXEuIdsCvB1oN9Im6EC986oENNqHSwqhOInhP80Ju",
-	"RQk+otf547/+9a9/7X/4sP/TTyfIARUxihIObn/1t0Wjgiaa1ShEQngqgS8xT8XoWGHX41JBfa2LCE0j",
-	"xBDjiOIQ2j0KjdTnPGPshsgXAokEZ3CMjlCh5kCv3qAlwI2I0Mv9l9+jH9CrN/uv/7P87i/oB/TmSK10",
-	"wTicIAUa9AOiDGEqlhoht6bFLUmojWtKWKDyHZV8FcA2PiGygzclCks1IFO88qf3NmPGzLGYQxobNtLx",
-	"ns4NJ2yxcMJN6Mc8Ayvh2F8njGWAqeXeanPxLUmB1fGxT7a4sDLUP9RjIVzVdAJpjGXrEtmXZBG8SYiI",
-	"cw63BJbhteaYS5KQHFM5ADB/JCXJTSfonCwYr8nAeZFtuCleZOrT8d0IaLFQfBk7kVNNr5BMf8yBpmrg",
-	"pyGZwV9yDc7+WdeA2UayGkq18LQL0h1wLffoYWJU0kULxT51k9g5nkGbwkqEXAsza9QaQEwKX2ScFFyw",
-	"EM02r1A9Y8+KL8rTbXCFxN05Dz31yOcsdd57NQdkQI44CMA8mQN/IaxOgdOUgxBhUa2PUWxMsQ1g2T13",
-	"YUH1+kF4dl3sJVDr8Hi3yOUKccgBS4HkHJCQWMPVgWlJ5BxhRGGJ7OKUfGJPRi1z48Nxr2nK/EdHR9G2",
-	"bKaX4C0QBmEoOoDocdgAVjnVGGEOyA71vh1TgFSg03NEqJCAU8Sm6PR0r9qDx64N7DemXB8F7iMF3ffm",
-	"6e8UaBeE2j9fDoi/bvphSF1AwngKAaWKe78oiIgbkufqTyWkNFVq+zbkHjrxAMemCFMm58CRkEW6UhLQ",
-	"DaHqQBnX6MkKiTAqOTiyXBNNub67zIRN8aGFKXa5wT1rArxSElGnEgxfcsJBxISWEssCfyELRSivv/9e",
-	"g9/89TIkmLlrtk4RAXoQCcvB544csCE+nO4vOZEwfA/au8e8KmotvRsE6ZWTCuubv4FVmCoEJBwkuoHV",
-	"CRJztqSI0WyFKFsehLisdK/vQ3a9hvd0ylr7klYrUssJbeInWLAZx/mcJIYrZtnH6ej43/3z+U852mqZ",
-	"QB4isz2AoTUFl/YuPzX2Oazp9V5tVqxof09pobXEhHWJ1loycmrihvpawgqnM7TGpkAFkeHfIC2MwS/O",
-	"4BayDpOK5LgOg3MPNkZ16lClKlx6DLtKpjXBmMMUOO94GS0WE+Axm8YaoBzowLBZgXlKMBXrjovhS55h",
-	"2q3qK8U2vIFCxBwnEIOcU5IQuYpJClSSqTW7bnboQ2/rA2ZI+9Tm1nMNXaCJu8NrTFuNiCksY3W12C/b",
-	"17Eb9kXGAoSow6k1rhQ69E3hbBVdo/WdFhe5YhXBgQ0OEFhLFNhH+PU9S/zUBcDuG29NW3VoA+HpSqt7",
-	"ey71U52HNBgwS6GDW0i7zA4G3EZ3VvAkoEzlTN3XfE3kE8aZEcR7IjMY1qDsGyKzN/dYCHC9wpwFXei5",
-	"MzxZ/xo8w5Ou2w/nOWe3/ddfB0P1bhT3EsliCTUbr2902dVFG40WoFmjvnrCBqfFKubMHF1b1Elwlmld",
-	"Ug05QaA1q+UcKKJMyafm9XXliRva0irTTFOZEeSUkDRyK9KG4gWhw3Kd3pfIipm2DE/iJUwE0a6HFnAb",
-	"5g+3swYUwuLFGZ681e/DWUCwWOMYm9pv85EOXO0QZRJGJU5k5Ttr6BaQZ6v9K6YUCaXgZnhSKvySoSle",
-	"kMxwzEGfm5spnzPaktZf/TUKcR9vKbXxbzr0XaUdElkEnujwoxE+id3CiJKK15vHx4/WEyF3XUhBCS4o",
-	"54QmJNfS4a26XmZYMh6v/wKNwQGz+RL4foIFoAykBC4QpilKyYxIgX5jhEKKJis0X+VzoOLEHTbK8Qxe",
-	"CM+4M3BqYWXJP5f+PUYNjGziTR0rAgfYgf4fDDfovodbgNS4veq2fg94AxyvqzTN7bhVNBKEmpt1PcZd",
-	"COAPsvu4B62803Tm+XCx23Rr64D9Bcugg/2EbwQNnwg58ESW/SPGkQHPoOmKdVz2Z2xG6NZC2VYBBA6o",
-	"vc52u04jaLYXKpnMYwGyyOPq1aEbXy5ZPMWJIq/+gerQh2wHHyCIK6PwNFFwlaHNfoBN6NII4XldM+mN",
-	"R2lqMuVLboGTKekCyZYMYE3BiYi4MqaHF0JErG6a2OB+cEivs6k6nQ7hy0SDIKsSecZAuWT75kmECzlX",
-	"+qTRJg8ClteQPOWQvQHvXpbiOXjqwGlCorazEGKEkO3vsLxUat36srse3iW9GxXRzFIxe208zTO8MjLr",
-	"FwmcYgWH30QuVsl8WBr13huWI8+dS0x28dbEBezUT/wjBSfNGbi/EKi0jtTu9++H44j0FCEwV8uzsljT",
-	"wJ0SDomMC549goO013NRmyu4VuNv+AlL/BOUPuvmgr3gvTpAz1vuihScN7RcN6Hy+zejkPG68oC3KJNw",
-	"ZH8dflM0Ws6ZADQlmXWj2FUgQtFfkLEi6oiQDmCpSXpcpefFJCOJVXrrsGnI6Q/mhHXhfUjo7hSyN5Wp",
-	"O0XogC2vtHOt5VkyMDPsZq2oKedbMFroJlJzXWOty8hu2d3HWnLEpnK4yIEK337YfcoJJxI4wWFDUsHx",
-	"tvihtrgOjvQE6EzizrNd4C8DETMLQmsjOgKT1M9ovALMBfp//xe9/v479B9owaicm7+P0H/oMXujPldW",
-	"AIk1l4lFsVjgDuN+XvCciQ6kTuaQFhkEboR39n5CFlGQnGOpWUj5kPNk127jthgi5ozLQUyp35lrWGUc",
-	"WVTPteERmryCiIeeHjJG3RjeOO4GfniI5qFVG0V9sIeo7wISdgt8dcrSkIWd25/jxP3+wJDMxovCS3En",
-	"+zOBLA2sJserBVAZV8bZmjHOhvxIFuc60jNlMWXS/pFjkoaVWiNzhl8qWezgVwNl9RiWEmha+8pJr/rO",
-	"zDK2jIvcBocU1DlDvEEKs1OOlzROMiagY5kS8w5jXBCScjDue7N479K3u5n5xfl0e3VNp2b+VBr715OL",
-	"3XOXlgIDjt1awGkomIhSbfUtByIsBJlR41LV7sY8TrHE7ed/ViI20r9pn7WxX2nBG5EUjTFFmhbQlHH0",
-	"mzhXYvdeGRM7BUgnOLnZOPDwZ/dgKE42YxOcxXCrqESSRTMKJfCIF6tS397fYQlCoinhQhprnP5oIowU",
-	"A9o8tCW0ZKHQ05qV1vc1ajEx1pLmY0VuNtUft65oVIviLvGhA9r1tVXw9U48rE61zjckDLnIq0eIYdsm",
-	"gqGMJBuIbXN7eozwxjaxD0U4NvJ+JjqqiFFrWRZSm5aHd9wZCdlcUVj/7ZHYtOlDjXkhEJ6B0pO07Kbd",
-	"TtKLSkMTmGEaFNceJ4p6nUDp7eN5H4amkJEZmZDMBo2szyTWt389dfB1W5BZQyxZWyTwNfqBuLkNIqn9",
-	"Y9h5XHUD51oQa8HHQqPXgFC/AEKOSGHZa51MT11AImOyxjG2dGyrK6ITRbQc0YVoJKBD/cw4+uXdFTrE",
-	"OTk0UDi80/+/T+8PC575Jpz1eX25SG9J5fkM3wCX5pjeW8/m9mF31lTcEZNjQyE3vwVbOaIsx78XWpCz",
-	"pkpnmx5TJhGRAt3Aau8gbCYQMhYAdKN11G3kYf+IoqigADBI1rU11QBVe3MF39qCgidLZvTX/BE8WT6n",
-	"rA3+bku3l7bhen6N+hmr9aMiR1jUrAporB5PJHDk5kLcqH+dvoi9g0aYcm/015A2dFly/Kahv+MmCAce",
-	"hV/9eH6HSUGyriifx822iEZzLGKysEJkW4bSPyEiEJaG/Vkz0uEdSe8Pza9jTFPzY64NjqExyznJAOFE",
-	"klsIR/arqys2MQthE936MoeCX2oFqvZE2o6zvlVy0GhX8x60lz3ws8CZ3DC21GBhbBJD49QOe1hsWa+5",
-	"LhpJnGUE0rjHQ/IPnJHU84/o+ChIkWQ6UxUt8JfYd0OsIzbZI6pZ4moGQgOcyFJK/dBruUI1Tu0vo316",
-	"od3a86ljp080YYVTU/ePRTCnnkPOOj1jYo47dBm2WBCJ3H67scUpEG5kCZY1vJIGpuUCzXI6md0vnBV5",
-	"h3typn5r78QCPUIpCDKjEcIUZytBRIREMVkQI3fmnCUgBOORd3lEaIEpnm0SKGIW0bn+zqC5TfwijfCy",
-	"zRwn7scYvuS8FT7tOViIyDO8iqdFlsUi4QAdkQK9nhj4QrpdsjOgwLFk/KH+EzvC+EL6x2j3SfeQGq8Z",
-	"TtxegMTOitiXt9BCgqbLp9sp1LspO6ZvU4VQmtktxHnl1w+Ixpelh8baLpB6EqknkcQ3QJF6HmnMX19V",
-	"17NTts0KlFi+5Sq2c31xwng9scUDrxE6OgwMfU6zOeaQ9hso1vV58SKRBYeNcbAQEIdIr9cHobnXGZt1",
-	"FQ9Iety4D7ARrZMU1FrjmgKW1o+6wsFCkkGZD2yW1bjgvdd1sv2LmuLyRAGj5X34lSI5B67CTjNrnyay",
-	"u3yDx5LQH3KbrOIO2aWWyWDybfXIWkIDTpTkoqQ1EGjK2aKMtWYc2fiNTWJb1tIw+hjgkPbxbJWMddSE",
-	"UjMwgms9hMAAJaxLlKdcaRAP0Q0GDHRVOu6jmOceboFbg4qEjAuxZZ5SHx5PyZeOyJXtk7Z9XLBTVSnc",
-	"tfvBA2HngXWa3bZy04enk/k7ylnmXI/1+ZjMcSHnccFJEHS/89jl9rU5lX0Y/Xrx3pjh/tcFUqOPEdZ+",
-	"9WOtvh7mdHYywQK+f6NHTpVuRRFZzBBkYB2RAf9JwmENU6kdF9V2Uq07CBKOqdBSRrd2Vtq/1sjlSSHJ",
-	"sNGJRLcMEwyub6UScjKbwRr1XdzA4P6W7Gdt5uwuGWiPdLNQ3S54an/MGaE33WUZHupWaeOc9oi8EDpK",
-	"FVl6bMs7PAsbjCHVPpZfL86cW0C/DxGqXQKTIrkBOSwVabtFzQZfLroNIIPMhdItLpM5LKw1uFLFiVpd",
-	"wtgNAcdjjt3vPivFOfmfsKoF8+hH54BNRTz76NtCzhkn/6dR7s09fq8jZc2F0Ybv2/P3DjSeUR3T1MZ6",
-	"oyVMEM7zA/ReImKL1hA6ywAljEqOE3mMfmFIAL8FjtTc4pqOjR50iPMc52RPv089eXn+9oVAV6scLvU6",
-	"UJIRoCZ00KoskDoZh5hTP7im1/RHzpYCOLJJUcK36IOJNVTv/1yC8TMyED5BcAt8hQoq8BTc80iwa+q/",
-	"wiqlCeZ8hT7/7/3Ty4ufNef+jOD3AuvcRT1BIvhUmh/MBAfIbEWgQsA1/Vw7jWOkX4Kui6Oj18kNrPQH",
-	"+Kwkt+bIHwFz4K2hB0gnapsI7Xr902tqC6Ci8ee7a5t6fD06/vfdtRW1rkfRtSZk/UGnNOtPJk1bfzT5",
-	"19ej47trl3N9PbqPrkckvR7df7r/vHdwTct8aBe2qlBC4c4oGt0CN5g9Ojp4eXCk8JXlQHFORsej1wdH",
-	"B6+1B8UaO7RJX0H+8NUUmzxvw7EUG9GQeJ+Ojkf/AE6mq5KzVcm7LmH9UQrPtjjnfZ30lUzSlHdfHb3p",
-	"Kr5iHI5EIMqWHZkwkOr6uW+OjrrWVk5myuKa0S83Gv16o9H/ucnoV+uPVnzQqYCjUxumUPPdvRAoY7N9",
-	"Ql2w8NXHq3NFGi76VEsX+k0V2mRsZnKaHOI0uD7Yylo+Kxj/l5T5R5qtDCdqE7E4QJUKLwwvUGdWZjZd",
-	"005vIhp/riH15z00gSnjgDBd1ZiqNjMYaqpju07e2xGO1xIY18Lvo8ee2yYlBoo7n7HZTCec7J4qNsRc",
-	"e4OPjv/9ycfjMzZDDl9tFTualp7nNqoyK28GmdyZ+X0dBmMBxQob22nRVl8KSaZuDsdYdsUqauT8zt7n",
-	"jUTAxv4dWPYVEchumlXc01RVLSUMvAC0nIOuQ8a4Nhar721WOZor9UNbRlhB5UGLoCy+VzHVAuSO6KtW",
-	"tWUt+no1DPOy2PsDqOL1Y+D5O4PbVtTbLwR44RUKmihTCkDfeR8mjE4JX3Tjfy3ufUfHE4ytf+g1796D",
-	"jAXrYXf5o5zP6ZwxAbZSZHkypRysWZP2l98AdSKwE1CApqJxcoLMqLFPPhaF4owDTleDlGrCknZ0+PWY",
-	"pz8McZrqgB5YTxBGJlXaiiTmajLZLM2z1gNX+6Vbok8Af2e9ADsRvn3D2EMp8tTwmK9KimYJVa8MRwJj",
-	"RVX7Ra7Iw/xi2MZeB51W5+TXnptBSHIgQp5WKdhbCXDr5YXovO12EkZLoitj5DnQjSWSmoxxFco3j9CK",
-	"FXRWZrpoS3AQgQ2RmHXvBoG90v5roe/Lx5052CwlTZ+Zhlk70rdpirA5yzayH97pT+/Te0PmOtuudawm",
-	"37461iEGcQELdrtz4ViNfvMwmJgFOrBU/r0S9TMiJBrnWJRithH7byCXeybMJoD+v4DsANLR7tGwZALP",
-	"F+y9RS1MbghegAQudNitNrzmWPcRsWZXi62jJuFHHvQGDO6fopF1SNQP71ddQPI58a4nQJrTLWTqZ4hg",
-	"ZjslXY8VprnyvCjBVAnMVh6oeGHaKJncRdq10so7PKzaPB2EnmGprmNrBn4Qxb95BAnBLsODIBIFvzUO",
-	"lLCIcIlvoQXJx6e1QEXrpxUXhk5RweEZSw2XOkpwDoGzRWOr2qohRFh92KKiR1cZnoheYfpMDXgKQfoM",
-	"T9YVo9WiIzRZabfndrK02l6lddRqpyJCEeBkjsbcs4ALAGs1yPAkQrohgFH8XflQxCiIvSH5W213R3bt",
-	"skDu0xKTPsDA7WVCQr5h7859yMSgw8zGNkUYFVRaq6D6LV0Q6tBBICL3rGlaPco4moCJWCNS2Nj6Gjke",
-	"3mV4YoX9rmvOYc+u3BPho7S097xl18zwkWExVUN5d0LqcyHwnWPFty+ebsMOnDBryjmb8AGBxoo7aNo2",
-	"1YErviD2wtR+iP1S1l8PeS81cynrau8Mg8sZngcSW9Zmmj7ajAx1sn8UpcuA291bkiGp6wLbzkUpx0tP",
-	"hsEZGvsYe4J8dOaVdZbR8okOrP6NEbrvYpOeELU73Gp6HVfsb4zQ4BW6sZPjm2dgb8WNQgd1TgY5Tiq5",
-	"pH7YYyxulKwjlyQBJICmAlEm5+q7BePQxdhMxelBLeODHfZEuoatYr6GxmEX9nylnquym4AFtQm9sKKp",
-	"PtkyOnBcftJegr2nEpX6MOPwrhDAB8zbxhpcHdy3auLeglRLg3hVwz2FJCNUfecf80lVGcroItaqNgHE",
-	"DUie6Nij4GvNae9OeDEYcmHK6e9IfKkK8T/YQWvEZjRmvIwJEGzvzylG/0I8xNZiSa2UyXLOEBY32h+s",
-	"MT1Sv+v+Np2YnsKC6Ws6yHq8+sNfUyIx1gRTzWQ3uFoWaX9ia5A36bdhD3qzpT3IJCkSV5VvUrf5KKT1",
-	"LD4mmbHCTZPk0WXt+QC7NPZ8gC6FSDHq7UMVMh2huU+ofp+/58OBUBvDIncZauPN8JyCoZ7Ee2BNF2W0",
-	"jQvPMYhLYVnG65gMEBvNQ2T7CPcbPUS6LudW/5AdRp7W2pQ8rY0hPP835VqyYZTLOUlsPLfwQgIQhwTI",
-	"LYgaKvglzfoIeseBrfVJto6je4bWzS4ydgfg4lptt+pgdOsCDl3QTK9mfukGPYVe7hdZXEMzt5WdC2FL",
-	"Om9/V6kbSkcW3ZZpS2GYHd7ZT4Nq6y27gcuyQ+qwsFm+dxOBc0FomSQdFD+HEf0dTZ9zNNg7qh2rLjTJ",
-	"HlTwjHTMaD9WX5khT4HTXpvwtTH6cbH57fl7E0eru//fGvs24egGVsN+6itb934nnLrdz/6p40X9dvLf",
-	"iLJyH454L0/5xBV1RUSUze4TCJDI4Z3+fy0WdlX2PxhiYPadvexrqPjOp/XMe2phzzqCVS0wwLYqimyc",
-	"iuxJNbkAWXDqQnlMuQdt6VXH7VegGHPd+B0RWStGsXeALiDPcELozKRISG11qXI2GUcUIFXPeEmdlscG",
-	"MlQk5vJKrXmHsnS9bEeHoups3bW9HDzbGBINOCRASh07kuvTqB0DzvMWZhzqA7OlgcIs+60dUR7Kc8kM",
-	"P3rEtDW/z08o0l+j9QHSXVH8dGnjzXIMMVshypZ/1pxzo8prj28N72y6uQLXCeKW4UigfrpjHagVmtpy",
-	"xMbMKrJi1hvBVDXB2yGyVJMMRjO9eYyMp7fWD2dAodtyHJc1yRyrNnw3QikRGpB4koHrF7aeX8a2yNre",
-	"G1evIN0rMVfd7UyT8sYqOxtjliGVLocAjW1pA7f8Pd2fb3Q8+r0A3X3MTyMYbeZtarACexxlE8D2JJlG",
-	"wE0M+bvXGPp7HbYtSbaM6GSFXOnOZyevdtFLDyno8liuK/6J4UwaJSLDvaXu0VnVTiUCmc4eGahHW3yp",
-	"LJOuDfXvXa30YR5lyhcvTMOMgdM3db7+R/3QS2F3Qqjpr9dEqyBv0u96TO5UVZhnU08AFA7R1mA8BnQ7",
-	"4D3esXhFc9dzzz3GqrqUYK838Luq9/AuBKtWF+InVoXrbYY7cLLs46Qus+UcOCDJ0Iz9Ob3WV/gGXH1m",
-	"j6DAbwK6OrZNV3QVMCU78VTUemJFpqCOZ12fMRCurpZ+xwuhK7VVPPAHUwzLNCByDDA1hbHUv6++d2+3",
-	"I5WebX6uGGO1uTv3cSDs3JX0NWVrdirl1xopDmDj8w5IL2lGH5+SAKdlw8XIdqWOkG1EhOZESMZXptCc",
-	"7aAXmVKRzYiIBV4hDjjVLrl12Hd1ytvySiyTedDD5w6u1QN1d0VMatM8uTYamr+NqVP9K8ICqdP940Q/",
-	"XIJsVEhU2o9pcYZMpb2odECZv3VtZom5Dh6uiEOngTqERzlw258iQu9+9iJL11FVOpWUkAJAaJIVKcRq",
-	"9eQW6gpHqz78k8j/tSLhGygAmr+UANX1T8RT1r66moPX97pWNlOxKgGAxl4pbxFptZizDBSSlPHmexGi",
-	"nhukdfaVqDh4Ve3yiuoMcHJgWD3fa+ltFa00LbLs6YT/3oypXYbB+R3AnvaKGMYTL+kEUiL/KHfDu5RI",
-	"Fxd3onemTfRowSjRl6C5FZ0y6rJnDUic7ZFIJQi7pqxorMQnPx3XS1DY6+EUh5OyPdRXVSd1l6qnYU2m",
-	"IVYA79QPsgw5Hut6/qbV1Z66m10Lq5Oa+hHIBzEtGMx4HVzyDcfZR6PvHnrraTgjbIT6PMMr4CXU4EsO",
-	"nGhhyDRoR1jaKpW6wRiRKFdgHWM04Zgmc0Q0erPM5JEnsHeizfFVOzJXQpXossqpemHdu9vG/SRj9BmY",
-	"Uk7VMjpw/+XTsNuE5c/4Vj5l+aoiOjSmsERKbzcZpDiTkS4maAxnETKEazsu7J0gQiXT6qWSqsrO28b+",
-	"rgUwM9QX0TjYCgZLIsC8oGazt43yi2Ru0qp7cKzqOdxdl63stbuGXF71a+4Rx6Pws2Wz5erRh3b6bjsV",
-	"/ouk4DVgdC/UKXBIzjE1BdoXmK5ME3Q8Y2hsi4PPSWoN1yxL9Z2PKXr1sssFMidKM7EzxPqRWD3imlHX",
-	"iJIs1BZff//dkY4HM38ehVpAhqFm+813kPqrQMeHrjdlZEFk7UUpTHGRydGxXpxbq35nudSXgaV+2mW9",
-	"JYOOuqV/yI+s3XelG8uaZ2xbxD+KjHbV3tqJh9ylO9i2Ui/H6ssusnFk7ktjyjLcSmITkWFIUb0TZ96L",
-	"KUBag2ul8KPx6elehCz9G03S/rEfHH2+96T6SzizuMjgI60Y3E6i5czbLzRExdcpUVZbwoU2ZkNQyPzn",
-	"HEu0xMJavP84Fi+z6RJvDX4rCS5Xl8g+o9mqTKDQ/TQUJQglxlHbusxUu/doy8iHkAO2Ffob1NN37w76",
-	"MJ+D9/KZMj4npeulGht7Q7386oaRy9YBdvGVRz87NFlJbZjTbWgslA5zOlNKovnjtxycmujcW9g6t8zM",
-	"VdFO/bKD0YNSMJ5fqszGqujL19ujqfi9UOq37QJ//vdf1EH87fzdL5FSAhdMSPQSfSA/apUxZGTxLSzE",
-	"j9xqs5WMzQaZyhmbjZ7MHF42YF3DHn7GZgio5ATEt8GAMjZr2ryfOhojEIZhZS7X7bm/7vC5Gf2TGrzL",
-	"gL5qGjNvv/Bh1vyMI8TNJmqWNgt3X1hmy6isUUi4lbNfIM6WNlnT9G6bkswGudp9o78YDTTD0vYu/co4",
-	"5V+tQx48r3WweDo+4/UrXoPTeEt8vjj2zzkzzSZMt1w/riQyQanU5nnapPRnhScbFIdpHuCfuURMzSEf",
-	"OHnjb9eFM6wPSpclEBK7nLCnQIGvUB8mhCQ7cjf+oshpuyIxPzEKf87YuvNCepWOprUrMsMTHXHnNwYf",
-	"QOheXlMdwuCNVHWt7ot/P2/d4YQKCVjL4doUxqh+y2NbvktL3eDTwTxH7U3ixh/dsTpBaAKjYC5fTzPb",
-	"7hmNO6tjMl1W9xEmK9suvNAd0uaQIpKaWi3Etpd/SBLCd6/WNonbmKjYxEAFXROaFdmTlyzOsXo8ZTFl",
-	"0v6RY5J2+CiCR2XirgbmlCxW36dF5o5VfdR7ts9jKYGmta8cno2ikemlFOv27glbLApqWaY/yBWZpHGS",
-	"MQEb7UJiviE2+1nUaGx9D9q5zbK0UrI6EJxxGYTVfq25ebAbfTcGUvgiY+NhcdxM0zkrhPYzdKHfn8wn",
-	"4zjssFOmXMIfxbD8kULN4+Quu+oOkXMXPVD5dDng1HpXlKJu83d1Yh/F2UoQUXOWXFxUrhXzgOdeqY88",
-	"3/M9QWxa+o15QREzzuU8w1JxZK10ZkRIG7XQcAyRyk36HLQLWba9F18jKqKB0a4wL01tmJNJU63K774w",
-	"Or7tNKA9Z6Y28b4NqPWOzZ6LCT9EV5VlFuiU8QSM7ORq9kbGNGsCWGzj0ip+FOftlO+rEnS7DNarZnn+",
-	"EXsVMv055fQP7NazXyE556yYmTSHjEwhWSUZoLEoJgsiI4Vd9pO1RkcW6dX/umd+hFyae4RyXAiIUArV",
-	"VzZM25PoCyqKiTqlCdh6FvfrUbX0Kps8Lk0rPJGYz0A6Zq5UiP1fq5WiOeDUKDYm52d/auoy6OC6A/RB",
-	"N0XMiDoAdP7x8qr1hh8+Utg/zUhyo02DrJCu9bH1yJAZdf0TEUmBSjJ1gdlmygP0XiITZcmmtuEXK1xH",
-	"Rq+i24nrpmmYhEJ448PEmWvfyKgktIA2w/BWvDaz+LK/XC731b2yX/AMaMKU8Fkj35yraaTNBGjCxpMS",
-	"K7HIfcMmCt8Uee+Wh2iZO8BEvHWmaIwzwWwkpQ3I9PA53dtx887Nwx47UksVMiYaGb3lo/HFz6for0ff",
-	"/XXPOAJtVbLcx52KkI1Z+/BO/6/u6YJnfU6of6hxv/JsSBkvuyRNiW7qUyrieYZXiuZIlyqQsiXNGN5x",
-	"TkgfGuk9npmG0uECBoTePDPj5YMjad86pqU2hSRDGJW5wC68KEK3OCOpdta/PEILQgupOJTLMTKeEDZ1",
-	"sieknhCrHjLRd8s5M6lzvqRtEvJq0UxI02fjuSIDJWi5kMe1JFqL1NtJtHUCvHPauCJGpfaZC039oWhT",
-	"y31mPZqQRoej+0/3/z8AAP//",
+	"5H3rcts41uCroLRbFXk/+pJL98xnV/9Iu9P9ZTaZeG33zE6NUwxEHkloUwAbAK1oU36OfaB9sS3cSJAE",
+	"RMm2HKf7TyJLIAEcnHNw7ufLKGOLklGgUoyOv4w4iJJRAfqP11kGpYRcfc4YlUCl+ojLsiAZloTRw98E",
+	"o+o7kc1hgdWn/85hOjoe/bfD5sWH5ldxeCGxrMTo9vY2GeUgMk5K9ZbRcT3VCcIUwQKTAi3wCk1ZUbDl",
+	"weg2Gb3hnPEHW4l+248sXwUXQxGo3xOEBfrbxYe/H78+e2u+QmzyG2RSHIzUY/ZtarLTOaYzeKNWfg6/",
+	"VyD0AkvOSuCSGHhSWKZ6b+qPBf78DuhMzkfHL757lYzkqoTR8UhITuhMbbjEQiwZzzuDnx+96I++TUYc",
+	"fq8IV4f17+bRxJvzY/2U2YOaw6z6zA6PLjyrOAcq022WZKa+xyZ6k3beGN4PKfL++nGeE3W2uEgJnTK+",
+	"wOakv/QXjWeQYplOCFfrDAzQv+R4pX40rxodj3IsYRQAQcaomTktiAFsbwh8JkISOkvrsXrJRMJCBB+w",
+	"X2DO8Ur9PQOaAw8ONT+lAoppalB8ApGBQmILoS4EaFUUeFLA6FjyCur5CZUwA66fJjdAU4oX4ZeTvAWr",
+	"qiJ5CFYFprNKTR4FlRshUlGya6DbwKmDXHoJ3rq9c60hGoHfGmh10CeJIV741AMb7EKlh1FRInhLy0re",
+	"ixJ8RG/zx3/961//2n//fv+nn06QAypiFGUc3P7ab0tGFc00q1GIhPBUAl9inovRscKuh6WC9loXCZom",
+	"iCHGEcUhtHsQGmnP+Y6xayKfCSQyXMAxOkKVmgO9eIWWANciQc/3n3+PfkAvXu2//M/6u7+gH9CrI7XS",
+	"BeNwghRo0A+IMoSpWGqEvDct3pOE+rimhAUq31DJVwFs4xMiI7wpU1iqAZnjlT+9txkzZo7FHPLUsJHI",
+	"e6Ibzthi4YSb0I9lAVbCsb9OGCsAU8u91ebSG5IDa+PjOtni3MpQ/1CPhXBV0wnkKZa9S2RfkkXwJiEi",
+	"LTncEFiG11piLklGSkzlAMD8kZRk11HQOVkw3ZCB86rYclO8KtSn4y8joNVC8WXsRE41vUIy/bEEmquB",
+	"H4dkBn/JLTj7Z90CZh/JWijVw9MYpCNwrffoYWJS00UPxT7GSewMz6BPYTVCboSZLWoNICaFzzLNKi5Y",
+	"iGa7V6iecc2Kz+vT7XCFzN05dz31xOcsbd57OQdkQI44CMA8mwN/JqxOgfOcgxBhUW0do9iaYjvAsnuO",
+	"YUHz+kF4xi72GqhteLxZlHKFOJSApUByDkhIrOHqwLQkco4worBEdnFKPrEno5a59eG413Rl/qOjo+S+",
+	"bGYtwVsgDMJQRIDocdgAVjnVGGEOyA71vh1TgFyg0zNEqJCAc8Sm6PR0r9mDx64N7LemXB8FbhMF3bfm",
+	"6e8UaBeE2j+fD4i/bvphSJ1DxngOAaWKe78oiIhrUpbqTyWkdFVq+zbkHjrxAMemCFMm58CRkFW+UhLQ",
+	"NaHqQBnX6MkqiTCqOTiyXBNNub67zIRd8aGHKXa5wT1rArxUElFUCYbPJeEgUkJriWWBP5OFIpSX33+v",
+	"wW/+eh4SzNw126aIAD2IjJXgc0cO2BAfzveXnEgYvgft3WNelfSWHgdBfumkwvbmr2EVpgoBGQeJrmF1",
+	"gsScLSlitFghypYHIS4r3evXIbtew1s6Zb19SasVqeWENvETLNiM43JOMsMVi+LDdHT87/Xz+U852uqZ",
+	"QO4is92BoXUFl/4uP3b2Oazprb3arFjR/57SSmuJGYuJ1loycmrilvpaxiqnM/TG5kAFkeHfIK+MwS8t",
+	"4AaKiElFctyGwZkHG6M6RVSpBpcewq5SaE0w5TAFziMvo9ViAjxl01QDlAMdGDarMM8JpmLTcSl8LgtM",
+	"46q+UmzDG6hEynEGKcg5JRmRq5TkQCWZWrPrdoc+9LZ1wAxpn9rceqahCzRzd3iLaasRKYVlqq4W+2X/",
+	"OnbDPstUgBBtOPXG1UKHvimcrSI2Wt9paVUqVhEc2OEAgbUkgX2EX79miR9jAIzfeBvaqkMbCE9XW937",
+	"c6mf2jykw4BZDhFuIe0yIwy4j+6s4llAmSqZuq/5hsgnjDMjiPdEFjCsQdk3JGZv7rEQ4NYKcxZ0oefe",
+	"4cnm1+A7PIndfrgsObtZf/1FGKp3o7iXSJZKaNl4faPLri7aZLQAzRr11RM2OC1WKWfm6PqiToaLQuuS",
+	"asgJAq1ZLedAEWVKPjWvbytP3NCWVplmmsqMIKeEpJFbkTYULwgdluv0vkRRzbRleJIuYSKIdj30gNsx",
+	"f7iddaAQFi/e4clr/T5cBASLDY6xq/12H4ngakSUyRiVOJON76yjW0BZrPYvmVIklIJb4Emt8EuGpnhB",
+	"CsMxB31ubqZyzmhPWn/x1yTEfbyltMa/iui7Sjsksgo8EfGjET5J3cKIkoo3m8fHj94TIXddSEEJLqjk",
+	"hGak1NLhjbpeZlgynm7+Ao3BAbP5Evh+hgWgAqQELhCmOcrJjEiBfmOEQo4mKzRflXOg4sQdNirxDJ4J",
+	"z7gzcGphZck/l/V7TDoY2cWbNlYEDjCC/u8NN4jfwz1Aatxexa3fA94Ax+saTfN+3CoZCULNzboZ464E",
+	"8DvZfdyDVt7pOvN8uNhturVFYH/OCoiwn/CNoOGTIAeexLJ/xDgy4Bk0XbHIZf+OzQi9t1B2rwACB9S1",
+	"zna7TiNo9hcqmSxTAbIq0+bVoRtfLlk6xZkir/UD1aEP2Q7eQxBXRuFpkuAqQ5t9D9vQpRHCy7ZmsjYe",
+	"pavJ1C+5AU6mJAaSezKADQUnItLGmB5eCBGpumlSg/vBIWudTc3pRIQvEw2CrErkGQPlku2bJxGu5Fzp",
+	"k0abPAhYXkPylEP2DrzXshTPwdMGThcSrZ2FECOEbH+H5YVS6zaX3fXwmPRuVEQzS8PstfG0LPDKyKyf",
+	"JXCKFRx+E6VYZfNhadR7b1iOPHMuMRnjrZkL2Gmf+AcKTpozcH8mUG0dad3v3w/HEekpQmBulmdlsa6B",
+	"OyccMplWvHgAB+laz0VrruBajb/hJyzxT1D7rLsL9oL32gA967krcnDe0HrdhMrvX41CxuvGA96jTMKR",
+	"/XX4TcloOWcC0JQU1o1iV4EIRX9BxoqoI0IiwFKTrHGVnlWTgmRW6W3DpiOn35kTtoX3IaE7KmRvK1NH",
+	"ReiALa+2c23kWTIwM+xmo6gp51swWug2UnNbY23LyG7Z8WOtOWJXOVyUQIVvP4yfcsaJBE5w2JBUcXxf",
+	"/FBb3ARH1gToTNLo2S7w54GImQWhrRGRwCT1MxqvAHOB/t//RS+//w79B1owKufm7yP0H3rM3midKyuA",
+	"xJrLpKJaLHDEuF9WvGQigtTZHPKqgMCN8MbeT8giCpJzLDULqR9ynuzWbdwXQ8SccTmIKe07cwOrjCOL",
+	"5rk+PEKTNxDx0NNDxiSO4Z3j7uCHh2geWvVR1Ad7iPrOIWM3wFenLA9Z2Ln9Oc3c73cMyey8KLwUd7I/",
+	"EyjywGpKvFoAlWljnG0Z42zIj2RpqSM9c5ZSJu0fJSZ5WKk1Mmf4pZKlDn4tUDaPYSmB5q2vnPSq78yi",
+	"YMu0Km1wSEWdM8QbpDA753hJ06xgAiLLlJhHjHFBSMrBuO/t4r1r3+525hfn012razo186fa2L+ZXOye",
+	"u7AUGHDstgJOQ8FElGqrbz0QYSHIjBqXqnY3lmmOJe4//7MSsZH+Tfusjf1KC96I5GiMKdK0gKaMo9/E",
+	"mRK79+qY2ClAPsHZ9daBhz+7B0NxsgWb4CKFG0Ulkiy6USiBR7xYlfb2/g5LEBJNCRfSWOP0RxNhpBjQ",
+	"9qEtoSULhZ7WrLS5r1GLiamWNB8qcrOr/rh1JaNWFHeNDxFot9fWwNc78bA61TvfkDDkIq8eIIbtPhEM",
+	"dSTZQGyb29NDhDf2iX0owrGT9zPRUUWMWsuykNq0PLzjaCRkd0Vh/XeNxKZNH2rMM4HwDJSepGU37XaS",
+	"XlQamsAM06C49jBR1JsESt8/nvduaAoFmZEJKWzQyOZMYnP712MHX/cFmQ3Eko1FAl+jH4ib2yKS2j+G",
+	"ncdVd3CuB7EefCw01hoQ2hdAyBEpLHttk+mpC0hkTLY4xj0d2+qKiKKIliNiiEYCOtTPjKNf3lyiQ1yS",
+	"QwOFwy/6/7f57WHFC9+EszmvrxfpLak+n+Eb4MIc01vr2bx/2J01FUdicmwo5Pa3YC9HlJX490oLctZU",
+	"6WzTY8okIlKga1jtHYTNBEKmAoButY62jTzsH1EUFRQABsm6taYWoFpvbuDbWlDwZMmM/lo+gCfL55St",
+	"wd/d0+2lbbieX6N9xmr9qCoRFi2rAhqrxzMJHLm5EDfqX9QXsXfQCVNeG/01pA1d1By/a+iP3AThwKPw",
+	"qx/O7zCpSBGL8nnYbItkNMciJQsrRPZlKP0TIgJhadifNSMdfiH57aH5dYxpbn4stcExNGY5JwUgnEly",
+	"A+HIfnV1pSZmIWyi21zmUPDLrUDVn0jbcTa3Sg4a7Vreg/6yB34WuJBbxpYaLExNYmia22F3iy1ba65L",
+	"RhIXBYE8XeMh+QcuSO75R3R8FORIMp2pihb4c+q7ITYRm+wRtSxxLQOhAU5iKaV96K1coRan9pfRP73Q",
+	"bu35tLHTJ5qwwqmp+8cqmFPPoWRRz5iY44guwxYLIpHbbxxbnALhRtZg2cAraWBaL9AsJ8rsfuGsKiPu",
+	"yZn6rb8TC/QE5SDIjCYIU1ysBBEJEtVkQYzcWXKWgRCMJ97lkaAFpni2TaCIWUR0/dGguW38Ip3wsu0c",
+	"J+7HFD6XvBc+7TlYiCgLvEqnVVGkIuMAkUiBtZ4Y+EziLtkZUOBYMn5X/4kdYXwh68do90l8SIvXDCdu",
+	"L0BiZ0Vcl7fQQ4KuyyfuFFq7KTtm3aYqoTSzG0jLxq8fEI0vag+NtV0g9SRSTyKJr4Ei9TzSmL+5qq5n",
+	"p+w+K1Bi+T1XcT/XFyeMtxNbPPAaoSNiYFjnNJtjDvl6A8WmPi9eZbLisDUOVgLSEOmt9UFo7vWOzWLF",
+	"A7I1btw72Ig2SQrqrXFDAUvrR7FwsJBkUOcDm2V1LnjvdVG2/x6ECNpMJza/4vEMwMlIp2uGQ2QyUpKO",
+	"pO+LjfEkK1GZDW8GUJsw6h5KDBjqCVorGTZJeACOXK8Oyp0wmwITiiR8lieoIPTaBLkscA4oK0h2ra+A",
+	"dhx6JHrbQdTJQZJjKgzW6CAtP+1nZO3aTbrQ2vSf2Ol0ttKY3cQzZAxyiLTdOt4+vnuRBO9bl5Bstrkm",
+	"Q7l14G0ADQlIsbP3tjd0yhfWaNJxP2yG/doOKVkEw11adDSzab3FmAMWQTbYAYJvMrXPbJ1JZNJL7G6a",
+	"pUeB5+FIiH9nUIYwy4Jc53gLL8ZPV3zjkAG5ga0u5fUAXGNmXwNCz9LsNhIFw3nLhvRIsfu1avKVguoH",
+	"tJKox2udUWh3F9RDGUvuItiv0oga2UoqM6UP9MhWbpnCPiGU4gwCTTlb1GkvjCMbSrdNmOFGxp51suiQ",
+	"IejJ2ns2sdjURhpzrbajuQxQwmad+pQbY85dzDQDgklTGeFBPCV3d4ZsQEVCppW4Z8roOjyeks+RIML7",
+	"18/wccFO1VTTaInqHgijBxb1gNwrYio8nSzfUM6KRVCeYbLElZynFSdB0P3OU5dm3edU9mH06/lb4xH5",
+	"X+dIjT5GWIc4HWtL4mFJZycTLOD7V3rklHGEKSKLGYICbExIQILKOGwg6ttxSWsnzbqDIFGCs1b44oay",
+	"2hWxQVplDlmBjXlKxNXJYJ5TTxbjZDaDDUptuYHB/S3Zz9rjFK/eao90u6yJGDy1a/wdodfxCjl39XD3",
+	"cU47p58JnTCALD325R1ehH13kGt396/n75yHVr8PEaq9s5MquwY5LBVpE3LLHVovug8gg8wVJ3J1kc1h",
+	"YR1zjVWUqNVljF0TcDzm2P3us1Jckv8Jq1ZcpX50DtgotPbR15WcM07+T6fypnv8VictmAujD9/XZ28d",
+	"aDz/Jqa5E8mXMEG4LA/QW4mIrR9G6KwAlDEqOc7kMfqFIQH8BjhSc4srOjYmqUNclrgke/p96smLs9fP",
+	"BLpclXCh16F0YqAmittajyB3Mg4xp35wRa/oj5wtBXBk81OF71wFE/at3v+pBuMnZCB8guAG+ApVVOAp",
+	"uOeRYFfUf4W1D2aY8xX69L/3Ty/Of9ac+xOC3yus08j1BJngU2l+MBMcILMVgSoBV/RT6zSOkX4JuqqO",
+	"jl5m17DSH+CTkty6I38EzIH3hh4gXTPD2BHapaivqK1FjcafvlzZKhBXo+N/f7myotbVKLnShKw/6OoS",
+	"+pOpmKE/mlIYV6PjL1eu/MXV6Da5GpH8anT78fbT3sEVrUtTuAwChRIKd0bJ6Aa4wezR0cHzgyOFr6wE",
+	"iksyOh69PDg6eKmd2dburL2rCvKHL6bYlNwwHEuxEQ2Jt/noePQP4GS6qjlbU0fB1Q55kBrgPc552yZ9",
+	"JZN05d0XR69idbBM7AcRiLJlJCkRcl3K/NXRUWxt9WSmQrkZ/Xyr0S+3Gv2f24x+sflobc+xKuDo1EaM",
+	"tcIonglUsNk+oS5v4/LD5ZkiDZcIoKUL/aYGbQo2M+mlDnE6XB9skUOfFYz/S8ryAy1WhhP1iVgcoEaF",
+	"F4YXqDOrk0yvaDSwA40/tZD60x6awJRxQJiuWkxV2+4MNbWxXedR7wjHW7nkG+H30UPPbfPDA3X237HZ",
+	"TOf+7Z4qtsRce4OPjv/90cfjd2yGHL7agqI0r4OA+qjKrLwZZHLvzO+bMBgLKFbZMHuLtvpSyAp1czjG",
+	"sitW0SLnN/Y+7+Rkd/bvwLKviEDGaVZxT1PgupYw8ALQcg66JCTj2m+nvrcFPtBcqR/aMsIqKg96BGXx",
+	"vUlvESB3RF+tAlob0deLYZjXfTfuQBUvHwLP3xjctqLefiXAi3RT0NTOjbXnfZgxOiV8Ecf/VgrSjo4n",
+	"mOZ012vevQcZC9bd7vIHOZ/TOWMCbNHe+mRqOVizJh26dA3UicBOQAGai87JCTKjxj75UBSKCw44Xw1S",
+	"qokQ3dHht8NP/zDEaQq1emA9QRiZqhVWJDFXk0ks7J61Hrjar90S6wTwN9YLsBPh2zeM3ZUiTw2P+aqk",
+	"aJbQtC1yJDBWVLVflYo8zC+GbexF6LQ5J78M6AxCkgMR8rSphnEvAW6zFD1dQqPvPexJdHW6Ege6tUTS",
+	"kjEuQ6U/ErRiFZ3VSYfaEhxEYEMkZt27QWCvy8pG6Pv8YWcO9q3K8yemYbaO9HWeI2zOso/sh1/0p7f5",
+	"rSFznfjcO1ZT+qQ51iEGcQ4LdrNz4ViNfnU3mJgFOrA0/r0a9QsiJBqXWNRithH7r6GUeybiMYD+v4CM",
+	"AOlo92hYM4GnC/a19YVMmh5egAQudAaENryWWLd0smZXi62jLuEnHvQGDO4fk5F1SLQP71cd1POUeNcj",
+	"IM3pPWTqJ4hgZjs1XY8VprlK6SjDVAnMVh5oeGHeqV4fI+1WlfsdHlZrngihF1iq69iage9E8a8eQEKw",
+	"y/AgiETFb4wDJSwiXOAb6EHy4Wkt0FzgccWFoVNUcHjCUsOFDtieQ+Bs0diqtmoIEVYftqjo0VWBJ2Kt",
+	"MP1ODXgMQfodnmwqRqtFJ2iy0m7P+8nSanuN1tEqY40IRYCzORpzzwIuAKzVoMCTBOneLEbxd5WcEaMg",
+	"9obkb7XdHdm161rlj0tM+gADt5cJCfmGvTu3IRODDjMb22oNqKLSWgXVb/mCUIcOAhG5Z03T6lHG0QRM",
+	"xBqRwqY5tcjx8EuBJ1bYj11zDnt25Z4IH6WlvactuxaGjwyLqRrKuxNSnwqB7xwrvn3x9D7swAmzprK+",
+	"CR8QaKy4g6ZtU6i94QtiL0zth9jvKvD1kPdCM5e6xcHOMLie4WkgsWVtpv+uTY5TJ/tHUboMuN29JRmS",
+	"ukS7bSKXc7z0ZBhcoLGPsSfIR2feWGcZrZ+IYPVvjNB9F5v0iKgdcavpdVyyvzFCg1fo1k6Ob56BvRbX",
+	"Ch3UORnkOGnkkvZhj7G4VrKOXJIMkACaC0SZnKvvFoxDjLGZ4v+DWsZ7O+yRdA3bUGIDjcMu7OlKPZd1",
+	"YxcLahN6YUVTfbJ1dOC4/qS9BHuPJSqtw4zDL5UAPmDeNtbg5uC+VRP3PUi1Nog37TRyyApC1Xf+MZ80",
+	"RfqMLmKtahNA3IDkkY49Cb7WnPbuhBeDIeems8mOxJemJ8qdHbRGbEZjxuuYAMH2/pxi9C/EQ2wtlrSq",
+	"Si3nDGFxrf3BGtMT9btuNRbF9BwWTF/TQdbjlYL/mhKJsSaYwlK7wdW6X8YjW4O8Sb8Ne9Cre9qDTJIi",
+	"cQVSJ22bj0Jaz+Jjkhkb3DRJHjFrz3vYpbHnPcQUIsWo7x+qUOgIzX1C9fv8PR8OhNoYFrnLUBtvhqcU",
+	"DPUo3gNruqijbVx4jkFcCss6XsdkgNhoHiL7R7jfaecUu5x7rZx2GHna6hj1uDaG8PzflGvJhlEu5ySz",
+	"8dytcgS2FIFooYJfXXIdQe84sLU9yb3j6J6gdTNGxu4AXFyrdk5FolsXcOiCZtZq5hdu0GPo5X692w00",
+	"c1tkvxK2uv797yp1Q+nIops6bSkMs8Mv9tOg2nrDruGirj4zLGzW791G4FwQWidJB8XPYUR/Q/OnHA32",
+	"hmrHqgtNsgcVPCMdM7oeqy/NkMfA6aYuweYY/bDY/PrsrYmjFWhM4cbYtwlH17Aa9lNf2hYkO+HUzQxb",
+	"sennD7yC/NJGGX8TysptOOK9PuUTV18bEYHEnC0pYjSDAIkcftH/b8TCLutWNEMMzL5zLfsaKr7zcTPz",
+	"nlrYk45gVQsMsK2GIjunItekmpyDrDh1oTym3IO29Krj9itQjLku7IaIbBWj2DtA51AWOCN0ZlIkpLa6",
+	"NDmbjCMKkKtnvKROy2MDGSoSc3mp1rxDWbpdtiOiqDpbd2svB082hkQDDgmQUseOlPo0WseAy7KHGYf6",
+	"wGxpoDDLfm1H1IfyVDLDjx4wbc1vuRaK9NdofYB0gyo/Xdp4sxxDLFaIsuWfNefcqPLa49vCO5tursB1",
+	"grhlOBKon+7YBmqDprYyvDGziqKarY1gavqR7hBZmkkGo5lePUTG02vrhzOg0B2SjuuaZI5VG76boJwI",
+	"DUg8KcC1btzML2O7Fd7fG9cu5r9WYm4ajRIQfTkg2qO4Dql0OQRobEsbuOXv6Vapo+PR7xXoRpB+GsFo",
+	"O29ThxXY46j7sfYnKTQCbmPI373GsL7tbN+SZCs6T1bIVVF+cvJqjF7WkIIuj6XNTQTEieFMGiUSw72l",
+	"bpfclLEmApkmSwWoR3t8qe5YoQ31b13bimEeZSrJL0zvooHTN3W+/kf70Gthd0KoaXXaRasgb9Lvekju",
+	"1DT7YFNPABQO0TZgPAZ0O+A93rF49cs3c889xKpiSrDXpv1N0wZ+F4JVryH8I6vC7Y7vEZysW+qpy2w5",
+	"Bw5IMjRjf06v9SW+Blcq3yMo8Psxr45t/ytdBUzJTtxW9nXvTkxBHc+6PmMgXF0t/Y5nQldqa3jgD6YY",
+	"li09bRlgbgpjqX9ffO/ebkcqPdv83DDGZnNf3MeBsHNX0teUrdmplN/qaTuAjU87IL2mGX18SgKc1r1v",
+	"E1N2TyTI9oRDcyIk4ytTaM42M01MqchuRISpCY1z7ZLbhH03p3xfXollNg96+NzB9dpR766ISWuaR9dG",
+	"Q/P3MXWqf0VYIHW6f5zohwuQnQqJSvsx3SaRqbSX1A4o87euzSwx18HDDXHoNFCH8KgEblsFJejNz15k",
+	"6SaqSlRJCSkAhGZFlUOqVk9uoK1w9Fp1PIr83yoSvoUCoPlLDVBd/0Q8Zu2ry3kjvHfKZipWJQDQ2Cvl",
+	"LRKtFnNWgEKSOt58L0HUc4P0zr4RFQevql1eUdEAJweG1dO9ll430UrTqigeT/hfmzG1yzA4vxnj414R",
+	"w3jiJZ1ATuQf5W54kxPp4uJO9M60iR4tGCX6EjS3olNGXfasAYmzPRKpBGHXHxuNlfjkp+N6CQp7azjF",
+	"4aTu1PdV1UndMPBxWJPpTRjAO/WDrEOOx7qev+k6uKfuZtdN8KSlfgTyQUwLBjNeB5d8w3H2yei7u956",
+	"Gs4IG6G+LPAKeA01+FwCJ1oY4hWlwBGWtkql7vVIJCoVWMcYTTim2RwRjd6sMHnkGeydaHN80xnSlVAl",
+	"uqxyrl7Y9u72cT8rGH0CppRTtYwI7j9/HHabsfIJ38qnrFw1RIfGFJZI6e0mgxQXMtHFBI3hLEGGcG3H",
+	"hb0TRKhkWr1UUtXSmRSM/V0LYGaoL6JxsBUMlkSAeUHLZq8FMCSqbG7SqtfgWNP+PV6XrW57voFc3rTO",
+	"XyOOJ+Fn6773zaOu4QV2UbkKBc2lotZj/MfB5hddp8J/kRy8XrjuhToFDsk5pqZA+wLTFcrxSiA8Y2hs",
+	"i4PPSW4N16zI9Z2PKXrxPOYCmROlmdgZUv1Iqh4xDS07REkWaosvv//ONBMzfx6FuvGGoZZVXOiC4kFS",
+	"D/caC7+pIAsiWy/KYYqrQo6O9eLcWl8c+Ut9Hljqx13WWzLoeIZnwQD419p9V7uxrHnGdqj9o8hol/2t",
+	"nXjIXbuDTa3vvB6rL7vExpG5L40py3AriU1EhiFF9U5ceC+mAHkLro3Cj8anp3sJsvRvNEn7x35w9Nne",
+	"o+ov4cziqoAPtGFwO4mWM28/1xAVX6dEWWsJ59qYDUEh859zLNESC2vx/uNYvMyma7w1+K0kuFJdIvuM",
+	"Fqs6gUL301CUIJQYR23rMlPt3qMtIx9CCdhW6O9Qz7p7d9CH+RS8l0+U8TkpXS/V2Ng76uVXN4xc9A4w",
+	"xlce/OzQZCW1YU63obFQOizpTCmJ5o/fSnBqonNvYde2Us/cFO3ULzsY3SkF4+mlymytij5/eX80Fb9X",
+	"Sv02hzM++/sv6iD+dvbml0QpgQsmJHqO3pMftcoYMrL4FhbiR2712UrBZoNM5R2bjR7NHF73wt7AHv6O",
+	"zRBQyQmIb4MBFWzWtXk/djRGHwUWphXtsKvF9QkejAp7jcqmKe4z0TROjmg/3uiYVhJorfyIPhrXZ3yj",
+	"IiIGRk8XId0KDcPvRB94RyHaqGojs7wBSR2apS6AVr5g/vUl9QugeevwduhvaLVJ/xr5934H75DjUJ30",
+	"+PcKKnVPMOOC0NZdvveH8ULYfi2WnSnE9pHZ6ffW5HYOZbHav2QuaPeZ0M38cCZPEKOwrzvVo4qKaqIA",
+	"OYG9kzpGES012nup0IjDtLJBiteE5iYA3XQO12pyQUSrRMWaYDjbhXM9J/Yb0z/e3ey3Ot+AFfqLfNr3",
+	"s3+ySDJ2XQd71Sijy9DWF1nSlJJddDu5E9frwkcQXBRsaWIfLJ61Qh9OL/eegijgzC85lni4BcGZGf2T",
+	"GrzL2P5mGjPvejuEWfMTThYzm2jfumaLvt2MLRscI9ya3J4hzpa2boNp4zolhc13sftGfzHG6AJL28b8",
+	"K+OUr2UP8jWvBeHjsbVm0k24mrfEp4tj/5wz03fKNM73hbzE5KdQW/LB1qd5UniyRZ247gH+mavFtWLz",
+	"Aidvrh9dQ8uGo+gKRUJilx7+GCjwFUrFhZBkR5rAL4qc7lcv7idG4c8ZZn9WSa/o4bR1RRZ4ooPvkRdY",
+	"OIDQa3lNcwiDN5IdOmD0OOvd4YQKCVib5LRXjFH9lod2gtdOu8GngyUPdGAJN6FpkdUJQjMYBdP61/S1",
+	"j89oIlsik+kK+w8wWd2ByTdAGZGeCJsLdYd8xJAhKnIwNjw6NeHQwSgFzYrsyUuWllg9nrOUMmn/KDHJ",
+	"I+EKwaMyIdgDc0qWqu/zqnDHqj7qPdvnsZRA89ZXDs9Gyci0VUyrcpQo9FtU1LJMf5CrN03TrGACttqF",
+	"xHxLbPYLqqCxDUPQcW6syBt7awTBGZdBWO3bqJsUq9+9PzYJIKHwWaYm2MJxM03nrBI65CCGfn+y8AzH",
+	"YYfjM+ol/FFsVh8otIJP3GXX3CHattoJ7+KAcxtooRR1W8pD5/hTXKwEEa24ifPzJsrCPOBFWrRHnu35",
+	"QSFsWoeQ8YoiZqwhZYGl4sha6TR2LR2Y2IkRIU3E1FPQLiTHVBDpqqA9tmm6g9GuRj/NbcSzMRg2lfif",
+	"GR3fNh3SQTSmTcG+za3xjo15VipTDcM6aYFOGc/AyE6ufH9ivLQmltX2MG9SSXDZr/5yWYNul3H7zSxP",
+	"P3i/QaY/p5z+nt149isk55xVM5PxWJApZKusADQW1WRBZKKwy36yjunEIr36X3KsPriKNwkqcSUgQTk0",
+	"X9mMLU+i9+zytrTV7WZULb0iZw9L0wpPJOYzkI6ZKxVi/9dmpWgOODeKjXGW7U9NiSZtLT5A73V/5IKo",
+	"A0BnHy4ue2/44QOF/VPtmVDCFaskyhi71mUT9HGQGXWtlBHJgUoydTlaZsoD9FYik3DBprb3J6sCBusT",
+	"11jbMAmF8CacCReukzOjktAK+gzDW/HGzOLz/nK53Ff3yn7FC6AZU8Jni3xLrqaRNimwCxtPSmzEIvcN",
+	"myh8U+S9Wx6iZe4AE/HWmaMxLgSzSRU2N8PD53xvx328t8+AiFSZ+BByk6Hx+c+n6K9H3/11z8QE2QKl",
+	"pY87DSEbs/bhF/2/uqcrXqyLR/mHGvcrL4aU8bph4pTo/n61Il4WeKVojsRUgZwtacHwjtND16GR3uM7",
+	"Qq+jtYwIvX5ixss7J9W8dkxLbQpJhrDvtTVOjgTd4IIYx/XzI7QgtJKKQ7l0Y+MJYVMne0LuCbHG221K",
+	"HDOTRe9L2iY3vxXYjDR9dp6rClCClst+2EiitUh9P4m2TYBfnDauiFGpfeZCU38o2tRyn1mPJqTR4ej2",
+	"4+3/DwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

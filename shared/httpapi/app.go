@@ -130,6 +130,10 @@ var operations = map[string]operation{
 	"ListConsent":                 {action: authz.ReviewConsent, object: studyDataObject},
 	"RuleOnConsent":               {action: authz.CodeConsent, object: studyDataObject},
 
+	"ListStudyParticipants": {action: authz.ContactParticipants, object: studyObject},
+	"ListStudyMessages":     {action: authz.ContactParticipants, object: studyObject},
+	"SendStudyMessage":      {action: authz.ContactParticipants, object: studyObject},
+
 	// A family takes part with one of its own children.
 	"ParticipateExternal": {action: authz.CreateResponse, object: participantObject},
 }
@@ -211,6 +215,12 @@ func studyObject(ctx context.Context, s *appServer, request any) (authz.Object, 
 	case appapi.DeletePreviewDataRequestObject:
 		id = r.StudyId
 	case appapi.BuildStudyRequestObject:
+		id = r.StudyId
+	case appapi.ListStudyParticipantsRequestObject:
+		id = r.StudyId
+	case appapi.ListStudyMessagesRequestObject:
+		id = r.StudyId
+	case appapi.SendStudyMessageRequestObject:
 		id = r.StudyId
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: studyObject: unexpected request %T", request)

@@ -175,6 +175,10 @@ var requests = map[string]struct {
 	"SetResponseResearcherFields": {"PATCH", "/api/responses/RESPONSE", `{"star": true}`},
 	"ListConsent":                 {"GET", "/api/studies/STUDY/consent", ``},
 	"RuleOnConsent":               {"POST", "/api/studies/STUDY/consent", `{"rulings": [{"response_id": "RESPONSE", "action": "accepted"}]}`},
+	"ListStudyParticipants":       {"GET", "/api/studies/STUDY/participants", ``},
+	"ListStudyMessages":           {"GET", "/api/studies/STUDY/messages", ``},
+	// No recipient matches: 400 for those let through, 403/401 for the rest.
+	"SendStudyMessage": {"POST", "/api/studies/STUDY/messages", `{"kind": "transactional", "subject": "Hello", "body": "Thanks!", "recipients": ["nobody"]}`},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -281,6 +285,10 @@ var allowed = map[string][]string{
 	// CC: submission processor, researcher, admin (TestPreviewDataPermissions covers CP and RP).
 	"ListConsent":   {"study-submission_processor", "study-researcher", "study-admin"},
 	"RuleOnConsent": {"study-submission_processor", "study-researcher", "study-admin"},
+	// CT: submission processor, researcher, admin.
+	"ListStudyParticipants": {"study-submission_processor", "study-researcher", "study-admin"},
+	"ListStudyMessages":     {"study-submission_processor", "study-researcher", "study-admin"},
+	"SendStudyMessage":      {"study-submission_processor", "study-researcher", "study-admin"},
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,

@@ -35,6 +35,7 @@ func everyKind(name, link string) []mail.Content {
 		mail.StudyCapReached(name, 40, link), mail.RunnerBuilt(name, "0123abc"),
 		mail.RunnerBuildFailed(name, "0123abc", "FAILURE", link), mail.RunnerBuildFailed(name, "0123abc", "TIMEOUT", ""),
 		mail.StudyAnnouncement(name, []string{name, "Ben"}, name, name, link, link),
+		mail.ResearcherMessage(name, name+"\n\nSee "+link, name, link),
 	}
 	for _, k := range []string{mail.KindStudySubmitted, mail.KindStudyApproved, mail.KindStudyRescinded, mail.KindStudyRejected,
 		mail.KindStudyRetracted, mail.KindStudyActivated, mail.KindStudyPaused, mail.KindStudyDeactivated} {

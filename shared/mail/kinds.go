@@ -127,3 +127,13 @@ func RunnerBuilt(study, sha string) Content {
 func RunnerBuildFailed(study, sha, status, logURL string) Content {
 	return Content{KindRunnerBuildFailed, buildData{Study: study, SHA: sha, Status: status, LogURL: logURL}}
 }
+
+// KindResearcherMessage is a researcher's message to families who took part in a study
+// (Lookit's custom_email from Contact Participants).
+const KindResearcherMessage = "researcher_message"
+
+// ResearcherMessage is a researcher's message: their subject and body (plain text), the study it
+// is about, and where families change their email preferences.
+func ResearcherMessage(subject, body, study, prefsLink string) Content {
+	return Content{KindResearcherMessage, struct{ Subject, Body, Study, PrefsLink string }{subject, body, study, prefsLink}}
+}
