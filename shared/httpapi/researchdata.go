@@ -90,6 +90,21 @@ func responseSummary(r postgres.ResponseSummary) appapi.ResponseSummary {
 		Star: r.Star, Videos: r.Videos}
 }
 
+// pageParams reads a keyset page's cursor and size (0: the default).
+func pageParams(cursor *string, limit *int) (string, int, error) {
+	c, n := "", 0
+	if cursor != nil {
+		c = *cursor
+	}
+	if limit != nil {
+		if *limit < 1 || *limit > 200 {
+			return "", 0, apperr.Field("/limit", "limit must be 1 to 200")
+		}
+		n = *limit
+	}
+	return c, n, nil
+}
+
 // ListStudyResponses lists one page of the study's responses of the kind the caller was
 // authorized for.
 func (s *appServer) ListStudyResponses(ctx context.Context, r appapi.ListStudyResponsesRequestObject) (appapi.ListStudyResponsesResponseObject, error) {
@@ -116,14 +131,9 @@ func (s *appServer) ListStudyResponses(ctx context.Context, r appapi.ListStudyRe
 	if p.Child != nil {
 		f.ChildHash = *p.Child
 	}
-	if p.Cursor != nil {
-		f.Cursor = *p.Cursor
-	}
-	if p.Limit != nil {
-		if *p.Limit < 1 || *p.Limit > 200 {
-			return nil, apperr.Field("/limit", "limit must be 1 to 200")
-		}
-		f.Limit = *p.Limit
+	var err error
+	if f.Cursor, f.Limit, err = pageParams(p.Cursor, p.Limit); err != nil {
+		return nil, err
 	}
 	d, err := s.researchData(ctx)
 	if err != nil {
@@ -241,14 +251,9 @@ func (s *appServer) ListConsent(ctx context.Context, r appapi.ListConsentRequest
 		t := time.Now().AddDate(0, 0, -days)
 		f.HideAcceptedBefore = &t
 	}
-	if p.Cursor != nil {
-		f.Cursor = *p.Cursor
-	}
-	if p.Limit != nil {
-		if *p.Limit < 1 || *p.Limit > 200 {
-			return nil, apperr.Field("/limit", "limit must be 1 to 200")
-		}
-		f.Limit = *p.Limit
+	var err error
+	if f.Cursor, f.Limit, err = pageParams(p.Cursor, p.Limit); err != nil {
+		return nil, err
 	}
 	d, err := s.researchData(ctx)
 	if err != nil {
