@@ -1,0 +1,5 @@
+//go:build !race
+
+package videoarchive_test
+
+const raceEnabled = false
