@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,6 +27,9 @@ type Message struct {
 	ReplyTo    string            `json:"reply_to,omitempty"`
 	Categories []string          `json:"categories,omitempty"`
 	CustomArgs map[string]string `json:"custom_args,omitempty"`
+	// Headers are the message's headers and its personalization's (which win), e.g. each
+	// family's List-Unsubscribe.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Sink stores messages in memory, newest last.
@@ -54,7 +58,9 @@ type v3Mail struct {
 		To         []v3Address       `json:"to"`
 		Subject    string            `json:"subject"`
 		CustomArgs map[string]string `json:"custom_args"`
+		Headers    map[string]string `json:"headers"`
 	} `json:"personalizations"`
+	Headers map[string]string `json:"headers"`
 	Content []struct {
 		Type  string `json:"type"`
 		Value string `json:"value"`
@@ -128,9 +134,15 @@ func (s *Sink) SendHandler() http.Handler {
 			for j, a := range p.To {
 				to[j] = a.Email
 			}
+			var headers map[string]string
+			if len(m.Headers)+len(p.Headers) > 0 {
+				headers = make(map[string]string, len(m.Headers)+len(p.Headers))
+				maps.Copy(headers, m.Headers)
+				maps.Copy(headers, p.Headers)
+			}
 			s.messages = append(s.messages, Message{
 				ID: id + "." + strconv.Itoa(i), ReceivedAt: now, From: from, To: to, Subject: subject,
-				Text: text, HTML: html, ReplyTo: replyTo, Categories: m.Categories, CustomArgs: p.CustomArgs,
+				Text: text, HTML: html, ReplyTo: replyTo, Categories: m.Categories, CustomArgs: p.CustomArgs, Headers: headers,
 			})
 		}
 		s.mu.Unlock()

@@ -51,11 +51,12 @@ const twoPersonalizations = `{
 	"from": {"email": "bot@example.org", "name": "Lookit"},
 	"subject": "Default subject",
 	"personalizations": [
-		{"to": [{"email": "a@example.org"}], "custom_args": {"email_id": "e1"}},
+		{"to": [{"email": "a@example.org"}], "custom_args": {"email_id": "e1"}, "headers": {"List-Unsubscribe": "<https://x.example/u/a>"}},
 		{"to": [{"email": "b@example.org", "name": "B"}], "subject": "Own subject"}
 	],
 	"content": [{"type": "text/plain", "value": "Hi"}, {"type": "text/html", "value": "<p>Hi</p>"}],
-	"categories": ["welcome"]
+	"categories": ["welcome"],
+	"headers": {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 }`
 
 func TestSendStoresOneMessagePerPersonalization(t *testing.T) {
@@ -93,6 +94,11 @@ func TestSendStoresOneMessagePerPersonalization(t *testing.T) {
 	}
 	if a.CustomArgs["email_id"] != "e1" || b.CustomArgs != nil {
 		t.Errorf("custom args %v %v", a.CustomArgs, b.CustomArgs)
+	}
+	// Each family's unsubscribe link shows on its own copy, beside the message's headers.
+	if a.Headers["List-Unsubscribe"] != "<https://x.example/u/a>" || b.Headers["List-Unsubscribe"] != "" ||
+		a.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" || b.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		t.Errorf("headers %v %v", a.Headers, b.Headers)
 	}
 
 	// A second send appends; Messages returns a copy the caller cannot corrupt.
