@@ -37,7 +37,6 @@ import (
 	"lookit.dev/platform/shared/config"
 	"lookit.dev/platform/shared/demo"
 	"lookit.dev/platform/shared/events"
-	"lookit.dev/platform/shared/exports"
 	"lookit.dev/platform/shared/gcs"
 	"lookit.dev/platform/shared/httpapi"
 	"lookit.dev/platform/shared/instance"
@@ -170,6 +169,9 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 	if err := ensureBuckets(ctx, in, cfg); err != nil {
 		return err
 	}
+	if err := seedDemoResponses(ctx, in, pool, say); err != nil { // after the buckets: it puts demo videos
+		return err
+	}
 	if err := useRunner(ctx, in, pool, say); err != nil {
 		return err
 	}
@@ -204,7 +206,7 @@ func run(ctx context.Context, cfg *config.Config, log *slog.Logger, st *stack) e
 			fjobs.Name:       fjobs.New(in),
 			fbuilds.Name:     fbuilds.New(in),
 			buildstatus.Name: buildstatus.New(in),
-			fexports.Name:    fexports.New(in, exports.Registry{}),
+			fexports.Name:    fexports.New(in, fexports.Registry(in, nil)),
 		},
 		Log:          log,
 		BackoffScale: 0.1,

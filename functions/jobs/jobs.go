@@ -36,6 +36,7 @@ func New(in *instance.Instance) func(context.Context, event.Event) error {
 		j.Log = in.Log
 		ran, err := j.WithVideos(videoStorage).
 			WithBuilds(postgres.PublisherFunc(in.Publisher), in.Config.EmailFrom).
+			WithExports(postgres.PublisherFunc(in.Publisher), 0).
 			WithAnnouncements(in.Config.AnnouncementsPerStudy, in.Config.BaseURL.String(), in.Config.EmailFrom, []byte(in.Config.SecretKey)).
 			Run(ctx, m.ID, req)
 		if errors.Is(err, postgres.ErrUnknownJob) {

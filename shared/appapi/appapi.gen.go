@@ -109,6 +109,111 @@ func (e CreateTokenRequestScope) Valid() bool {
 	}
 }
 
+// Defines values for DownloadFile.
+const (
+	ChildrenCsv         DownloadFile = "children_csv"
+	ChildrenDictCsv     DownloadFile = "children_dict_csv"
+	DemographicsCsv     DownloadFile = "demographics_csv"
+	DemographicsDictCsv DownloadFile = "demographics_dict_csv"
+	DemographicsJson    DownloadFile = "demographics_json"
+	FrameDataZip        DownloadFile = "frame_data_zip"
+	FrameDictCsv        DownloadFile = "frame_dict_csv"
+	PsychdsZip          DownloadFile = "psychds_zip"
+	ResponsesJson       DownloadFile = "responses_json"
+	SummaryCsv          DownloadFile = "summary_csv"
+	SummaryDictCsv      DownloadFile = "summary_dict_csv"
+)
+
+// Valid indicates whether the value is a known member of the DownloadFile enum.
+func (e DownloadFile) Valid() bool {
+	switch e {
+	case ChildrenCsv:
+		return true
+	case ChildrenDictCsv:
+		return true
+	case DemographicsCsv:
+		return true
+	case DemographicsDictCsv:
+		return true
+	case DemographicsJson:
+		return true
+	case FrameDataZip:
+		return true
+	case FrameDictCsv:
+		return true
+	case PsychdsZip:
+		return true
+	case ResponsesJson:
+		return true
+	case SummaryCsv:
+		return true
+	case SummaryDictCsv:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportKind.
+const (
+	ExportKindDownload     ExportKind = "download"
+	ExportKindVideoArchive ExportKind = "video_archive"
+)
+
+// Valid indicates whether the value is a known member of the ExportKind enum.
+func (e ExportKind) Valid() bool {
+	switch e {
+	case ExportKindDownload:
+		return true
+	case ExportKindVideoArchive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportState.
+const (
+	Done    ExportState = "done"
+	Failed  ExportState = "failed"
+	Queued  ExportState = "queued"
+	Running ExportState = "running"
+)
+
+// Valid indicates whether the value is a known member of the ExportState enum.
+func (e ExportState) Valid() bool {
+	switch e {
+	case Done:
+		return true
+	case Failed:
+		return true
+	case Queued:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportInputKind.
+const (
+	ExportInputKindDownload     ExportInputKind = "download"
+	ExportInputKindVideoArchive ExportInputKind = "video_archive"
+)
+
+// Valid indicates whether the value is a known member of the ExportInputKind enum.
+func (e ExportInputKind) Valid() bool {
+	switch e {
+	case ExportInputKindDownload:
+		return true
+	case ExportInputKindVideoArchive:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LabMyRole.
 const (
 	LabMyRoleAdmin     LabMyRole = "admin"
@@ -181,6 +286,30 @@ func (e NewStudyStudyType) Valid() bool {
 	case Frameplayer:
 		return true
 	case Jspsych:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PastSessionConsent.
+const (
+	PastSessionConsentAccepted      PastSessionConsent = "accepted"
+	PastSessionConsentNotApplicable PastSessionConsent = "not_applicable"
+	PastSessionConsentPending       PastSessionConsent = "pending"
+	PastSessionConsentRejected      PastSessionConsent = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the PastSessionConsent enum.
+func (e PastSessionConsent) Valid() bool {
+	switch e {
+	case PastSessionConsentAccepted:
+		return true
+	case PastSessionConsentNotApplicable:
+		return true
+	case PastSessionConsentPending:
+		return true
+	case PastSessionConsentRejected:
 		return true
 	default:
 		return false
@@ -625,6 +754,9 @@ type DemographicsInput struct {
 	UsRaceEthnicityIdentificationDescribe *string                 `json:"us_race_ethnicity_identification_describe,omitempty"`
 }
 
+// DownloadFile defines model for DownloadFile.
+type DownloadFile string
+
 // EmailPreferences defines model for EmailPreferences.
 type EmailPreferences struct {
 	EmailNewStudies        bool `json:"email_new_studies"`
@@ -650,6 +782,68 @@ type ErrorBody struct {
 		Status string `json:"status"`
 		Title  string `json:"title"`
 	} `json:"errors"`
+}
+
+// Export defines model for Export.
+type Export struct {
+	Bytes     *int64    `json:"bytes,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DoneItems Responses or videos written so far
+	DoneItems int `json:"done_items"`
+
+	// DownloadUrl A signed link to the file
+	DownloadUrl          *string            `json:"download_url,omitempty"`
+	DownloadUrlExpiresAt *time.Time         `json:"download_url_expires_at,omitempty"`
+	Error                *string            `json:"error,omitempty"`
+	File                 *DownloadFile      `json:"file,omitempty"`
+	FileName             string             `json:"file_name"`
+	FinishedAt           *time.Time         `json:"finished_at,omitempty"`
+	Id                   openapi_types.UUID `json:"id"`
+	Kind                 ExportKind         `json:"kind"`
+	Preview              bool               `json:"preview"`
+
+	// Skipped The first 100 responses that could not be written (malformed data), as "uuid: reason"
+	Skipped *[]string `json:"skipped,omitempty"`
+
+	// SkippedCount How many responses could not be written
+	SkippedCount *int        `json:"skipped_count,omitempty"`
+	State        ExportState `json:"state"`
+
+	// TotalItems How many there are to write
+	TotalItems *int `json:"total_items,omitempty"`
+}
+
+// ExportKind defines model for Export.Kind.
+type ExportKind string
+
+// ExportState defines model for Export.State.
+type ExportState string
+
+// ExportInput defines model for ExportInput.
+type ExportInput struct {
+	// Columns Optional columns of a download (Lookit's data_options)
+	Columns *[]string `json:"columns,omitempty"`
+
+	// ConsentOnly A video archive of the consent videos only (else every video of consented responses)
+	ConsentOnly *bool           `json:"consent_only,omitempty"`
+	File        *DownloadFile   `json:"file,omitempty"`
+	Kind        ExportInputKind `json:"kind"`
+
+	// Match A video archive of the videos whose file name contains this text
+	Match *string `json:"match,omitempty"`
+
+	// Preview Preview data instead of real data
+	Preview *bool `json:"preview,omitempty"`
+}
+
+// ExportInputKind defines model for ExportInput.Kind.
+type ExportInputKind string
+
+// FeedbackInput defines model for FeedbackInput.
+type FeedbackInput struct {
+	// Comment 1 to 10
+	Comment string `json:"comment"`
 }
 
 // Lab defines model for Lab.
@@ -800,6 +994,38 @@ type Participation struct {
 	ResponseId  openapi_types.UUID `json:"response_id"`
 }
 
+// PastSession defines model for PastSession.
+type PastSession struct {
+	Child struct {
+		GivenName string             `json:"given_name"`
+		Id        openapi_types.UUID `json:"id"`
+	} `json:"child"`
+	Completed bool `json:"completed"`
+
+	// Consent The standing ruling on the consent video; not_applicable for external studies
+	Consent   PastSessionConsent `json:"consent"`
+	CreatedAt time.Time          `json:"created_at"`
+	Feedback  []ResponseFeedback `json:"feedback"`
+	Id        openapi_types.UUID `json:"id"`
+	Study     struct {
+		External        bool               `json:"external"`
+		Id              openapi_types.UUID `json:"id"`
+		Name            string             `json:"name"`
+		StillCollecting bool               `json:"still_collecting"`
+	} `json:"study"`
+}
+
+// PastSessionConsent The standing ruling on the consent video; not_applicable for external studies
+type PastSessionConsent string
+
+// PastSessionPage defines model for PastSessionPage.
+type PastSessionPage struct {
+	Data []PastSession `json:"data"`
+
+	// NextCursor Empty on the last page
+	NextCursor string `json:"next_cursor"`
+}
+
 // PreviewDataDeleted defines model for PreviewDataDeleted.
 type PreviewDataDeleted struct {
 	// Responses Preview responses deleted
@@ -909,6 +1135,7 @@ type ResponseFeedback struct {
 	Comment   string             `json:"comment"`
 	CreatedAt time.Time          `json:"created_at"`
 	Id        openapi_types.UUID `json:"id"`
+	UpdatedAt time.Time          `json:"updated_at"`
 }
 
 // ResponsePage defines model for ResponsePage.
@@ -1229,6 +1456,12 @@ type Accepted = Status
 // Error defines model for Error.
 type Error = ErrorBody
 
+// ListPastSessionsParams defines parameters for ListPastSessions.
+type ListPastSessionsParams struct {
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListPublicStudiesParams defines parameters for ListPublicStudies.
 type ListPublicStudiesParams struct {
 	// Child One of the caller's children (log-in required)
@@ -1256,6 +1489,17 @@ type ListConsentParams struct {
 
 // ListConsentParamsRuling defines parameters for ListConsent.
 type ListConsentParamsRuling string
+
+// DownloadStudyFileParams defines parameters for DownloadStudyFile.
+type DownloadStudyFileParams struct {
+	Preview *bool `form:"preview,omitempty" json:"preview,omitempty"`
+
+	// Columns Optional columns, comma-separated (Lookit's data_options); identifiable ones mark the file name
+	Columns *[]string `form:"columns,omitempty" json:"columns,omitempty"`
+
+	// Response One response's UUID
+	Response *string `form:"response,omitempty" json:"response,omitempty"`
+}
 
 // ListStudyMessagesParams defines parameters for ListStudyMessages.
 type ListStudyMessagesParams struct {
@@ -1336,6 +1580,9 @@ type UpdateChildJSONRequestBody = ChildInput
 // SaveDemographicsJSONRequestBody defines body for SaveDemographics for application/json ContentType.
 type SaveDemographicsJSONRequestBody = DemographicsInput
 
+// EditResponseFeedbackJSONRequestBody defines body for EditResponseFeedback for application/json ContentType.
+type EditResponseFeedbackJSONRequestBody = FeedbackInput
+
 // CreateLabJSONRequestBody defines body for CreateLab for application/json ContentType.
 type CreateLabJSONRequestBody = LabInput
 
@@ -1372,11 +1619,17 @@ type ParticipateExternalJSONRequestBody = ParticipateInput
 // SetResponseResearcherFieldsJSONRequestBody defines body for SetResponseResearcherFields for application/json ContentType.
 type SetResponseResearcherFieldsJSONRequestBody = ResearcherFields
 
+// AddResponseFeedbackJSONRequestBody defines body for AddResponseFeedback for application/json ContentType.
+type AddResponseFeedbackJSONRequestBody = FeedbackInput
+
 // UpdateStudyJSONRequestBody defines body for UpdateStudy for application/json ContentType.
 type UpdateStudyJSONRequestBody = StudyInput
 
 // RuleOnConsentJSONRequestBody defines body for RuleOnConsent for application/json ContentType.
 type RuleOnConsentJSONRequestBody = ConsentRulingsInput
+
+// CreateExportJSONRequestBody defines body for CreateExport for application/json ContentType.
+type CreateExportJSONRequestBody = ExportInput
 
 // SendStudyMessageJSONRequestBody defines body for SendStudyMessage for application/json ContentType.
 type SendStudyMessageJSONRequestBody = StudyMessageInput
@@ -1434,6 +1687,12 @@ type ServerInterface interface {
 	// SaveDemographics Save the demographic survey (every save is a new version)
 	// (POST /api/demographics)
 	SaveDemographics(w http.ResponseWriter, r *http.Request)
+	// GetExport One of the caller's exports with its progress; once done, a fresh link to the file
+	// (GET /api/exports/{exportId})
+	GetExport(w http.ResponseWriter, r *http.Request, exportId string)
+	// EditResponseFeedback Correct the text of feedback (the feedback permission, EF); no second email
+	// (PATCH /api/feedback/{feedbackId})
+	EditResponseFeedback(w http.ResponseWriter, r *http.Request, feedbackId string)
 	// ListLabs Labs with the caller's role in each (researchers see every lab, others the approved ones)
 	// (GET /api/labs)
 	ListLabs(w http.ResponseWriter, r *http.Request)
@@ -1476,6 +1735,9 @@ type ServerInterface interface {
 	// ChangePassword Change the password; every other session ends
 	// (POST /api/me/password)
 	ChangePassword(w http.ResponseWriter, r *http.Request)
+	// ListPastSessions The family's past sessions, newest first, with the consent status and the researchers' feedback on each
+	// (GET /api/me/past-sessions)
+	ListPastSessions(w http.ResponseWriter, r *http.Request, params ListPastSessionsParams)
 	// ListSessions The user's live sessions
 	// (GET /api/me/sessions)
 	ListSessions(w http.ResponseWriter, r *http.Request)
@@ -1515,6 +1777,9 @@ type ServerInterface interface {
 	// SetResponseResearcherFields Set the researcher's payment status, session status or star on a response (the feedback permission, EF)
 	// (PATCH /api/responses/{responseId})
 	SetResponseResearcherFields(w http.ResponseWriter, r *http.Request, responseId string)
+	// AddResponseFeedback Leave feedback for the family on a response (the feedback permission, EF); the family sees it with its past sessions and is emailed if its preferences allow researchers' questions
+	// (POST /api/responses/{responseId}/feedback)
+	AddResponseFeedback(w http.ResponseWriter, r *http.Request, responseId string)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams)
@@ -1536,6 +1801,15 @@ type ServerInterface interface {
 	// RuleOnConsent Record consent rulings (append-only; the newest stands); an empty action with a comment repeats the standing ruling
 	// (POST /api/studies/{studyId}/consent)
 	RuleOnConsent(w http.ResponseWriter, r *http.Request, studyId string)
+	// DownloadStudyFile Stream a download of the study's responses (Lookit's formats) when it holds at most the configured number of responses; larger ones answer 409 (conflict): ask for an export instead. Real data needs RR, preview data RP
+	// (GET /api/studies/{studyId}/downloads/{file})
+	DownloadStudyFile(w http.ResponseWriter, r *http.Request, studyId string, file DownloadFile, params DownloadStudyFileParams)
+	// ListStudyExports The caller's exports of this study, newest first, with their progress
+	// (GET /api/studies/{studyId}/exports)
+	ListStudyExports(w http.ResponseWriter, r *http.Request, studyId string)
+	// CreateExport Make a download or a video archive in the background; the requester is emailed a link (24 hours for downloads, 30 minutes for video archives). Downloads and the archive of all videos need RR (RP for preview data); the archive of consent videos needs CC (CP)
+	// (POST /api/studies/{studyId}/exports)
+	CreateExport(w http.ResponseWriter, r *http.Request, studyId string)
 	// GetStudyImage The study's image, for its researchers
 	// (GET /api/studies/{studyId}/image)
 	GetStudyImage(w http.ResponseWriter, r *http.Request, studyId string)
@@ -1812,6 +2086,58 @@ func (siw *ServerInterfaceWrapper) SaveDemographics(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.SaveDemographics(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetExport operation middleware
+func (siw *ServerInterfaceWrapper) GetExport(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "exportId" -------------
+	var exportId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "exportId", r.PathValue("exportId"), &exportId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "exportId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetExport(w, r, exportId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// EditResponseFeedback operation middleware
+func (siw *ServerInterfaceWrapper) EditResponseFeedback(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "feedbackId" -------------
+	var feedbackId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "feedbackId", r.PathValue("feedbackId"), &feedbackId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "feedbackId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.EditResponseFeedback(w, r, feedbackId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -2131,6 +2457,52 @@ func (siw *ServerInterfaceWrapper) ChangePassword(w http.ResponseWriter, r *http
 	handler.ServeHTTP(w, r)
 }
 
+// ListPastSessions operation middleware
+func (siw *ServerInterfaceWrapper) ListPastSessions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPastSessionsParams
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListPastSessions(w, r, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListSessions operation middleware
 func (siw *ServerInterfaceWrapper) ListSessions(w http.ResponseWriter, r *http.Request) {
 
@@ -2429,6 +2801,32 @@ func (siw *ServerInterfaceWrapper) SetResponseResearcherFields(w http.ResponseWr
 	handler.ServeHTTP(w, r)
 }
 
+// AddResponseFeedback operation middleware
+func (siw *ServerInterfaceWrapper) AddResponseFeedback(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "responseId" -------------
+	var responseId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "responseId", r.PathValue("responseId"), &responseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "responseId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.AddResponseFeedback(w, r, responseId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListStudies operation middleware
 func (siw *ServerInterfaceWrapper) ListStudies(w http.ResponseWriter, r *http.Request) {
 
@@ -2677,6 +3075,135 @@ func (siw *ServerInterfaceWrapper) RuleOnConsent(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.RuleOnConsent(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DownloadStudyFile operation middleware
+func (siw *ServerInterfaceWrapper) DownloadStudyFile(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "file" -------------
+	var file DownloadFile
+
+	err = runtime.BindStyledParameterWithOptions("simple", "file", r.PathValue("file"), &file, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "file", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DownloadStudyFileParams
+
+	// ------------- Optional query parameter "preview" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "preview", r.URL.Query(), &params.Preview, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "preview"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "preview", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "columns" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", false, false, "columns", r.URL.Query(), &params.Columns, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "columns"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "columns", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "response" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "response", r.URL.Query(), &params.Response, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "response"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "response", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DownloadStudyFile(w, r, studyId, file, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListStudyExports operation middleware
+func (siw *ServerInterfaceWrapper) ListStudyExports(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListStudyExports(w, r, studyId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateExport operation middleware
+func (siw *ServerInterfaceWrapper) CreateExport(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "studyId" -------------
+	var studyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "studyId", r.PathValue("studyId"), &studyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "studyId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateExport(w, r, studyId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3427,6 +3954,13 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/participants", wrapper.ListStudyParticipants)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/messages", wrapper.ListStudyMessages)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/messages", wrapper.SendStudyMessage)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/responses/{responseId}/feedback", wrapper.AddResponseFeedback)
+	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/api/feedback/{feedbackId}", wrapper.EditResponseFeedback)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/me/past-sessions", wrapper.ListPastSessions)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/downloads/{file}", wrapper.DownloadStudyFile)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/exports", wrapper.ListStudyExports)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/exports", wrapper.CreateExport)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/exports/{exportId}", wrapper.GetExport)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/public/labs/{slug}", wrapper.GetPublicLab)
 
 	return m
@@ -4226,6 +4760,149 @@ func (response SaveDemographics403JSONResponse) VisitSaveDemographicsResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExportRequestObject struct {
+	ExportId string `json:"exportId"`
+}
+
+type GetExportResponseObject interface {
+	VisitGetExportResponse(w http.ResponseWriter) error
+}
+
+type GetExport200JSONResponse Export
+
+func (response GetExport200JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExport401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetExport401JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExport403JSONResponse ErrorBody
+
+func (response GetExport403JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetExport404JSONResponse ErrorBody
+
+func (response GetExport404JSONResponse) VisitGetExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditResponseFeedbackRequestObject struct {
+	FeedbackId string `json:"feedbackId"`
+	Body       *EditResponseFeedbackJSONRequestBody
+}
+
+type EditResponseFeedbackResponseObject interface {
+	VisitEditResponseFeedbackResponse(w http.ResponseWriter) error
+}
+
+type EditResponseFeedback200JSONResponse ResponseFeedback
+
+func (response EditResponseFeedback200JSONResponse) VisitEditResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditResponseFeedback400JSONResponse struct{ ErrorJSONResponse }
+
+func (response EditResponseFeedback400JSONResponse) VisitEditResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditResponseFeedback401JSONResponse ErrorBody
+
+func (response EditResponseFeedback401JSONResponse) VisitEditResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditResponseFeedback403JSONResponse ErrorBody
+
+func (response EditResponseFeedback403JSONResponse) VisitEditResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditResponseFeedback404JSONResponse ErrorBody
+
+func (response EditResponseFeedback404JSONResponse) VisitEditResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5182,6 +5859,70 @@ func (response ChangePassword403JSONResponse) VisitChangePasswordResponse(w http
 	return err
 }
 
+type ListPastSessionsRequestObject struct {
+	Params ListPastSessionsParams
+}
+
+type ListPastSessionsResponseObject interface {
+	VisitListPastSessionsResponse(w http.ResponseWriter) error
+}
+
+type ListPastSessions200JSONResponse PastSessionPage
+
+func (response ListPastSessions200JSONResponse) VisitListPastSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPastSessions400JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListPastSessions400JSONResponse) VisitListPastSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPastSessions401JSONResponse ErrorBody
+
+func (response ListPastSessions401JSONResponse) VisitListPastSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPastSessions403JSONResponse ErrorBody
+
+func (response ListPastSessions403JSONResponse) VisitListPastSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSessionsRequestObject struct {
 }
 
@@ -5966,6 +6707,85 @@ func (response SetResponseResearcherFields404JSONResponse) VisitSetResponseResea
 	return err
 }
 
+type AddResponseFeedbackRequestObject struct {
+	ResponseId string `json:"responseId"`
+	Body       *AddResponseFeedbackJSONRequestBody
+}
+
+type AddResponseFeedbackResponseObject interface {
+	VisitAddResponseFeedbackResponse(w http.ResponseWriter) error
+}
+
+type AddResponseFeedback201JSONResponse ResponseFeedback
+
+func (response AddResponseFeedback201JSONResponse) VisitAddResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddResponseFeedback400JSONResponse struct{ ErrorJSONResponse }
+
+func (response AddResponseFeedback400JSONResponse) VisitAddResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddResponseFeedback401JSONResponse ErrorBody
+
+func (response AddResponseFeedback401JSONResponse) VisitAddResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddResponseFeedback403JSONResponse ErrorBody
+
+func (response AddResponseFeedback403JSONResponse) VisitAddResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddResponseFeedback404JSONResponse ErrorBody
+
+func (response AddResponseFeedback404JSONResponse) VisitAddResponseFeedbackResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListStudiesRequestObject struct {
 	Params ListStudiesParams
 }
@@ -6462,6 +7282,283 @@ func (response RuleOnConsent403JSONResponse) VisitRuleOnConsentResponse(w http.R
 type RuleOnConsent404JSONResponse ErrorBody
 
 func (response RuleOnConsent404JSONResponse) VisitRuleOnConsentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadStudyFileRequestObject struct {
+	StudyId string       `json:"studyId"`
+	File    DownloadFile `json:"file"`
+	Params  DownloadStudyFileParams
+}
+
+type DownloadStudyFileResponseObject interface {
+	VisitDownloadStudyFileResponse(w http.ResponseWriter) error
+}
+
+type DownloadStudyFile200JSONResponse openapi_types.File
+
+func (response DownloadStudyFile200JSONResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadStudyFile200ApplicationzipResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response DownloadStudyFile200ApplicationzipResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/zip")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadStudyFile200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response DownloadStudyFile200TextcsvResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type DownloadStudyFile400JSONResponse struct{ ErrorJSONResponse }
+
+func (response DownloadStudyFile400JSONResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadStudyFile401JSONResponse ErrorBody
+
+func (response DownloadStudyFile401JSONResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadStudyFile403JSONResponse ErrorBody
+
+func (response DownloadStudyFile403JSONResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadStudyFile404JSONResponse ErrorBody
+
+func (response DownloadStudyFile404JSONResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DownloadStudyFile409JSONResponse ErrorBody
+
+func (response DownloadStudyFile409JSONResponse) VisitDownloadStudyFileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyExportsRequestObject struct {
+	StudyId string `json:"studyId"`
+}
+
+type ListStudyExportsResponseObject interface {
+	VisitListStudyExportsResponse(w http.ResponseWriter) error
+}
+
+type ListStudyExports200JSONResponse []Export
+
+func (response ListStudyExports200JSONResponse) VisitListStudyExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyExports401JSONResponse struct{ ErrorJSONResponse }
+
+func (response ListStudyExports401JSONResponse) VisitListStudyExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyExports403JSONResponse ErrorBody
+
+func (response ListStudyExports403JSONResponse) VisitListStudyExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListStudyExports404JSONResponse ErrorBody
+
+func (response ListStudyExports404JSONResponse) VisitListStudyExportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateExportRequestObject struct {
+	StudyId string `json:"studyId"`
+	Body    *CreateExportJSONRequestBody
+}
+
+type CreateExportResponseObject interface {
+	VisitCreateExportResponse(w http.ResponseWriter) error
+}
+
+type CreateExport202JSONResponse Export
+
+func (response CreateExport202JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateExport400JSONResponse struct{ ErrorJSONResponse }
+
+func (response CreateExport400JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateExport401JSONResponse ErrorBody
+
+func (response CreateExport401JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateExport403JSONResponse ErrorBody
+
+func (response CreateExport403JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateExport404JSONResponse ErrorBody
+
+func (response CreateExport404JSONResponse) VisitCreateExportResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -7553,6 +8650,12 @@ type StrictServerInterface interface {
 	// SaveDemographics Save the demographic survey (every save is a new version)
 	// (POST /api/demographics)
 	SaveDemographics(ctx context.Context, request SaveDemographicsRequestObject) (SaveDemographicsResponseObject, error)
+	// GetExport One of the caller's exports with its progress; once done, a fresh link to the file
+	// (GET /api/exports/{exportId})
+	GetExport(ctx context.Context, request GetExportRequestObject) (GetExportResponseObject, error)
+	// EditResponseFeedback Correct the text of feedback (the feedback permission, EF); no second email
+	// (PATCH /api/feedback/{feedbackId})
+	EditResponseFeedback(ctx context.Context, request EditResponseFeedbackRequestObject) (EditResponseFeedbackResponseObject, error)
 	// ListLabs Labs with the caller's role in each (researchers see every lab, others the approved ones)
 	// (GET /api/labs)
 	ListLabs(ctx context.Context, request ListLabsRequestObject) (ListLabsResponseObject, error)
@@ -7595,6 +8698,9 @@ type StrictServerInterface interface {
 	// ChangePassword Change the password; every other session ends
 	// (POST /api/me/password)
 	ChangePassword(ctx context.Context, request ChangePasswordRequestObject) (ChangePasswordResponseObject, error)
+	// ListPastSessions The family's past sessions, newest first, with the consent status and the researchers' feedback on each
+	// (GET /api/me/past-sessions)
+	ListPastSessions(ctx context.Context, request ListPastSessionsRequestObject) (ListPastSessionsResponseObject, error)
 	// ListSessions The user's live sessions
 	// (GET /api/me/sessions)
 	ListSessions(ctx context.Context, request ListSessionsRequestObject) (ListSessionsResponseObject, error)
@@ -7634,6 +8740,9 @@ type StrictServerInterface interface {
 	// SetResponseResearcherFields Set the researcher's payment status, session status or star on a response (the feedback permission, EF)
 	// (PATCH /api/responses/{responseId})
 	SetResponseResearcherFields(ctx context.Context, request SetResponseResearcherFieldsRequestObject) (SetResponseResearcherFieldsResponseObject, error)
+	// AddResponseFeedback Leave feedback for the family on a response (the feedback permission, EF); the family sees it with its past sessions and is emailed if its preferences allow researchers' questions
+	// (POST /api/responses/{responseId}/feedback)
+	AddResponseFeedback(ctx context.Context, request AddResponseFeedbackRequestObject) (AddResponseFeedbackResponseObject, error)
 	// ListStudies The studies the researcher may see (study groups, lab roles, site admin), newest first
 	// (GET /api/studies)
 	ListStudies(ctx context.Context, request ListStudiesRequestObject) (ListStudiesResponseObject, error)
@@ -7655,6 +8764,15 @@ type StrictServerInterface interface {
 	// RuleOnConsent Record consent rulings (append-only; the newest stands); an empty action with a comment repeats the standing ruling
 	// (POST /api/studies/{studyId}/consent)
 	RuleOnConsent(ctx context.Context, request RuleOnConsentRequestObject) (RuleOnConsentResponseObject, error)
+	// DownloadStudyFile Stream a download of the study's responses (Lookit's formats) when it holds at most the configured number of responses; larger ones answer 409 (conflict): ask for an export instead. Real data needs RR, preview data RP
+	// (GET /api/studies/{studyId}/downloads/{file})
+	DownloadStudyFile(ctx context.Context, request DownloadStudyFileRequestObject) (DownloadStudyFileResponseObject, error)
+	// ListStudyExports The caller's exports of this study, newest first, with their progress
+	// (GET /api/studies/{studyId}/exports)
+	ListStudyExports(ctx context.Context, request ListStudyExportsRequestObject) (ListStudyExportsResponseObject, error)
+	// CreateExport Make a download or a video archive in the background; the requester is emailed a link (24 hours for downloads, 30 minutes for video archives). Downloads and the archive of all videos need RR (RP for preview data); the archive of consent videos needs CC (CP)
+	// (POST /api/studies/{studyId}/exports)
+	CreateExport(ctx context.Context, request CreateExportRequestObject) (CreateExportResponseObject, error)
 	// GetStudyImage The study's image, for its researchers
 	// (GET /api/studies/{studyId}/image)
 	GetStudyImage(ctx context.Context, request GetStudyImageRequestObject) (GetStudyImageResponseObject, error)
@@ -8143,6 +9261,65 @@ func (sh *strictHandler) SaveDemographics(w http.ResponseWriter, r *http.Request
 	}
 }
 
+// GetExport operation middleware
+func (sh *strictHandler) GetExport(w http.ResponseWriter, r *http.Request, exportId string) {
+	var request GetExportRequestObject
+
+	request.ExportId = exportId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetExport(ctx, request.(GetExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetExport")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetExportResponseObject); ok {
+		if err := validResponse.VisitGetExportResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// EditResponseFeedback operation middleware
+func (sh *strictHandler) EditResponseFeedback(w http.ResponseWriter, r *http.Request, feedbackId string) {
+	var request EditResponseFeedbackRequestObject
+
+	request.FeedbackId = feedbackId
+
+	var body EditResponseFeedbackJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.EditResponseFeedback(ctx, request.(EditResponseFeedbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EditResponseFeedback")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(EditResponseFeedbackResponseObject); ok {
+		if err := validResponse.VisitEditResponseFeedbackResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListLabs operation middleware
 func (sh *strictHandler) ListLabs(w http.ResponseWriter, r *http.Request) {
 	var request ListLabsRequestObject
@@ -8553,6 +9730,32 @@ func (sh *strictHandler) ChangePassword(w http.ResponseWriter, r *http.Request) 
 	}
 }
 
+// ListPastSessions operation middleware
+func (sh *strictHandler) ListPastSessions(w http.ResponseWriter, r *http.Request, params ListPastSessionsParams) {
+	var request ListPastSessionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPastSessions(ctx, request.(ListPastSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPastSessions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListPastSessionsResponseObject); ok {
+		if err := validResponse.VisitListPastSessionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListSessions operation middleware
 func (sh *strictHandler) ListSessions(w http.ResponseWriter, r *http.Request) {
 	var request ListSessionsRequestObject
@@ -8909,6 +10112,39 @@ func (sh *strictHandler) SetResponseResearcherFields(w http.ResponseWriter, r *h
 	}
 }
 
+// AddResponseFeedback operation middleware
+func (sh *strictHandler) AddResponseFeedback(w http.ResponseWriter, r *http.Request, responseId string) {
+	var request AddResponseFeedbackRequestObject
+
+	request.ResponseId = responseId
+
+	var body AddResponseFeedbackJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.AddResponseFeedback(ctx, request.(AddResponseFeedbackRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddResponseFeedback")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(AddResponseFeedbackResponseObject); ok {
+		if err := validResponse.VisitAddResponseFeedbackResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListStudies operation middleware
 func (sh *strictHandler) ListStudies(w http.ResponseWriter, r *http.Request, params ListStudiesParams) {
 	var request ListStudiesRequestObject
@@ -9099,6 +10335,93 @@ func (sh *strictHandler) RuleOnConsent(w http.ResponseWriter, r *http.Request, s
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(RuleOnConsentResponseObject); ok {
 		if err := validResponse.VisitRuleOnConsentResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DownloadStudyFile operation middleware
+func (sh *strictHandler) DownloadStudyFile(w http.ResponseWriter, r *http.Request, studyId string, file DownloadFile, params DownloadStudyFileParams) {
+	var request DownloadStudyFileRequestObject
+
+	request.StudyId = studyId
+	request.File = file
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DownloadStudyFile(ctx, request.(DownloadStudyFileRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DownloadStudyFile")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DownloadStudyFileResponseObject); ok {
+		if err := validResponse.VisitDownloadStudyFileResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListStudyExports operation middleware
+func (sh *strictHandler) ListStudyExports(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request ListStudyExportsRequestObject
+
+	request.StudyId = studyId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListStudyExports(ctx, request.(ListStudyExportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListStudyExports")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListStudyExportsResponseObject); ok {
+		if err := validResponse.VisitListStudyExportsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateExport operation middleware
+func (sh *strictHandler) CreateExport(w http.ResponseWriter, r *http.Request, studyId string) {
+	var request CreateExportRequestObject
+
+	request.StudyId = studyId
+
+	var body CreateExportJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateExport(ctx, request.(CreateExportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateExport")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateExportResponseObject); ok {
+		if err := validResponse.VisitCreateExportResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -9515,167 +10838,191 @@ func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, vid
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"5H3rcts41uCroLRbFXk/+pJL98xnV/9Iu9P9ZTaZeG33zE6NUwxEHkloUwAbAK1oU36OfaB9sS3cSJAE",
-	"RMm2HKf7TyJLIAEcnHNw7ufLKGOLklGgUoyOv4w4iJJRAfqP11kGpYRcfc4YlUCl+ojLsiAZloTRw98E",
-	"o+o7kc1hgdWn/85hOjoe/bfD5sWH5ldxeCGxrMTo9vY2GeUgMk5K9ZbRcT3VCcIUwQKTAi3wCk1ZUbDl",
-	"weg2Gb3hnPEHW4l+248sXwUXQxGo3xOEBfrbxYe/H78+e2u+QmzyG2RSHIzUY/ZtarLTOaYzeKNWfg6/",
-	"VyD0AkvOSuCSGHhSWKZ6b+qPBf78DuhMzkfHL757lYzkqoTR8UhITuhMbbjEQiwZzzuDnx+96I++TUYc",
-	"fq8IV4f17+bRxJvzY/2U2YOaw6z6zA6PLjyrOAcq022WZKa+xyZ6k3beGN4PKfL++nGeE3W2uEgJnTK+",
-	"wOakv/QXjWeQYplOCFfrDAzQv+R4pX40rxodj3IsYRQAQcaomTktiAFsbwh8JkISOkvrsXrJRMJCBB+w",
-	"X2DO8Ur9PQOaAw8ONT+lAoppalB8ApGBQmILoS4EaFUUeFLA6FjyCur5CZUwA66fJjdAU4oX4ZeTvAWr",
-	"qiJ5CFYFprNKTR4FlRshUlGya6DbwKmDXHoJ3rq9c60hGoHfGmh10CeJIV741AMb7EKlh1FRInhLy0re",
-	"ixJ8RG/zx3/961//2n//fv+nn06QAypiFGUc3P7ab0tGFc00q1GIhPBUAl9inovRscKuh6WC9loXCZom",
-	"iCHGEcUhtHsQGmnP+Y6xayKfCSQyXMAxOkKVmgO9eIWWANciQc/3n3+PfkAvXu2//M/6u7+gH9CrI7XS",
-	"BeNwghRo0A+IMoSpWGqEvDct3pOE+rimhAUq31DJVwFs4xMiI7wpU1iqAZnjlT+9txkzZo7FHPLUsJHI",
-	"e6Ibzthi4YSb0I9lAVbCsb9OGCsAU8u91ebSG5IDa+PjOtni3MpQ/1CPhXBV0wnkKZa9S2RfkkXwJiEi",
-	"LTncEFiG11piLklGSkzlAMD8kZRk11HQOVkw3ZCB86rYclO8KtSn4y8joNVC8WXsRE41vUIy/bEEmquB",
-	"H4dkBn/JLTj7Z90CZh/JWijVw9MYpCNwrffoYWJS00UPxT7GSewMz6BPYTVCboSZLWoNICaFzzLNKi5Y",
-	"iGa7V6iecc2Kz+vT7XCFzN05dz31xOcsbd57OQdkQI44CMA8mwN/JqxOgfOcgxBhUW0do9iaYjvAsnuO",
-	"YUHz+kF4xi72GqhteLxZlHKFOJSApUByDkhIrOHqwLQkco4worBEdnFKPrEno5a59eG413Rl/qOjo+S+",
-	"bGYtwVsgDMJQRIDocdgAVjnVGGEOyA71vh1TgFyg0zNEqJCAc8Sm6PR0r9mDx64N7LemXB8FbhMF3bfm",
-	"6e8UaBeE2j+fD4i/bvphSJ1DxngOAaWKe78oiIhrUpbqTyWkdFVq+zbkHjrxAMemCFMm58CRkFW+UhLQ",
-	"NaHqQBnX6MkqiTCqOTiyXBNNub67zIRd8aGHKXa5wT1rArxUElFUCYbPJeEgUkJriWWBP5OFIpSX33+v",
-	"wW/+eh4SzNw126aIAD2IjJXgc0cO2BAfzveXnEgYvgft3WNelfSWHgdBfumkwvbmr2EVpgoBGQeJrmF1",
-	"gsScLSlitFghypYHIS4r3evXIbtew1s6Zb19SasVqeWENvETLNiM43JOMsMVi+LDdHT87/Xz+U852uqZ",
-	"QO4is92BoXUFl/4uP3b2Oazprb3arFjR/57SSmuJGYuJ1loycmrilvpaxiqnM/TG5kAFkeHfIK+MwS8t",
-	"4AaKiElFctyGwZkHG6M6RVSpBpcewq5SaE0w5TAFziMvo9ViAjxl01QDlAMdGDarMM8JpmLTcSl8LgtM",
-	"46q+UmzDG6hEynEGKcg5JRmRq5TkQCWZWrPrdoc+9LZ1wAxpn9rceqahCzRzd3iLaasRKYVlqq4W+2X/",
-	"OnbDPstUgBBtOPXG1UKHvimcrSI2Wt9paVUqVhEc2OEAgbUkgX2EX79miR9jAIzfeBvaqkMbCE9XW937",
-	"c6mf2jykw4BZDhFuIe0yIwy4j+6s4llAmSqZuq/5hsgnjDMjiPdEFjCsQdk3JGZv7rEQ4NYKcxZ0oefe",
-	"4cnm1+A7PIndfrgsObtZf/1FGKp3o7iXSJZKaNl4faPLri7aZLQAzRr11RM2OC1WKWfm6PqiToaLQuuS",
-	"asgJAq1ZLedAEWVKPjWvbytP3NCWVplmmsqMIKeEpJFbkTYULwgdluv0vkRRzbRleJIuYSKIdj30gNsx",
-	"f7iddaAQFi/e4clr/T5cBASLDY6xq/12H4ngakSUyRiVOJON76yjW0BZrPYvmVIklIJb4Emt8EuGpnhB",
-	"CsMxB31ubqZyzmhPWn/x1yTEfbyltMa/iui7Sjsksgo8EfGjET5J3cKIkoo3m8fHj94TIXddSEEJLqjk",
-	"hGak1NLhjbpeZlgynm7+Ao3BAbP5Evh+hgWgAqQELhCmOcrJjEiBfmOEQo4mKzRflXOg4sQdNirxDJ4J",
-	"z7gzcGphZck/l/V7TDoY2cWbNlYEDjCC/u8NN4jfwz1Aatxexa3fA94Ax+saTfN+3CoZCULNzboZ464E",
-	"8DvZfdyDVt7pOvN8uNhturVFYH/OCoiwn/CNoOGTIAeexLJ/xDgy4Bk0XbHIZf+OzQi9t1B2rwACB9S1",
-	"zna7TiNo9hcqmSxTAbIq0+bVoRtfLlk6xZkir/UD1aEP2Q7eQxBXRuFpkuAqQ5t9D9vQpRHCy7ZmsjYe",
-	"pavJ1C+5AU6mJAaSezKADQUnItLGmB5eCBGpumlSg/vBIWudTc3pRIQvEw2CrErkGQPlku2bJxGu5Fzp",
-	"k0abPAhYXkPylEP2DrzXshTPwdMGThcSrZ2FECOEbH+H5YVS6zaX3fXwmPRuVEQzS8PstfG0LPDKyKyf",
-	"JXCKFRx+E6VYZfNhadR7b1iOPHMuMRnjrZkL2Gmf+AcKTpozcH8mUG0dad3v3w/HEekpQmBulmdlsa6B",
-	"OyccMplWvHgAB+laz0VrruBajb/hJyzxT1D7rLsL9oL32gA967krcnDe0HrdhMrvX41CxuvGA96jTMKR",
-	"/XX4TcloOWcC0JQU1o1iV4EIRX9BxoqoI0IiwFKTrHGVnlWTgmRW6W3DpiOn35kTtoX3IaE7KmRvK1NH",
-	"ReiALa+2c23kWTIwM+xmo6gp51swWug2UnNbY23LyG7Z8WOtOWJXOVyUQIVvP4yfcsaJBE5w2JBUcXxf",
-	"/FBb3ARH1gToTNLo2S7w54GImQWhrRGRwCT1MxqvAHOB/t//RS+//w79B1owKufm7yP0H3rM3midKyuA",
-	"xJrLpKJaLHDEuF9WvGQigtTZHPKqgMCN8MbeT8giCpJzLDULqR9ynuzWbdwXQ8SccTmIKe07cwOrjCOL",
-	"5rk+PEKTNxDx0NNDxiSO4Z3j7uCHh2geWvVR1Ad7iPrOIWM3wFenLA9Z2Ln9Oc3c73cMyey8KLwUd7I/",
-	"EyjywGpKvFoAlWljnG0Z42zIj2RpqSM9c5ZSJu0fJSZ5WKk1Mmf4pZKlDn4tUDaPYSmB5q2vnPSq78yi",
-	"YMu0Km1wSEWdM8QbpDA753hJ06xgAiLLlJhHjHFBSMrBuO/t4r1r3+525hfn012razo186fa2L+ZXOye",
-	"u7AUGHDstgJOQ8FElGqrbz0QYSHIjBqXqnY3lmmOJe4//7MSsZH+Tfusjf1KC96I5GiMKdK0gKaMo9/E",
-	"mRK79+qY2ClAPsHZ9daBhz+7B0NxsgWb4CKFG0Ulkiy6USiBR7xYlfb2/g5LEBJNCRfSWOP0RxNhpBjQ",
-	"9qEtoSULhZ7WrLS5r1GLiamWNB8qcrOr/rh1JaNWFHeNDxFot9fWwNc78bA61TvfkDDkIq8eIIbtPhEM",
-	"dSTZQGyb29NDhDf2iX0owrGT9zPRUUWMWsuykNq0PLzjaCRkd0Vh/XeNxKZNH2rMM4HwDJSepGU37XaS",
-	"XlQamsAM06C49jBR1JsESt8/nvduaAoFmZEJKWzQyOZMYnP712MHX/cFmQ3Eko1FAl+jH4ib2yKS2j+G",
-	"ncdVd3CuB7EefCw01hoQ2hdAyBEpLHttk+mpC0hkTLY4xj0d2+qKiKKIliNiiEYCOtTPjKNf3lyiQ1yS",
-	"QwOFwy/6/7f57WHFC9+EszmvrxfpLak+n+Eb4MIc01vr2bx/2J01FUdicmwo5Pa3YC9HlJX490oLctZU",
-	"6WzTY8okIlKga1jtHYTNBEKmAoButY62jTzsH1EUFRQABsm6taYWoFpvbuDbWlDwZMmM/lo+gCfL55St",
-	"wd/d0+2lbbieX6N9xmr9qCoRFi2rAhqrxzMJHLm5EDfqX9QXsXfQCVNeG/01pA1d1By/a+iP3AThwKPw",
-	"qx/O7zCpSBGL8nnYbItkNMciJQsrRPZlKP0TIgJhadifNSMdfiH57aH5dYxpbn4stcExNGY5JwUgnEly",
-	"A+HIfnV1pSZmIWyi21zmUPDLrUDVn0jbcTa3Sg4a7Vreg/6yB34WuJBbxpYaLExNYmia22F3iy1ba65L",
-	"RhIXBYE8XeMh+QcuSO75R3R8FORIMp2pihb4c+q7ITYRm+wRtSxxLQOhAU5iKaV96K1coRan9pfRP73Q",
-	"bu35tLHTJ5qwwqmp+8cqmFPPoWRRz5iY44guwxYLIpHbbxxbnALhRtZg2cAraWBaL9AsJ8rsfuGsKiPu",
-	"yZn6rb8TC/QE5SDIjCYIU1ysBBEJEtVkQYzcWXKWgRCMJ97lkaAFpni2TaCIWUR0/dGguW38Ip3wsu0c",
-	"J+7HFD6XvBc+7TlYiCgLvEqnVVGkIuMAkUiBtZ4Y+EziLtkZUOBYMn5X/4kdYXwh68do90l8SIvXDCdu",
-	"L0BiZ0Vcl7fQQ4KuyyfuFFq7KTtm3aYqoTSzG0jLxq8fEI0vag+NtV0g9SRSTyKJr4Ei9TzSmL+5qq5n",
-	"p+w+K1Bi+T1XcT/XFyeMtxNbPPAaoSNiYFjnNJtjDvl6A8WmPi9eZbLisDUOVgLSEOmt9UFo7vWOzWLF",
-	"A7I1btw72Ig2SQrqrXFDAUvrR7FwsJBkUOcDm2V1LnjvdVG2/x6ECNpMJza/4vEMwMlIp2uGQ2QyUpKO",
-	"pO+LjfEkK1GZDW8GUJsw6h5KDBjqCVorGTZJeACOXK8Oyp0wmwITiiR8lieoIPTaBLkscA4oK0h2ra+A",
-	"dhx6JHrbQdTJQZJjKgzW6CAtP+1nZO3aTbrQ2vSf2Ol0ttKY3cQzZAxyiLTdOt4+vnuRBO9bl5Bstrkm",
-	"Q7l14G0ADQlIsbP3tjd0yhfWaNJxP2yG/doOKVkEw11adDSzab3FmAMWQTbYAYJvMrXPbJ1JZNJL7G6a",
-	"pUeB5+FIiH9nUIYwy4Jc53gLL8ZPV3zjkAG5ga0u5fUAXGNmXwNCz9LsNhIFw3nLhvRIsfu1avKVguoH",
-	"tJKox2udUWh3F9RDGUvuItiv0oga2UoqM6UP9MhWbpnCPiGU4gwCTTlb1GkvjCMbSrdNmOFGxp51suiQ",
-	"IejJ2ns2sdjURhpzrbajuQxQwmad+pQbY85dzDQDgklTGeFBPCV3d4ZsQEVCppW4Z8roOjyeks+RIML7",
-	"18/wccFO1VTTaInqHgijBxb1gNwrYio8nSzfUM6KRVCeYbLElZynFSdB0P3OU5dm3edU9mH06/lb4xH5",
-	"X+dIjT5GWIc4HWtL4mFJZycTLOD7V3rklHGEKSKLGYICbExIQILKOGwg6ttxSWsnzbqDIFGCs1b44oay",
-	"2hWxQVplDlmBjXlKxNXJYJ5TTxbjZDaDDUptuYHB/S3Zz9rjFK/eao90u6yJGDy1a/wdodfxCjl39XD3",
-	"cU47p58JnTCALD325R1ehH13kGt396/n75yHVr8PEaq9s5MquwY5LBVpE3LLHVovug8gg8wVJ3J1kc1h",
-	"YR1zjVWUqNVljF0TcDzm2P3us1Jckv8Jq1ZcpX50DtgotPbR15WcM07+T6fypnv8VictmAujD9/XZ28d",
-	"aDz/Jqa5E8mXMEG4LA/QW4mIrR9G6KwAlDEqOc7kMfqFIQH8BjhSc4srOjYmqUNclrgke/p96smLs9fP",
-	"BLpclXCh16F0YqAmittajyB3Mg4xp35wRa/oj5wtBXBk81OF71wFE/at3v+pBuMnZCB8guAG+ApVVOAp",
-	"uOeRYFfUf4W1D2aY8xX69L/3Ty/Of9ac+xOC3yus08j1BJngU2l+MBMcILMVgSoBV/RT6zSOkX4JuqqO",
-	"jl5m17DSH+CTkty6I38EzIH3hh4gXTPD2BHapaivqK1FjcafvlzZKhBXo+N/f7myotbVKLnShKw/6OoS",
-	"+pOpmKE/mlIYV6PjL1eu/MXV6Da5GpH8anT78fbT3sEVrUtTuAwChRIKd0bJ6Aa4wezR0cHzgyOFr6wE",
-	"iksyOh69PDg6eKmd2dburL2rCvKHL6bYlNwwHEuxEQ2Jt/noePQP4GS6qjlbU0fB1Q55kBrgPc552yZ9",
-	"JZN05d0XR69idbBM7AcRiLJlJCkRcl3K/NXRUWxt9WSmQrkZ/Xyr0S+3Gv2f24x+sflobc+xKuDo1EaM",
-	"tcIonglUsNk+oS5v4/LD5ZkiDZcIoKUL/aYGbQo2M+mlDnE6XB9skUOfFYz/S8ryAy1WhhP1iVgcoEaF",
-	"F4YXqDOrk0yvaDSwA40/tZD60x6awJRxQJiuWkxV2+4MNbWxXedR7wjHW7nkG+H30UPPbfPDA3X237HZ",
-	"TOf+7Z4qtsRce4OPjv/90cfjd2yGHL7agqI0r4OA+qjKrLwZZHLvzO+bMBgLKFbZMHuLtvpSyAp1czjG",
-	"sitW0SLnN/Y+7+Rkd/bvwLKviEDGaVZxT1PgupYw8ALQcg66JCTj2m+nvrcFPtBcqR/aMsIqKg96BGXx",
-	"vUlvESB3RF+tAlob0deLYZjXfTfuQBUvHwLP3xjctqLefiXAi3RT0NTOjbXnfZgxOiV8Ecf/VgrSjo4n",
-	"mOZ012vevQcZC9bd7vIHOZ/TOWMCbNHe+mRqOVizJh26dA3UicBOQAGai87JCTKjxj75UBSKCw44Xw1S",
-	"qokQ3dHht8NP/zDEaQq1emA9QRiZqhVWJDFXk0ks7J61Hrjar90S6wTwN9YLsBPh2zeM3ZUiTw2P+aqk",
-	"aJbQtC1yJDBWVLVflYo8zC+GbexF6LQ5J78M6AxCkgMR8rSphnEvAW6zFD1dQqPvPexJdHW6Ege6tUTS",
-	"kjEuQ6U/ErRiFZ3VSYfaEhxEYEMkZt27QWCvy8pG6Pv8YWcO9q3K8yemYbaO9HWeI2zOso/sh1/0p7f5",
-	"rSFznfjcO1ZT+qQ51iEGcQ4LdrNz4ViNfnU3mJgFOrA0/r0a9QsiJBqXWNRithH7r6GUeybiMYD+v4CM",
-	"AOlo92hYM4GnC/a19YVMmh5egAQudAaENryWWLd0smZXi62jLuEnHvQGDO4fk5F1SLQP71cd1POUeNcj",
-	"IM3pPWTqJ4hgZjs1XY8VprlK6SjDVAnMVh5oeGHeqV4fI+1WlfsdHlZrngihF1iq69iage9E8a8eQEKw",
-	"y/AgiETFb4wDJSwiXOAb6EHy4Wkt0FzgccWFoVNUcHjCUsOFDtieQ+Bs0diqtmoIEVYftqjo0VWBJ2Kt",
-	"MP1ODXgMQfodnmwqRqtFJ2iy0m7P+8nSanuN1tEqY40IRYCzORpzzwIuAKzVoMCTBOneLEbxd5WcEaMg",
-	"9obkb7XdHdm161rlj0tM+gADt5cJCfmGvTu3IRODDjMb22oNqKLSWgXVb/mCUIcOAhG5Z03T6lHG0QRM",
-	"xBqRwqY5tcjx8EuBJ1bYj11zDnt25Z4IH6WlvactuxaGjwyLqRrKuxNSnwqB7xwrvn3x9D7swAmzprK+",
-	"CR8QaKy4g6ZtU6i94QtiL0zth9jvKvD1kPdCM5e6xcHOMLie4WkgsWVtpv+uTY5TJ/tHUboMuN29JRmS",
-	"ukS7bSKXc7z0ZBhcoLGPsSfIR2feWGcZrZ+IYPVvjNB9F5v0iKgdcavpdVyyvzFCg1fo1k6Ob56BvRbX",
-	"Ch3UORnkOGnkkvZhj7G4VrKOXJIMkACaC0SZnKvvFoxDjLGZ4v+DWsZ7O+yRdA3bUGIDjcMu7OlKPZd1",
-	"YxcLahN6YUVTfbJ1dOC4/qS9BHuPJSqtw4zDL5UAPmDeNtbg5uC+VRP3PUi1Nog37TRyyApC1Xf+MZ80",
-	"RfqMLmKtahNA3IDkkY49Cb7WnPbuhBeDIeems8mOxJemJ8qdHbRGbEZjxuuYAMH2/pxi9C/EQ2wtlrSq",
-	"Si3nDGFxrf3BGtMT9btuNRbF9BwWTF/TQdbjlYL/mhKJsSaYwlK7wdW6X8YjW4O8Sb8Ne9Cre9qDTJIi",
-	"cQVSJ22bj0Jaz+Jjkhkb3DRJHjFrz3vYpbHnPcQUIsWo7x+qUOgIzX1C9fv8PR8OhNoYFrnLUBtvhqcU",
-	"DPUo3gNruqijbVx4jkFcCss6XsdkgNhoHiL7R7jfaecUu5x7rZx2GHna6hj1uDaG8PzflGvJhlEu5ySz",
-	"8dytcgS2FIFooYJfXXIdQe84sLU9yb3j6J6gdTNGxu4AXFyrdk5FolsXcOiCZtZq5hdu0GPo5X692w00",
-	"c1tkvxK2uv797yp1Q+nIops6bSkMs8Mv9tOg2nrDruGirj4zLGzW791G4FwQWidJB8XPYUR/Q/OnHA32",
-	"hmrHqgtNsgcVPCMdM7oeqy/NkMfA6aYuweYY/bDY/PrsrYmjFWhM4cbYtwlH17Aa9lNf2hYkO+HUzQxb",
-	"sennD7yC/NJGGX8TysptOOK9PuUTV18bEYHEnC0pYjSDAIkcftH/b8TCLutWNEMMzL5zLfsaKr7zcTPz",
-	"nlrYk45gVQsMsK2GIjunItekmpyDrDh1oTym3IO29Krj9itQjLku7IaIbBWj2DtA51AWOCN0ZlIkpLa6",
-	"NDmbjCMKkKtnvKROy2MDGSoSc3mp1rxDWbpdtiOiqDpbd2svB082hkQDDgmQUseOlPo0WseAy7KHGYf6",
-	"wGxpoDDLfm1H1IfyVDLDjx4wbc1vuRaK9NdofYB0gyo/Xdp4sxxDLFaIsuWfNefcqPLa49vCO5tursB1",
-	"grhlOBKon+7YBmqDprYyvDGziqKarY1gavqR7hBZmkkGo5lePUTG02vrhzOg0B2SjuuaZI5VG76boJwI",
-	"DUg8KcC1btzML2O7Fd7fG9cu5r9WYm4ajRIQfTkg2qO4Dql0OQRobEsbuOXv6Vapo+PR7xXoRpB+GsFo",
-	"O29ThxXY46j7sfYnKTQCbmPI373GsL7tbN+SZCs6T1bIVVF+cvJqjF7WkIIuj6XNTQTEieFMGiUSw72l",
-	"bpfclLEmApkmSwWoR3t8qe5YoQ31b13bimEeZSrJL0zvooHTN3W+/kf70Gthd0KoaXXaRasgb9Lvekju",
-	"1DT7YFNPABQO0TZgPAZ0O+A93rF49cs3c889xKpiSrDXpv1N0wZ+F4JVryH8I6vC7Y7vEZysW+qpy2w5",
-	"Bw5IMjRjf06v9SW+Blcq3yMo8Psxr45t/ytdBUzJTtxW9nXvTkxBHc+6PmMgXF0t/Y5nQldqa3jgD6YY",
-	"li09bRlgbgpjqX9ffO/ebkcqPdv83DDGZnNf3MeBsHNX0teUrdmplN/qaTuAjU87IL2mGX18SgKc1r1v",
-	"E1N2TyTI9oRDcyIk4ytTaM42M01MqchuRISpCY1z7ZLbhH03p3xfXollNg96+NzB9dpR766ISWuaR9dG",
-	"Q/P3MXWqf0VYIHW6f5zohwuQnQqJSvsx3SaRqbSX1A4o87euzSwx18HDDXHoNFCH8KgEblsFJejNz15k",
-	"6SaqSlRJCSkAhGZFlUOqVk9uoK1w9Fp1PIr83yoSvoUCoPlLDVBd/0Q8Zu2ry3kjvHfKZipWJQDQ2Cvl",
-	"LRKtFnNWgEKSOt58L0HUc4P0zr4RFQevql1eUdEAJweG1dO9ll430UrTqigeT/hfmzG1yzA4vxnj414R",
-	"w3jiJZ1ATuQf5W54kxPp4uJO9M60iR4tGCX6EjS3olNGXfasAYmzPRKpBGHXHxuNlfjkp+N6CQp7azjF",
-	"4aTu1PdV1UndMPBxWJPpTRjAO/WDrEOOx7qev+k6uKfuZtdN8KSlfgTyQUwLBjNeB5d8w3H2yei7u956",
-	"Gs4IG6G+LPAKeA01+FwCJ1oY4hWlwBGWtkql7vVIJCoVWMcYTTim2RwRjd6sMHnkGeydaHN80xnSlVAl",
-	"uqxyrl7Y9u72cT8rGH0CppRTtYwI7j9/HHabsfIJ38qnrFw1RIfGFJZI6e0mgxQXMtHFBI3hLEGGcG3H",
-	"hb0TRKhkWr1UUtXSmRSM/V0LYGaoL6JxsBUMlkSAeUHLZq8FMCSqbG7SqtfgWNP+PV6XrW57voFc3rTO",
-	"XyOOJ+Fn6773zaOu4QV2UbkKBc2lotZj/MfB5hddp8J/kRy8XrjuhToFDsk5pqZA+wLTFcrxSiA8Y2hs",
-	"i4PPSW4N16zI9Z2PKXrxPOYCmROlmdgZUv1Iqh4xDS07REkWaosvv//ONBMzfx6FuvGGoZZVXOiC4kFS",
-	"D/caC7+pIAsiWy/KYYqrQo6O9eLcWl8c+Ut9Hljqx13WWzLoeIZnwQD419p9V7uxrHnGdqj9o8hol/2t",
-	"nXjIXbuDTa3vvB6rL7vExpG5L40py3AriU1EhiFF9U5ceC+mAHkLro3Cj8anp3sJsvRvNEn7x35w9Nne",
-	"o+ov4cziqoAPtGFwO4mWM28/1xAVX6dEWWsJ59qYDUEh859zLNESC2vx/uNYvMyma7w1+K0kuFJdIvuM",
-	"Fqs6gUL301CUIJQYR23rMlPt3qMtIx9CCdhW6O9Qz7p7d9CH+RS8l0+U8TkpXS/V2Ng76uVXN4xc9A4w",
-	"xlce/OzQZCW1YU63obFQOizpTCmJ5o/fSnBqonNvYde2Us/cFO3ULzsY3SkF4+mlymytij5/eX80Fb9X",
-	"Sv02hzM++/sv6iD+dvbml0QpgQsmJHqO3pMftcoYMrL4FhbiR2712UrBZoNM5R2bjR7NHF73wt7AHv6O",
-	"zRBQyQmIb4MBFWzWtXk/djRGHwUWphXtsKvF9QkejAp7jcqmKe4z0TROjmg/3uiYVhJorfyIPhrXZ3yj",
-	"IiIGRk8XId0KDcPvRB94RyHaqGojs7wBSR2apS6AVr5g/vUl9QugeevwduhvaLVJ/xr5934H75DjUJ30",
-	"+PcKKnVPMOOC0NZdvveH8ULYfi2WnSnE9pHZ6ffW5HYOZbHav2QuaPeZ0M38cCZPEKOwrzvVo4qKaqIA",
-	"OYG9kzpGES012nup0IjDtLJBiteE5iYA3XQO12pyQUSrRMWaYDjbhXM9J/Yb0z/e3ey3Ot+AFfqLfNr3",
-	"s3+ySDJ2XQd71Sijy9DWF1nSlJJddDu5E9frwkcQXBRsaWIfLJ61Qh9OL/eegijgzC85lni4BcGZGf2T",
-	"GrzL2P5mGjPvejuEWfMTThYzm2jfumaLvt2MLRscI9ya3J4hzpa2boNp4zolhc13sftGfzHG6AJL28b8",
-	"K+OUr2UP8jWvBeHjsbVm0k24mrfEp4tj/5wz03fKNM73hbzE5KdQW/LB1qd5UniyRZ247gH+mavFtWLz",
-	"Aidvrh9dQ8uGo+gKRUJilx7+GCjwFUrFhZBkR5rAL4qc7lcv7idG4c8ZZn9WSa/o4bR1RRZ4ooPvkRdY",
-	"OIDQa3lNcwiDN5IdOmD0OOvd4YQKCVib5LRXjFH9lod2gtdOu8GngyUPdGAJN6FpkdUJQjMYBdP61/S1",
-	"j89oIlsik+kK+w8wWd2ByTdAGZGeCJsLdYd8xJAhKnIwNjw6NeHQwSgFzYrsyUuWllg9nrOUMmn/KDHJ",
-	"I+EKwaMyIdgDc0qWqu/zqnDHqj7qPdvnsZRA89ZXDs9Gyci0VUyrcpQo9FtU1LJMf5CrN03TrGACttqF",
-	"xHxLbPYLqqCxDUPQcW6syBt7awTBGZdBWO3bqJsUq9+9PzYJIKHwWaYm2MJxM03nrBI65CCGfn+y8AzH",
-	"YYfjM+ol/FFsVh8otIJP3GXX3CHattoJ7+KAcxtooRR1W8pD5/hTXKwEEa24ifPzJsrCPOBFWrRHnu35",
-	"QSFsWoeQ8YoiZqwhZYGl4sha6TR2LR2Y2IkRIU3E1FPQLiTHVBDpqqA9tmm6g9GuRj/NbcSzMRg2lfif",
-	"GR3fNh3SQTSmTcG+za3xjo15VipTDcM6aYFOGc/AyE6ufH9ivLQmltX2MG9SSXDZr/5yWYNul3H7zSxP",
-	"P3i/QaY/p5z+nt149isk55xVM5PxWJApZKusADQW1WRBZKKwy36yjunEIr36X3KsPriKNwkqcSUgQTk0",
-	"X9mMLU+i9+zytrTV7WZULb0iZw9L0wpPJOYzkI6ZKxVi/9dmpWgOODeKjXGW7U9NiSZtLT5A73V/5IKo",
-	"A0BnHy4ue2/44QOF/VPtmVDCFaskyhi71mUT9HGQGXWtlBHJgUoydTlaZsoD9FYik3DBprb3J6sCBusT",
-	"11jbMAmF8CacCReukzOjktAK+gzDW/HGzOLz/nK53Ff3yn7FC6AZU8Jni3xLrqaRNimwCxtPSmzEIvcN",
-	"myh8U+S9Wx6iZe4AE/HWmaMxLgSzSRU2N8PD53xvx328t8+AiFSZ+BByk6Hx+c+n6K9H3/11z8QE2QKl",
-	"pY87DSEbs/bhF/2/uqcrXqyLR/mHGvcrL4aU8bph4pTo/n61Il4WeKVojsRUgZwtacHwjtND16GR3uM7",
-	"Qq+jtYwIvX5ixss7J9W8dkxLbQpJhrDvtTVOjgTd4IIYx/XzI7QgtJKKQ7l0Y+MJYVMne0LuCbHG221K",
-	"HDOTRe9L2iY3vxXYjDR9dp6rClCClst+2EiitUh9P4m2TYBfnDauiFGpfeZCU38o2tRyn1mPJqTR4ej2",
-	"4+3/DwAA//8=",
+	"7H3rcts41uCroLRbFXk/+pJbz4xd8yPtJD2ZTSb+bPd8O9VOMRB5JKFNAWwAtKxx+Tn2gfbFtnAjQRIU",
+	"KdtynO7vTyJLIAgcnHNw7udmlLBFzihQKUaHNyMOImdUgP7jTZJALiFVnxNGJVCpPuI8z0iCJWF0/1fB",
+	"qPpOJHNYYPXpf3KYjg5H/2O/mnjf/Cr2zySWhRjd3t5GoxREwkmuZhkdlq86QpgiWGCSoQVeoSnLMrbc",
+	"G91Go3ecM/5gK9Gz/cjSVXAxFIH6PUJYoL+fff7H4ZuTD+YrxCa/QiLF3kg9ZmdTLzueYzqDd2rlp/Bb",
+	"AUIvMOcsBy6JgSeFZaz3pv5Y4OuPQGdyPjp88fpVNJKrHEaHIyE5oTO14RwLsWQ8bQx+fvCiPfo2GnH4",
+	"rSBcHdYv1aOR984v5VNmD+odZtUndnjnwpOCc6Ay3mRJ5tX32ETrpY0Zw/shWdpeP05Tos4WZzGhU8YX",
+	"2Jz0TXvReAYxlvGEcLXOwAD9S4pX6kcz1ehwlGIJowAIEkbNm+OMGMC2hsA1EZLQWVyO1UsmEhYi+ID9",
+	"AnOOV+rvGdAUeHCo+SkWkE1jg+IT6BgoJLYQakKAFlmGJxmMDiUvoHw/oRJmwPXT5ApoTPEiPDlJa7Aq",
+	"CpKGYJVhOivUyztB5UaIWOTsEugmcGogl16Ct27vXEuIdsBvDbQa6BN1IV741AMbbEKlhVGdRPCB5oW8",
+	"FyX4iF7nj//617/+tfvp0+7bt0fIARUxihIObn/12aJRQRPNahQiITyVwJeYp2J0qLDrYamgvtZFhKYR",
+	"YohxRHEI7R6ERurv/MjYJZHPBBIJzuAQHaBCvQO9eIWWAJciQs93n/+A/opevNp9+Zfyuz+hv6JXB2ql",
+	"C8bhCCnQoL8iyhCmYqkR8t60eE8SauOaEhaofEclXwWwjU+I7OBNicJSDcgUr/zXe5sxY+ZYzCGNDRvp",
+	"mKdzwwlbLJxwE/oxz8BKOPbXCWMZYGq5t9pcfEVSYHV8XCdbnFoZ6p/qsRCuajqBNMaydYnsSrII3iRE",
+	"xDmHKwLL8FpzzCVJSI6p7AGYP5KS5LITdE4WjAcycF5kG26KF5n6dHgzAlosFF/GTuRUr1dIpj/mQFM1",
+	"8EufzOAvuQZn/6xrwGwjWQ2lWnjaBekOuJZ79DAxKumihWJfuknsBM+gTWElQg7CzBq1BhCTwrWMk4IL",
+	"FqLZ5hWq37hmxafl6Ta4QuLunLueeuRzljrvPZ8DMiBHHARgnsyBPxNWp8BpykGIsKi2jlFsTLENYNk9",
+	"d2FBNX0vPLsu9hKodXi8W+RyhTjkgKVAcg5ISKzh6sC0JHKOMKKwRHZxSj6xJ6OWufHhuGmaMv/BwUF0",
+	"XzazluAtEHphKDqA6HHYAFY51RhhDsgO9b4dU4BUoOMTRKiQgFPEpuj4eKfag8euDew3plwfBW4jBd0P",
+	"5unXCrQLQu2fz3vEX/f6fkidQsJ4CgGlinu/KIiIS5Ln6k8lpDRVajsbcg8deYBjU4Qpk3PgSMgiXSkJ",
+	"6JJQdaCMa/RkhUQYlRwcWa6JplzfXeaFTfGhhSl2ucE9awI8VxJRpxIM1znhIGJCS4llga/JQhHKyx9+",
+	"0OA3fz0PCWbumq1TRIAeRMJy8LkjB2yID6e7S04k9N+D9u4xU0WtpXeDID13UmF985ewClOFgISDRJew",
+	"OkJizpYUMZqtEGXLvRCXlW76dciu1/CBTllrX9JqRWo5oU28hQWbcZzPSWK4YpZ9no4Of1n/Pv8pR1st",
+	"E8hdZLY7MLSm4NLe5ZfGPvs1vbVXmxUr2t9TWmgtMWFdorWWjJyauKG+lrDC6QytsSlQQWT4N0gLY/CL",
+	"M7iCrMOkIjmuw+DEg41RnTpUqQqXHsKukmlNMOYwBc47JqPFYgI8ZtNYA5QD7Rk2KzBPCaZi6LgYrvMM",
+	"025VXym24Q0UIuY4gRjknJKEyFVMUqCSTK3ZdbND75ttHTBD2udbtqQZw+l7ktU4pigWC8xXcSKuFBe0",
+	"f6Ukkfar8vKJtdnY4jIHan8v//SeST2aC31lZ6p95z2u76o4xRLH/yZ59UU1IherZJ4K/XNIrNLG5RON",
+	"S0ATJ7HUrig1IqawjNVFar9sCx9u2LWMBQhRx4rWuFLE0veis8x0jdY3eFzkijEGBzb4XWAtUWAf4enX",
+	"LDF0O6y3zg+1zIc2EH5d6WNov0v9VOeYjeuGpdDBG6VdZsd10yZuVvAkoDrmTEknfCCpCeO6CVI5kRn0",
+	"64t2hsjszT0WAtxa0dWCLgjw65zxwMlOVhYXy6uYUPnDq1FITLvLPZ8yCnF5kA3BtxJzOTJaPlJCnASK",
+	"BENTzIPLSC1niwuetSd9gwSZUUhRRuglkkzrdVPFBKMRowkgtaKGXOwvt5o7dqLhJvsF54pr/TK1jHit",
+	"tOUzbftMt/1uSijRNpYHF7yikVYyvGvDAWYUjfRJxZgnc3IFQW681hpX6kIhkXlKuJDo+cGBpwPJOZYo",
+	"YUWWIsokmkCJJOMFztROIEXq8tjRTskLvadDxAELRi+Umj78FraLi7UI1l7i39gSLTBdeasLLSyItqUg",
+	"4UD6WwGFMR0UlBo7mMbNaDTFJKtpY76SIJXkGSaocnlKYQSti0uGjF5ksf+SsiUdqBZqzLDaZoWJbic1",
+	"2m4YFB0CdHOiDsk8YVmxoIGtfc6NsIrsCK0ZI4eVaFz6FbQUwfRoseOfvXd1/RByyVYGgxcHIZncGCOV",
+	"BhdiOpookCUKtTjFdpwubnmb1v7GkAlAcAV8ZR9iUzcQ0gqxwraRuzCRe5HyAstkPnjDjonPmTBMFymU",
+	"UduTmFBFykQgCdcKR3xRIqjsd1qcTqx9SR21b1DigDP9ZQB0DdTWMAlh53uAdIKTy078LM13BwcHKJlj",
+	"jhMJXIRNO88V/T0/qO/2VdDY1/Tw2xeF1vgRT4Yr8B/xpEtvx3nO2dX6+6NDFfR0YTeJZLGEmnfadxdt",
+	"y0QQjRaglbqSY7c572IVc2bopn3jJDjLtBVcDTlCoG3CyzlQzdMxMtPXzb7cyMmaec+0xGxMUJo5uBVp",
+	"F/eC0H6LlN6XyIqZ9mlP4iVMhGHZLeA2+KzbWQMKYcPIRzx5o+fDWcAkMuAYm3b75iMduNpJSlTiRFZR",
+	"P03hMM9Wu+fMsZYMT0pXhVTC4YJkRvvpjRZyb8rnWvSr2xlf/DkkBvpLuekn3mik2BCRReCJjgggwiex",
+	"WxihUzbwPT5+tJ4IBRqFTKvBBeWc0ITk2q51pVTFGZaMx8Mn0BgccPgvge8mWADKQCpWiTBNUUpmRAr0",
+	"KyNKVp+s0HyVz4GKI3fYKMczeCY8t1TPqYXNvP65rN9j1MDIJt7UsSJwgB3o/8lwg26dui3XK9xedcv9",
+	"PXEMjtdVNvL7catoJAg1WvIwxl0I4HfyWLkHre2iGYbkw8Vu062tA/anLIMO9hO+ETR8IuTAE1n2rxRU",
+	"A55epxvrUNw/shmh9zaw3Cv00QF1bZigXaeRQtsLlUzmsQBZ5HE1dejGl0sWT3GiyGv9QHXofSLtJwji",
+	"yij8mii4ytBmP8EmdGkManndyrg2krZplSwnuQJOpqQLJPdkAAMFJyLiKgwgvBAiYnXTxAb3g0PWhslU",
+	"p9MhfJk4VmTNm54bUy7ZrnkS4ULOgUprB9/rF+5rHKQB77UsxQtNqQOnCYnazkKIEUK2f8DyTBbG5DlM",
+	"dtfDu6R3Y+41b6mYvbac5xleGZn1WgKnWMHhV6Ft6P3SqDdvWI48ccE8sou3Ji7UuKHD01JRNHB/JlDp",
+	"14l6FPSmfqRfEQJztTwrizVd8ynhkEhnPdxmzEXtXeG1CnlWuRk6oFj/+iGIvyfiN7TUYfGAHY7wRlgN",
+	"o23zyJHSt2KbtTDJAE0ZRw5/kefrGBQXFY3qs4Vjce6glE6tfWDjiEdnWAhZHQcybOG4RzP4whJ5mIUP",
+	"m7sTn4QkWRYnLMsgkTZmbQj/tXzU40Ctmdpo1uPwr0cqGnBYh2QVLzjyDqmH5sJxg9qCNPR4fQrujxoM",
+	"xZ9ZYsiwkFrn6aVWa+Hypw7u01jJ3mKJ30JJuU1m6KU0hY1slaU7BQf5Ab6iKi64xQ6Ic/YMmCkaVbZE",
+	"E1xmV4EIRX9CJrZCx8l3MGIxKtcSBFIxyUhiDWoNNKjbAO4sZdUNA30K/XDC7NHXO9XzIFtphsyuRXkN",
+	"MyPKDMolcW4DY+HaRCOvW8Pq+rdbdvexnoX5pdoSUOFHVXSfcsKJBE5w2OFccHxf/FBbHIIja9IWJnHn",
+	"2S7wdU8ewYLQ2oiOdA31MxqvAHOB/t//RS9/eI3+Ay0YlXPz9wH6Dz1mZ7QuwK/Lxh/bOJTwmILnTHQg",
+	"dTKHtMhC7sR3DdnB+BF1NKZ7yMX31iT9gMdyzrjsxZS6PD5A4Cq9aeVzbXiEXl5BxENPDxmjbgxvHHcD",
+	"PzxE89CqjaI+2EPUdwoJuwK+OmZpKBKH25/jxP1+x0S1xkThpbiTfU8gSwOryfFqAVTGVRBHzdBvEyEk",
+	"i3Od/5ayWEmW5o8ck7CX1uqz4Uklix38aqCsHsNSAk1rXznBR9+ZWcaWcZHbkPmCuhAxb5DC7JTjJY2T",
+	"jIkOZ7KQmHfIc0FIyt5s2M2yYMuI181Muy7Sda0dy8ndb8ugoGE6t3vuzFJgINy1loYXSrGgVHuUyoEI",
+	"C0Fm1ASa6iDMPHZSZv3590p9dz7MS1gZ27hW6hFJ0RhTpGlBa0e/ihOl0u+UmYJbUU5mGZvgLIYrRSWS",
+	"LJqx+YFHvAj++vb+AUsQ0kR5HNnIHC6kURCF760fHPAfjOJQ6GlN1sNjP4wzXEuaD5XP1jStuHVFo1pu",
+	"a4kPHdCur62C71pN54tHBO89xOh0aD+IfjxQ6jFRivdIGjKqYZmTU1MSvcnXcYaHyBprc4vNVMA3E20B",
+	"2VgH7E4wa64obFZaI/Jpu6wa80wgPAOlaGnhT/vEpZfsgyYww+FYp4dJTh2Sf3r/NMm74TlkZEYmJLOx",
+	"+MO5zHDj/GPntLYloQFyzWCZwjcJDIk7G5ag6h/D1tNVGzjXglgLPhYaay0Q9RskFCURtqseuzwvxmSN",
+	"Y9wz6kbdMd0RpzouvwPRSEAJe884+undOdrHOdk3UNi/0f9/SG/3C575NqDhtupykd6SfANgT9KoNdh9",
+	"sGEX989msn6sjuD/O4QRh2D5hiKW498KLQlaP4pznI0pk4hIgS5htbMXtjMIGQsAutE66g68sPNWUVRQ",
+	"gugl69qaaoCqzVzBt7ag4MmSGf05fwA3u88pa4Nf39Mnrx1MntO1fsZq/ajIERY1swQaq8cTCRy5dyFu",
+	"9MdOR+nOXiPMd22aSZ86dVZy/KYXsuMmCGc4hKd+OKfopCBZVwjiwyaxR6M5FjFZWCGyLUPpnxARCEvD",
+	"/qwdav+GpLf75tcxpqn5MdcWy9CY5ZxkgHAiyRWEg4LV1RWbgKqwjW+4zKHgl3Z4eawhaLhZs9fqV3M/",
+	"tJfd87PAmdwwZc9gYWzq7cSpHXa3wNe19r5oJHGWEUjjNS6Wf+KMpPVUAh0DLpkuAIQW+Dr2/RhDxCZ7",
+	"RDVTXs3C6IL3DaXUD71WgqHGqf1ltE8vtFt7PnXs9IkmrLFq6v6xCHq+OeSs020v5rhDl2GLBZHI7bcb",
+	"W5wC4UaWYBkQMmFgWi7QLKeT2f3EWZF3xE7M1G/tnVigRygFQWY0QpjibCWIiJAoJgti5M6cswSEYDzy",
+	"Lo8ILTDFs02i2MwiOtffHRy/gWOlEfu6mefF/RjDdc5beZqeh4aIPMOreFpkWSwSDtARxrTWlQPXpDte",
+	"ZAYUOJYdWV8DHDB2hHGmrB+j/S/dQ2q8pr8e1gIkdmbIdengLSRo+oy6vUprN2XHrNtUIZRmdgVxXgUd",
+	"BUTjs9LFY20XSD2J1JNI4kugSD2PNOYPV9X12ym7zwqUWH7PVdzPd8YJ4/V6AR54jdDRYWBY53WbYw7p",
+	"egPFUKcZLxJZcNgYBwsBcYj01joxNPf6yGZdNdmSNX7gO9iIhtRaaK1xqAVV6UddsaohyaAss2SW1bSZ",
+	"VtN1sv1PIETQZjqxidyPaUF2WW0B9SohOWlI+r7Y2F27QhRmw8MAajMj3UORAUP5gtpK+k0SHoA7rlcH",
+	"5UacToYJ1Tl1Rzrl2UTJLHAKKMlIcqmvgGa2XTBVpJknKDmmwmCNjd+q6gu4+KOqLsHaOgNdp9PYSmV2",
+	"E8+QMcghUvcLeft4/WJtFqetqbWm8FPtwHvSEUP5g4Gz97bXd8pn1mjScD8MDAXU7iHWgeFVhnVHCYX1",
+	"FmOTOd1PBb7J1D6zcckCk/tmd1MtvRN4Ho6E+HcCeQizLMh16SzhBSDrQtocEiBXsNGlvB6Aa8zsa0Do",
+	"WZrdRjrBcFqzIT1SYlGpmnyjjJ8eraTT47XOKLS9C+qhjCV3EexXcYcaWct4NRXl9Mha4qvCPiGU4gwC",
+	"TTlblDl5jCMbi7dJnOIgY886WbTPEPRk7T1DLDaNogr1cDADlLBZpzzlyphzFzNNj2BSFZx7EE/J3Z0h",
+	"A6hIyLgQ98xnX4fHU3LdEYV4/7KEPi7YV1VFCmuiugfCzgPr9IDcK+Qq/DqZv6OcZYugPMNkjgs5jwtO",
+	"gqD7jceunlObU9mH0c+nH4xH5D9PkRp9iLCOkTrUlsT9nM6OJljAD6/0yCnjCFNEFjMEGdgAkYAElXAY",
+	"IOrbcVFtJ9W6gyBRgrNW+NZXkRADc75TSDJszFOiW50MJmG2ZDFOZjMYUMHYDQzub8nea49Td1MMe6Sb",
+	"pXR1wVO7xj8SetldePSuHu42zmnn9DNRVS8JKt+hylNnpu7UT+/O0c+nH2slURCh2js7KZJLkP1SkTYh",
+	"19yh5aKDSTMCkoITuTpL5rCwjrnKKkrU6hLGLgk4HnPofvdZKc7J/4ZVLTBTPzoHbBRa++ibQs4ZJ/9u",
+	"NDRwj9/qrAdzYbTh++bkgwON59/ENHUi+RImCOf5HvogEbFlmQmdZaaMDMeJPEQ/MSSAXwFH6t3igo6N",
+	"SWof5znOyY6eTz15dvLmmUDnqxzO9DqUTgzUhIFb6xGkTsYh5tT3LugF/ZGzpQCObPK88J2rYOLG1fxf",
+	"SzB+RQbCR7a2T0EFnoJ7Hgl2Qf0prH0wwZyv0Nf/s3t8dvpec+6vCH4rcOYql31NBJ9K84N5wR4yWxGo",
+	"EHBBv9ZO4xDpSdBFcXDwMrmElf4AX5Xk1hz5I2AOvDV0D+nifMaOUO/wc0Ftix80/npzYcvNXYwOf7m5",
+	"sKLWxSi60ISsP+gydvqTKc2nP5qaexejw5sLV2fvYnQbXYxIejG6/XL7dWfvgpY18FwKgkIJhTujaHQF",
+	"3GD26GDv+d6BwleWA8U5GR2OXu4d7L3Uzmxrd9beVQX5/RdTbGr7GY6l2IiGxId0dDj6J3AyXZWcrSry",
+	"4ooUPkhrpRbnvK2TvpJJmvLui4NXXeWFTewHEYiyZUfGNKS6Q9Srg4OutZUvM42fzOjnG41+udHov2wy",
+	"+sXw0bdlOVMdHmUixmphFM8Eythsl1CX+HH++fxEkYbLJNDShZ6pQpuMzUzuu0OcBtcHWzveZwXjv0mZ",
+	"f6bZynCiNhGLPVSp8MLwAnVmZQb8Be0M7EDjrzWk/rqDJjBlHJCtTFcyVW27M9RUx3Zd5GFLOF4rdDEI",
+	"vw8e+t22eEWgfdlHNpvp5MHtU8WGmGtv8NHhL198PP7IZsjhq+3TQNMyCKiNqszKm0Em99H8PoTBWECx",
+	"wsbpW7TVl0KSqZvDMZZtsYoaOb+z93mjYERj/w4su4oIZDfNKu5p+gaVEgZeAFrOQVfaZ1z77dT3tvoQ",
+	"miv1Q1tGWEHlXougLL5X+TEC5Jboq1apdxB9veiHednO8A5U8fIh8PydwW0r6u0WArxINwVN7dxYe977",
+	"CaNTwhfd+F/LYdrS8QTzpO56zbt5kLFg3e0uf5DzOZ4zJsD2QilPppSDNWvSoUuXQJ0I7AQUoKlonJwg",
+	"M2rskw9FoTjjgNNVL6WaCNEtHX49/PR3Q5ym/4UH1iOEkSmpY0USczWZzMTmWeuBq93SLbFOAH9nvQBb",
+	"Eb59w9hdKfLY8JhvSopmCVU3WEcCY0VVu0WuyMP8YtjGTgedVufkd1eYQUhyIEIeV6V67iXADcvx00U9",
+	"2t7DlkRXpitxoBtLJDUZ4zxUlyhCK1bQWZm1qC3BQQQ2RHJsi5FsA4G95pWD0Pf5w7452A44TZ+Yhlk7",
+	"0jdpirA5yzay79/oTx/SW0PmOnO6daymdkp1rH0M4hQW7GrrwrEa/epuMDELdGCp/Hsl6mdESDTOsSjF",
+	"bCP2X0Iud0zEYwD9fwLZAaSD7aNhyQSeLtjXFj8zaXp4AaaU9C/W8Jpj3SnXml0tto6ahB950OsxuH+J",
+	"RtYhUT+8n3VQz1PiXY+ANMf3kKmfIIKZ7ZR0PVaY5hpQoQRTJTBbeaDihWmjKVgXadeah23xsGrv6SD0",
+	"DEt1HVsz8J0o/tUDSAh2GR4EkSj4lXGghEWEM3wFLUg+PK0FerY9rrjQd4oKDk9YajjTAdtzCJwtGlvV",
+	"Vg0hwurDFhU9ugLd5ELs35gPVsbooi7bnGeLdGXf0EFRZpHfxd1ZBi9ZCBvVhkiBcs5mSg06QmWbnwhh",
+	"NOUg5u1mQINuXHd497pyHUq4Uh37N+6TxYr+dVQP3Pfyd9086ij4LiWyVSpkO7yp3l/jkUWBdrmbMD04",
+	"eCMskJCM/46EBMY5JMZyJuFaKrIqd6tFhvKvHLhNK4vQu/c7R4gyJCBhNDVWhIrZZXgi1loOPqoBj2E1",
+	"+IgnQ20GatERmqx0jMf9DAdqe5WJpdZQBBGKACdzNOaeu0+A6wCU4UmEdH9fY+V0PTUQoyB2+owNartb",
+	"cuKVXWMeV3LQBxgQ1U3823fsyr4N2VN1TO3YlqZBBZXWBaJ+SxeEOnQQiMgd64dTjzKOJmDCc9XNZ3I6",
+	"a+S4f5PhSY/U4bBnW77Y8FFa2nvawkZm+Ej/zayhvD2N/KkQ+Nax4vvXxe/DDpzmbnocmVgpgcaKO2ja",
+	"Ni1zKr4gdsLUvo/9/k7fDnnPNHMpm01tDYPLNzwNJLasDeGpBG4zgdXJ/l6ERwNud28pbUo3y2EcuWqj",
+	"ngyDMzT2MfYI+ejMK1cUo+UTHVj9KyN01wViPiJqd8QQ6HWcs78zQoNX6MYe3e+egb0RWrlW52SQ46iS",
+	"S+qHPcbiUsk6ckkSQAJoKhBlcq6+WzAOXYzNtGHq1TI+2WGPpGvY1l4DNA67sKcr9ZyXLfYsqE2cmRVN",
+	"9cmWodDj8pN2ie48lqi0DjP2bwoBvMeXZ1xf1cF9r/68e5Bq6f2rGpulkGSEqu/8Yz6qKpIaXcS6ECaA",
+	"uAHJIx17FJzWnPb2hBeDIaemx9yWxJeqO92do1GM2IzGjJcBUILt/DHF6J+Ih9haLKmV0FvOGcLiUge/",
+	"aEyP1O+66WsnpqewYPqaDrIer3HGt5RIjDXhzHbD2Qaulp3LHtka5L30+7AHvbqnPchkZBNXDXpSt/ko",
+	"pPUsPiZzu8JNk9HWZe35BNs09nyCLoVIMer7x2VlOhx9l1A9n7/n/Z64QsMitxlX6L3hKUV+Poqr1Jou",
+	"ytBCF4toEJfCsgxONOluNnSRyPYR7jYaa3Zdzq2mmlsMs6/17nxcG0P4/d+VH93GjC/nJLHJK7XaK7bu",
+	"iqihgl9Kdx1BbzmKv/6SewcNP0HrZhcZuwNwQfzaOdURym/OS+66MMG16rnXKc/WXm9JTL8VoHseuYA3",
+	"0zShQ0YKV2kKz5SRBZG1iVKY4iKTahpdYoUsioWuGaUrRtm/AiVXv2yR5JudCUPxtro9BGJTVIvPfLqY",
+	"VQuZqq05UtdDGVcdeQ5UW9neZBSXqdyeA/VZ5aVmxr9aw8lB6Oih4vZtRX7B+QHWItsmpxC2P8795Scl",
+	"NenQ3qsyb1gEYbZ/Yz/1mlKu2CWcleXf+hWgct5NlKAFoWWVkqBK1M9839H0KYdjv6Pa2e/im+xBBc9I",
+	"J22sx+pzM+QxcLoqDDQcox8Wm9+cfDCJLAKNKVwZnwvh6BJW/bET57aJ2Fakh+oNG4kOzx94Bem5TfP5",
+	"LhTo23DKWXnKR67BBSICiTlbUh3pFyCR/Rv9/yAWdl42k+tjYHbOteyrr/rdl2EmZ7WwJ51CohYYYFsV",
+	"RTZORa7J9TwFWXDqYmlNvSV966vj9ktAjbmurIqIrFWD2tlDp5BnOCF0ZnIUpbYEVkUTGEcUIFXPeFUV",
+	"LI8NpIhKzOW5WvMWhb163awO44nzv9T2svdk45o04JAAKXU8U65Po3YMOM9bmLGvD8zW5guz7Dd2RHko",
+	"T6U0y0PGpvpNU0Oiv0brPaRbTPr1SoyH1THEbIUoW/5Ri74Y85KOQqjhna33osB1hLhlOBKoX2+gDtQK",
+	"TW1rFmP6F1kxWxtVV3UU36amWL6kN8Lu1UOkHL+xvmEDCq2DHpZFQR2rNnw3QikRGpB4koFrvjzMV2j7",
+	"Dd/fQ1zvprPeLFG2CicQsEvUQRtKRHBJfGhsawu55e/oZucBs4ZNs9vEA9q0ApjjKDuqByweGgE3cS5t",
+	"X2NY3zi+bd20LRUmK+TaGDw5ebWLXtaQgq5PqU0iBMSR4UwaJSLDveWcCfD6SBCBTJfDDNSjLb5UtozS",
+	"zqMPrm9UP48yrVwWpnlgz+mbQpv/q37opbA7IdQ0K2+iVZA36bkekjtV3bbY1BMAhUO0AYzHgG4LvMc7",
+	"Fq+ByDCX8UOsqksJPqkW4xrlb0mw8t70TVIKqvebglFBnCx72qrLbDkHDkgyNGN/zEiKc3wJrleNR1Bg",
+	"EcVQ1qFtQKnLcCrZidvS+m7uyFS08zw+MwbCZeHpOZ4JXSq14oF/NdUobe8HywBTU5lS/fviBze7Han0",
+	"bPNzxRirzd24jz2pEK6mvqkb9wgZaLYrfQ82Pu0kiZJmyhTMadm9PjJ1b0VUWvPnREjGV6bSq7XeR6ZW",
+	"czNKxzRlwKl2Ew9h39Upbyc/8gzK9MiqauN7AlkqtlhFrPaax8+UDLw/kCmpf/395UmegWw4nbT7Srd7",
+	"to6pqHSKWkcV4+oT1wHtFXGsTars41ll0vAwgeHh6CBshUnTp5sl/Py/s4QfDPs/Ar7y9qeYtHeLb4Df",
+	"R/5zAnS+opexXy8xRI2uYzMFyNRm9ZcRMAhnGVvW/cBVs6mSkoYo/Z3qfkiVJjTJihRi9VJyBXXVvdV1",
+	"7lE06Vq/mw1UaQ368uh0KT+x98jRAMLrlOhd/OrSFwBo7HWlEZE2MHGWgWK3ZTbRTj12oHX2ldLVK/Rt",
+	"U9jrDF91YFg9XQHvTRWLOi2y7PHU6LX5sNsMcvb7ij+usNWPJ15KIaRE/l7umXcpkS7q+UjvTDu70IJR",
+	"oi9UI186s46rjWBA4qz4RCqVksOvkEhI0VjdGn6xBS/9bGcNp9iflE2nv6lhRve+fhzWZNpsB/BO/SDL",
+	"hJKxbk1lGmjvKCnXNcY+qinygWw/003MjNehg99xFlU0en3XW0/DWZciwgvIM7wCXkINrnPgRKsVvKAU",
+	"OMLSRsHptuVEolyBdYzRhGOazJWMxEGwzFQJSWDnSDu2qibnrhsA0R1CUjVhPU6ijftJxugTMEoeq2V0",
+	"4P7zx2G3Ccuf8K18zPJVRXRoTGGJioKkpj4AzmSk62IbE3SEDOHa5mE7R4hQybRUraSqpTPOGU+WFsDM",
+	"UF9E42Dr0yyJADNBzfulBTAkimRuimaswTFjCFpfYtiOGSSXu/bTa8XxjoBgXmQKF/1HXe827HIuFAqa",
+	"S0Wtx0RiBPu4Nd1zfyNpZR0TyE2oE5yRnGNqeg0tMF2hFK8EwjOGxrbPzZyk1gXEslTf+ZiiF8+7nIlz",
+	"ojQT+4ZYPxKrR0xv9gZRmrDmlz+89qOcDwJRztE3DMh+7Qdkv/imAdkWHfuDsf2w5QWmeFbmPH33Mtp5",
+	"e2tHHnKXgRWmbU1ajtWXXWQjMt2XxihsuJXEJrbJkKKaE2fexBQgrcG1Mi2g8fHxToQs/RtN0v6xGxx9",
+	"svOo+ku4bkSRwWdaMbitxJ2a2U81RMW3qbZbW8KpdgtBUMj8rzmWaImF9R39fqxnZtMl3hr8VhJcri6R",
+	"XUazVZkep1vDKUoQSoyjtguvadzk0ZaRDyEHbJtNNahn3b2bsiXNGE7F/s2UZNBtEnlrB2r56D3Rme8P",
+	"eA03Imly08ESJSwrFlQ7ihYLvCtAvVIrcuZCfCa0Qylm+gEFJpIClWRKdFAFo6BuUn5ZlvZ0TRvhOs90",
+	"G8opzgR0hOKYl9fWHmo1H6B0v9X8i4NAa3m50u3rpowvRoH9ew60ZwL9/POHt6NoZNxhNiattNO5Exwd",
+	"0iLLwjvhlfPy0YJ++uM/otoM/yb55hNIuJb7ibh6kNAThR9KLOaAF5AeoWOz1d23ROTMtGzV6CPQd21k",
+	"uVcIr4INwiXSOfHGKazVDV0RqDkNsWN0CiXEMu0VlGjBhFNn6ZTMCg4pooWpPDKt5jpCGeYz9aUiZ9v4",
+	"59XBX9BYPZeRRO4cIiwuXW9fU5gXESok4HQPnSrZQbEJG+d9elqKB+br05NHkwDC9UqmpKwkEp51bT1t",
+	"exaaKXuhRm1mb6si9zo/Vu/swMfwVrji0/1+Cruqp10mqVWCWlMIsf30u9IaCS8rVH97YdRk13hlx7eQ",
+	"P29qZw+XQV88QrHz/yyggFTXhil7irkOvc7cWegckyVe/V7k0U/4EmoMXckYpi21dWm6iiMTnFzOOCto",
+	"emTdcxo0pgmbM+piU0x9/OIVmrOCm3jWUsiM0MsDtCC0kDbStfYisbOHHDOrMnvdKtgU4SxzSqJWAE9P",
+	"0fj0RE/k83PrWPYebGiY5ho4PrbKXzfD7I2VfQpRsk+UETqRQC/VxHI1nC/f3G141jrALk734GeHJiup",
+	"3da637iF0n5OZ4oAzR+/5uCcKC6MEtsgSvPmqjuTnmxvdKfyE0+vTMjG4uzzl/dHU/Fbgbk7nPHJP35S",
+	"B/H3k3c/RaWk+hx9Ij9qh0rIBen7HwmIdWwlY7NepvKRzUaPFizykc3eUTksWuQjmyGgkhMQ3wcDytis",
+	"GRHy2FH/bRRYgBB4NiAQafXJjezJPnqDyhQCqtQuGyWtE42DlplqdJdZ4PWLb5QL5G98WAFVA6Oni5Bu",
+	"hYbhN6LcvaNoFD6xGUDegKhMAVIXQK1WUvrtVYczoGnt8LYYjWNf8U2iQP0FnHWkaKvv0fg3rVSUUZJa",
+	"TOY7v5sYHduY27Izhdg+MtfMQ2h8Cnm22j1nLjn0mVCSucSJPEKMwm6SkeQSFVQUEwXICewclblwaKnR",
+	"3o/45DAtbDLcJaGpSXS+JHkOxuWdEVErz7km6YoOsYqc+KMfjQ16bx3CCv1FPu372T9ZJBm7LJOKSpTR",
+	"LXjKi8yrAuXwTZ27sAYUU2KwHRI8thZGhWe1EOTj852nIAo456RSXft7zZ6Y0W/V4G3mkFevMe9d76Uz",
+	"a37CRUnMJuq3rjUZeF5ltqyZ5Iy54BnibGlrVhp7xZRktq6C3Tf6kwnVyLA0Fd+/NU75WnYvXzv1Bj8a",
+	"W6teOoSreUt8ujj2X3OmmJUO6RH1VMbIJDBQW+7S1uZ9UniyQY385gH+kSvl13LAAidvrh9dP9wGa+vq",
+	"zEJiV4bs27mdtlomP4QkW9IEflLkdL9a+W8ZhT+mT/ekkF7Dh7o7N8MTneSNvLSbHoRey2uqQ+i9kezQ",
+	"HqPHSesOt15f40DGmfYZd1lA7hEiWoa0bRjZYkvr6bBrbhI3OlYnCE3qARulvTnFEnYl0YEsvfGm7o0m",
+	"7rvjZbq74AO8rGy17xugjEjvXKB3qXsTMkR1HIxNw41N2m0whlezInvyksU5Vo+nLKZM2j9yTNKOYN7g",
+	"UZksxZ53Shar79Mic8eqPuo92+exlEDT2lcOz3T4j1Jn4iIfRQr9FgW1LNMf5Hpt0TjJmICNdiEx3xCb",
+	"/cKdaGyDdHUWCMvSyt7ageDGvdyG1a6NSY+x+t37Y0h4NYVrGZtQZMfNNJ2zQuiA3C70+4MFLzsO2x+9",
+	"XC7h92Kz+kyhFprdjl3SttVG8gMHnNowZC+USPuZKc5WgohaVPHp6U4jyMiLQ66PPNnxQ6bZtEyw4AVF",
+	"zFhD8gxLxZG10mnsWqaReT2CmlT5BE9Bu5AcUxM3J75F+lADo11/QprafEBjMKy6ED4zOr5tuKwjDEyL",
+	"xl1bw8E7NuZZqUzVReukBTplPAEjO7nWhZHx0ppMr6piuU20xnm7yuh5CbptZrVWb3n6qa0VMv0x5fRP",
+	"CnkrtVLOOStmplRCRqaQrJIM0FgUkwWRkcIu+8k6piOL9Op/ybH64CqrRijHhYAIpVB9ZaNnPInes8vb",
+	"Esq3w6haesW0H5amFZ5IzGcgHTNXKsTuz9VK0RxwahQb4yzbnZpSwNpavIc+YZKhJCPqANDJ57Pz1gx/",
+	"/Uxh91h7JpRwxQqJEsYudXk+fRxkRnXbsEugZfQ5+L1M9tAHiUw6MptObQBHETBYHynuzQpqChxrhDfB",
+	"/jizgxXZEVpAm2F4Kx7MLK53l8vlrrpXdgueAU2YEj5r5Jtz9RppS2Y0YeNJiX5QtvmGTRS+KfLeLg/R",
+	"MneAiXjrTNEYZ4LZlOMylK/6/W4OuZdbzA/uqGb4OeQmQ+PT98fozwev/7xjYoJsc5bcx52KkI1Ze/9G",
+	"/6/u6YJn6+JR/qnG/cyzPmX8DFsOpRMtPEU8z/BK0RzpUgXKHIatFk9Zh0Z6jx8J7aznkxF6+cSMl3dO",
+	"OX/jmJaO1ZQMYd9ra5wcEbrCGTGO6+dl0OZRWdbKeEKq2EpIPSHWeLtNeydmqrX5krapAVcLykSaPhvP",
+	"FTqFxw0cJtFapL6fRFsnwBunjStiVGqfudDUH4o2tdxn1qMJabQ/uv1y+/8DAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

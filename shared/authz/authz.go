@@ -110,8 +110,12 @@ const (
 	MoveStudyLab        Action = "study.change_lab"
 	DeletePreviewData   Action = "study.delete_previews"
 	WatchVideo          Action = "study.watch_video" // see the video rule in Authorize
-	ApproveStudy        Action = "study.approve"
-	CloneStudy          Action = "study.clone" // read the source; the copy's lab needs CreateStudy
+	// Exports follow the video rule too: an archive of consent videos is consent footage (CC, CP
+	// for previews), every other export is consented data (RR, RP for previews).
+	ExportData   Action = "study.export_data"
+	ReadExport   Action = "study.read_export"
+	ApproveStudy Action = "study.approve"
+	CloneStudy   Action = "study.clone" // read the source; the copy's lab needs CreateStudy
 
 	// Researchers, by lab permission.
 	CreateStudy      Action = "lab.create_study"
@@ -163,6 +167,8 @@ var rules = map[Action]rule{
 	MoveStudyLab:        {audience: researcher, unsafe: true, study: ChangeStudyLab},
 	DeletePreviewData:   {audience: researcher, unsafe: true, study: DeleteAllPreviewData},
 	WatchVideo:          {audience: researcher, video: true},
+	ExportData:          {audience: researcher, unsafe: true, video: true},
+	ReadExport:          {audience: researcher, video: true},
 	ApproveStudy:        {audience: researcher, unsafe: true, study: ApproveRejectStudy, siteAdmin: true},
 	CloneStudy:          {audience: researcher, unsafe: true, study: ReadStudyDetails},
 

@@ -111,6 +111,8 @@ var expected = map[authz.Action][]string{
 	// The matrix's object is neither consented nor consent footage: nobody sees such a video
 	// (TestWatchVideo covers the rest).
 	authz.WatchVideo: {},
+	authz.ExportData: {},
+	authz.ReadExport: {},
 	// Cloning reads the source study and writes a new one: RD, and never with a read-only token.
 	authz.CloneStudy: {"site-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-readonly", "lab-member", "lab-admin"},
 

@@ -79,6 +79,9 @@ type Config struct {
 	// AnnouncementsPerStudy caps how many families one run of the study announcements job tells
 	// about one study (Lookit's 50).
 	AnnouncementsPerStudy int `env:"ANNOUNCEMENTS_PER_STUDY"`
+	// DownloadStreamMax is the most responses a download streams straight from the API; larger
+	// downloads run as export jobs, so no request runs into the function's time limit.
+	DownloadStreamMax int `env:"DOWNLOAD_STREAM_MAX_RESPONSES"`
 
 	// Study builds on Cloud Build.
 	BuilderImage        string `env:"BUILDER_IMAGE"`
@@ -175,6 +178,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.EmailFrom = r.str("EMAIL_FROM", ifLocal(local, "Lookit <lookit-bot@example.org>"))
 	c.SendGridWebhookPublicKey = r.str("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 	c.AnnouncementsPerStudy = r.intRange("ANNOUNCEMENTS_PER_STUDY", 50, 1, 10000)
+	c.DownloadStreamMax = r.intRange("DOWNLOAD_STREAM_MAX_RESPONSES", 2000, 0, 1000000)
 
 	c.BuilderImage = r.str("BUILDER_IMAGE", ifLocal(local, "local/lookit-builder"))
 	c.BuildRegion = r.str("BUILD_REGION", "global")

@@ -105,6 +105,9 @@ const PlayerRepo = "https://github.com/lookit/ember-lookit-frameplayer"
 // FrameplayerStudy is the name of the demo frameplayer study.
 const FrameplayerStudy = "Demo frameplayer study"
 
+// ExternalStudy is the name of the demo external study.
+const ExternalStudy = "Demo external study"
+
 // UseRunner records the runner build of commit sha (already stored in the experiments bucket by
 // runner.Upload) and points the demo frameplayer study at it.
 func UseRunner(ctx context.Context, pool *pgxpool.Pool, sha string) error {
@@ -139,7 +142,7 @@ func seedStudies(ctx context.Context, q *db.Queries, labID, researcherID int64) 
 			Metadata:       mustJSON(map[string]string{"experiment": jsPsychExperiment}),
 			PreviewSummary: "A one-trial jsPsych study.", ShortDescription: "Press a key when your child looks at the screen.",
 			Duration: "1 minute"},
-		{Name: "Demo external study", StudyTypeID: 2, Structure: []byte(`{"frames":{},"sequence":[]}`),
+		{Name: ExternalStudy, StudyTypeID: 2, Structure: []byte(`{"frames":{},"sequence":[]}`),
 			Metadata:       []byte(`{"url":"https://example.org/demo-study","scheduled":false,"study_platform":"other"}`),
 			PreviewSummary: "A study that runs on another site.", ShortDescription: "You will be sent to the lab's own site.",
 			Duration: "5 minutes"},

@@ -162,8 +162,12 @@ var optionalIDs = func() []string {
 }()
 
 // Options selects optional columns: Lookit's data_options (responses, children) and
-// demo_options (demographics) lists. The zero value selects none.
-type Options struct{ bits uint32 }
+// demo_options (demographics) lists. The zero value selects none. It also carries Lookit's
+// full_uuids choice for the Psych-DS zip (see WithFullUUIDs).
+type Options struct {
+	bits      uint32
+	fullUUIDs bool
+}
 
 // ErrUnknownColumn is returned by NewOptions for an id that is not an optional column.
 var ErrUnknownColumn = errors.New("downloads: not an optional column")

@@ -124,8 +124,11 @@ func TestFileNames(t *testing.T) {
 		{downloads.DemographicsJSONFile, must(downloads.NewOptions("participant__global_id")), stem + "_all-demographic-snapshots-identifiable.json"},
 		{downloads.DemographicsDictionaryFile, id, stem + "_all-demographic-snapshots-dict.csv"},
 		{downloads.FrameDataZipFile, id, stem + "_framedata_per_session.zip"},
+		{downloads.FrameDictionaryFile, id, stem + "_" + studyUUID + "_all-frames-dict.csv"},
+		{downloads.PsychDSFile, id, stem + "--psychds.zip"},
 	} {
-		if got := downloads.FileName(studyName, c.f, c.opts); got != c.want {
+		study := downloads.StudyInfo{Name: studyName, UUID: uuid.MustParse(studyUUID)}
+		if got := downloads.FileName(study, c.f, c.opts); got != c.want {
 			t.Errorf("FileName(%d, %q) = %q, want %q", c.f, c.opts.IDs(), got, c.want)
 		}
 	}

@@ -10,6 +10,14 @@
 // together (see ChildrenCSV). KeySet and FrameDictionary grow with the distinct keys of the
 // protocol only.
 //
+// Write assembles a whole study-wide File (Lookit's downloads, the frame-data zip and the
+// Psych-DS zip) from a Source of responses, reading it as many times as Passes says: the
+// overview's header needs every response's keys before its first row, and a zip is written one
+// entry at a time, so each file listing responses takes a pass. A response the writers reject
+// is left out of the whole File and reported in the Result. The zips are written as they go,
+// but the zip format puts its directory at the end, so archive/zip keeps each entry's header
+// (a few hundred bytes) until then: the only memory that grows with the responses.
+//
 // Values are written as Lookit's Python code writes them, so files compare with Lookit's:
 //
 //   - CSV uses csv.QUOTE_NONNUMERIC: text quoted, numbers and True/False bare, None as "",

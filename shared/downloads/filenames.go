@@ -32,13 +32,18 @@ const (
 	DemographicsJSONFile                   // <stem>_all-demographic-snapshots[-identifiable].json
 	DemographicsDictionaryFile             // <stem>_all-demographic-snapshots-dict.csv
 	FrameDataZipFile                       // <stem>_framedata_per_session.zip
+	FrameDictionaryFile                    // <stem>_<study uuid>_all-frames-dict.csv (FrameDictionaryFileName)
+	PsychDSFile                            // <stem>--psychds.zip
 )
 
 // FileName is the name of a study-wide download made with opts: "<stem>_<part>.<ext>", where
 // choosing an identifiable column adds "-identifiable" to the part, as Lookit does for the
 // overviews and the all-responses JSON. Lookit does not mark the demographic files; here they are
-// marked too when participant__global_id is chosen, since it identifies the family.
-func FileName(studyName string, f File, opts Options) string {
+// marked too when participant__global_id is chosen, since it identifies the family. The
+// frame-data dictionary's name holds the study's UUID; the Psych-DS zip is "<stem>--psychds.zip"
+// whatever the columns (its files inside are marked).
+func FileName(study StudyInfo, f File, opts Options) string {
+	studyName := study.Name
 	part, ext, identifiable := "", ".csv", false
 	switch f {
 	case SummaryFile:
@@ -59,6 +64,10 @@ func FileName(studyName string, f File, opts Options) string {
 		part = "all-demographic-snapshots-dict"
 	case FrameDataZipFile:
 		part, ext = "framedata_per_session", ".zip"
+	case FrameDictionaryFile:
+		return FrameDictionaryFileName(studyName, study.UUID)
+	case PsychDSFile:
+		return StudyFileStem(studyName) + "--psychds.zip"
 	default:
 		part = "download"
 	}

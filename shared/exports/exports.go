@@ -17,8 +17,8 @@ type Request struct {
 // Func produces one export.
 type Func func(ctx context.Context, r Request) error
 
-// Registry maps export kinds to their functions. The researcher data work (issue 8) registers
-// the kinds; until then every request is unknown and kept as rejected.
+// Registry maps export kinds to their functions (functions/exports registers the download and
+// video archive kinds). A request of any other kind is rejected for good.
 type Registry map[string]Func
 
 // ErrUnknownKind is returned for a kind nothing produces.

@@ -127,8 +127,16 @@ var operations = map[string]operation{
 	"ListStudyResponses":          {action: authz.ReadResponses, object: studyDataObject},
 	"GetStudyResponse":            {action: authz.ReadResponses, object: responseObject},
 	"SetResponseResearcherFields": {action: authz.EditFeedback, object: responseObject},
-	"ListConsent":                 {action: authz.ReviewConsent, object: studyDataObject},
-	"RuleOnConsent":               {action: authz.CodeConsent, object: studyDataObject},
+	"AddResponseFeedback":         {action: authz.EditFeedback, object: responseObject},
+	"EditResponseFeedback":        {action: authz.EditFeedback, object: feedbackObject},
+
+	// Downloads stream what the response views show; exports follow the video rule (see authz).
+	"DownloadStudyFile": {action: authz.ReadResponses, object: studyDataObject},
+	"CreateExport":      {action: authz.ExportData, object: exportRequestObject},
+	"GetExport":         {action: authz.ReadExport, object: exportObject},
+	"ListStudyExports":  {action: authz.ReadStudy, object: studyObject}, // the caller's own exports
+	"ListConsent":       {action: authz.ReviewConsent, object: studyDataObject},
+	"RuleOnConsent":     {action: authz.CodeConsent, object: studyDataObject},
 
 	"ListStudyParticipants": {action: authz.ContactParticipants, object: studyObject},
 	"ListStudyMessages":     {action: authz.ContactParticipants, object: studyObject},
@@ -136,6 +144,8 @@ var operations = map[string]operation{
 
 	// A family takes part with one of its own children.
 	"ParticipateExternal": {action: authz.CreateResponse, object: participantObject},
+	// A family's own past sessions, with the researchers' feedback.
+	"ListPastSessions": {action: authz.ReadOwnPastSession},
 }
 
 // participantObject loads the family of the child a family takes part with.
@@ -219,6 +229,8 @@ func studyObject(ctx context.Context, s *appServer, request any) (authz.Object, 
 	case appapi.ListStudyParticipantsRequestObject:
 		id = r.StudyId
 	case appapi.ListStudyMessagesRequestObject:
+		id = r.StudyId
+	case appapi.ListStudyExportsRequestObject:
 		id = r.StudyId
 	case appapi.SendStudyMessageRequestObject:
 		id = r.StudyId

@@ -179,6 +179,15 @@ var requests = map[string]struct {
 	"ListStudyMessages":           {"GET", "/api/studies/STUDY/messages", ``},
 	// No recipient matches: 400 for those let through, 403/401 for the rest.
 	"SendStudyMessage": {"POST", "/api/studies/STUDY/messages", `{"kind": "transactional", "subject": "Hello", "body": "Thanks!", "recipients": ["nobody"]}`},
+
+	"AddResponseFeedback":  {"POST", "/api/responses/RESPONSE/feedback", `{"comment": "Thank you for taking part!"}`},
+	"EditResponseFeedback": {"PATCH", "/api/feedback/FEEDBACK", `{"comment": "Thank you again!"}`},
+	"ListPastSessions":     {"GET", "/api/me/past-sessions", ``},
+	"DownloadStudyFile":    {"GET", "/api/studies/STUDY/downloads/summary_csv", ``},
+	"CreateExport":         {"POST", "/api/studies/STUDY/exports", `{"kind": "download", "file": "summary_csv"}`},
+	"ListStudyExports":     {"GET", "/api/studies/STUDY/exports", ``},
+	// An export of the study's real data requested by the caller (only the requester follows one).
+	"GetExport": {"GET", "/api/exports/EXPORT", ``},
 }
 
 const labBody = `{"name":"Lab NAME","institution":"U","principal_investigator_name":"PI","contact_email":"NAME@lab.example.org",
@@ -289,6 +298,16 @@ var allowed = map[string][]string{
 	"ListStudyParticipants": {"study-submission_processor", "study-researcher", "study-admin"},
 	"ListStudyMessages":     {"study-submission_processor", "study-researcher", "study-admin"},
 	"SendStudyMessage":      {"study-submission_processor", "study-researcher", "study-admin"},
+	// EF: feedback on a consented response, and corrections to it.
+	"AddResponseFeedback":  {"study-submission_processor", "study-researcher", "study-admin"},
+	"EditResponseFeedback": {"study-submission_processor", "study-researcher", "study-admin"},
+	// Each caller's own past sessions (a researcher's are those of their own children, if any).
+	"ListPastSessions": loggedIn,
+	// Downloads and exports of real data: RR (TestPreviewDataPermissions covers RP and CC/CP).
+	"DownloadStudyFile": {"study-analysis", "study-researcher", "study-admin"},
+	"CreateExport":      {"study-analysis", "study-researcher", "study-admin"},
+	"GetExport":         {"study-analysis", "study-researcher", "study-admin"},
+	"ListStudyExports":  readers, // the caller's own exports: file names and progress, no data
 }
 
 // readers hold READ_STUDY_DETAILS on the fixture study: every study group, the lab's read-only,
@@ -361,7 +380,8 @@ func TestRouteMatrix(t *testing.T) {
 				body = strings.ReplaceAll(body, "CHILD", c.UUID)
 			}
 			path = strings.ReplaceAll(path, "LAB", labUUID)
-			if strings.Contains(path, "STUDY") || strings.Contains(path, "VIDEO") || strings.Contains(path+body, "RESPONSE") {
+			if strings.Contains(path, "STUDY") || strings.Contains(path, "VIDEO") || strings.Contains(path+body, "RESPONSE") ||
+				strings.Contains(path, "FEEDBACK") || strings.Contains(path, "EXPORT") {
 				// A fresh study in the lab, with each study-* role in its group.
 				var studyID int64
 				var studyUUID string
@@ -378,7 +398,16 @@ func TestRouteMatrix(t *testing.T) {
 					}
 				}
 				path = strings.ReplaceAll(path, "STUDY", studyUUID)
-				if strings.Contains(path+body, "VIDEO") || strings.Contains(path+body, "RESPONSE") {
+				if strings.Contains(path, "EXPORT") {
+					var export string
+					if err := pool.QueryRow(ctx, `INSERT INTO exports (study_id, requested_by, kind, params, request_key, file_name)
+						VALUES ($1, $2, 'download', '{"file": "summary_csv", "preview": false}', gen_random_uuid()::text, 'Matrix-study_all-responses.csv')
+						RETURNING id::text`, studyID, nullID(users[r.name])).Scan(&export); err != nil {
+						t.Fatal(err)
+					}
+					path = strings.ReplaceAll(path, "EXPORT", export)
+				}
+				if strings.Contains(path+body, "VIDEO") || strings.Contains(path+body, "RESPONSE") || strings.Contains(path, "FEEDBACK") {
 					// A response of the family's child whose consent was accepted, with a session video.
 					var video, response string
 					if err := pool.QueryRow(ctx, `
@@ -394,6 +423,14 @@ func TestRouteMatrix(t *testing.T) {
 					}
 					path = strings.ReplaceAll(path, "VIDEO", video)
 					path = strings.ReplaceAll(path, "RESPONSE", response)
+					if strings.Contains(path, "FEEDBACK") {
+						var feedback string
+						if err := pool.QueryRow(ctx, `INSERT INTO feedback (response_id, comment) SELECT id, 'Thanks!' FROM responses
+							WHERE uuid = $1 RETURNING uuid::text`, response).Scan(&feedback); err != nil {
+							t.Fatal(err)
+						}
+						path = strings.ReplaceAll(path, "FEEDBACK", feedback)
+					}
 					body = strings.ReplaceAll(body, "RESPONSE", response)
 				}
 			}
@@ -422,6 +459,14 @@ func TestRouteMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// nullID is a user id for SQL: NULL for the anonymous role, which has none.
+func nullID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }
 
 func contains(list []string, s string) bool {

@@ -42,6 +42,8 @@ func studyDataObject(ctx context.Context, s *appServer, request any) (authz.Obje
 		id, preview = r.StudyId, r.Params.Preview != nil && *r.Params.Preview
 	case appapi.RuleOnConsentRequestObject:
 		id, preview = r.StudyId, r.Body != nil && r.Body.Preview != nil && *r.Body.Preview
+	case appapi.DownloadStudyFileRequestObject:
+		id, preview = r.StudyId, r.Params.Preview != nil && *r.Params.Preview
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: studyDataObject: unexpected request %T", request)
 	}
@@ -63,6 +65,8 @@ func responseObject(ctx context.Context, s *appServer, request any) (authz.Objec
 	case appapi.GetStudyResponseRequestObject:
 		id = r.ResponseId
 	case appapi.SetResponseResearcherFieldsRequestObject:
+		id = r.ResponseId
+	case appapi.AddResponseFeedbackRequestObject:
 		id = r.ResponseId
 	default:
 		return authz.Object{}, fmt.Errorf("httpapi: responseObject: unexpected request %T", request)

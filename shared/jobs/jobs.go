@@ -33,6 +33,7 @@ var Schedule = map[string]string{
 	DeleteDueVideos:      "45 * * * *",
 	CompleteStaleUploads: "0 4 * * *",
 	StaleBuilds:          "*/10 * * * *",
+	StaleExports:         "5-59/10 * * * *",
 	// Daily, in the morning in the Americas (10:00 EDT); Lookit's ran at 10:00, by default UTC.
 	StudyAnnouncements: "0 14 * * *",
 }

@@ -36,6 +36,9 @@ func everyKind(name, link string) []mail.Content {
 		mail.RunnerBuildFailed(name, "0123abc", "FAILURE", link), mail.RunnerBuildFailed(name, "0123abc", "TIMEOUT", ""),
 		mail.StudyAnnouncement(name, []string{name, "Ben"}, name, name, link, link),
 		mail.ResearcherMessage(name, name+"\n\nSee "+link, name, link),
+		mail.ResponseFeedback(name, name, name+"\n\nSee "+link, link),
+		mail.ExportReady(name, name, link, "24 hours", 0, link), mail.ExportReady(name, name, link, "30 minutes", 3, ""),
+		mail.ExportFailed(name, name, name, link), mail.ExportFailed(name, name, name, ""),
 	}
 	for _, k := range []string{mail.KindStudySubmitted, mail.KindStudyApproved, mail.KindStudyRescinded, mail.KindStudyRejected,
 		mail.KindStudyRetracted, mail.KindStudyActivated, mail.KindStudyPaused, mail.KindStudyDeactivated} {

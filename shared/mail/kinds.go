@@ -137,3 +137,34 @@ const KindResearcherMessage = "researcher_message"
 func ResearcherMessage(subject, body, study, prefsLink string) Content {
 	return Content{KindResearcherMessage, struct{ Subject, Body, Study, PrefsLink string }{subject, body, study, prefsLink}}
 }
+
+// KindResponseFeedback tells a family that a researcher left feedback on one of their sessions.
+const KindResponseFeedback = "response_feedback"
+
+// ResponseFeedback is the email a family gets when a researcher leaves feedback on a session of
+// child in study; the feedback is in the email and on the family's past sessions page (link).
+func ResponseFeedback(study, child, feedback, link string) Content {
+	return Content{KindResponseFeedback, struct{ Study, Child, Feedback, Link string }{study, child, feedback, link}}
+}
+
+// Export kinds: to the researcher who asked for a download or video archive.
+const (
+	KindExportReady  = "export_ready"
+	KindExportFailed = "export_failed"
+)
+
+// ExportReady is the email with the link to a finished export: file is its name, validFor how
+// long the link works ("24 hours"), skipped how many responses could not be written, and page
+// the study's page where another link can be asked for.
+func ExportReady(study, file, link, validFor string, skipped int, page string) Content {
+	return Content{KindExportReady, struct {
+		Study, File, Link, ValidFor string
+		Skipped                     int
+		Page                        string
+	}{study, file, link, validFor, skipped, page}}
+}
+
+// ExportFailed tells the researcher that an export could not be made; reason is for them.
+func ExportFailed(study, file, reason, page string) Content {
+	return Content{KindExportFailed, struct{ Study, File, Reason, Page string }{study, file, reason, page}}
+}

@@ -243,12 +243,6 @@ type ConsentRulingEntry struct {
 	CreatedAt                 time.Time
 }
 
-// FeedbackEntry is researchers' feedback on a response.
-type FeedbackEntry struct {
-	UUID, Comment string
-	CreatedAt     time.Time
-}
-
 // Response returns one response with its frame data, videos, consent history and feedback.
 // Responses the data rules keep from researchers (not consented, another study type) are
 // NotFound, as if they did not exist.
@@ -298,7 +292,7 @@ func (d *ResearchData) Response(ctx context.Context, responseUUID string) (Respo
 			out.Rulings = append(out.Rulings, ConsentRulingEntry{Action: c.Action, Comments: c.Comments, Arbiter: c.Arbiter, CreatedAt: c.CreatedAt.Time})
 		}
 		for _, f := range feedback {
-			out.Feedback = append(out.Feedback, FeedbackEntry{UUID: f.Uuid, Comment: f.Comment, CreatedAt: f.CreatedAt.Time})
+			out.Feedback = append(out.Feedback, FeedbackEntry{UUID: f.Uuid, Comment: f.Comment, CreatedAt: f.CreatedAt.Time, UpdatedAt: f.UpdatedAt.Time})
 		}
 		return nil
 	})

@@ -7,11 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"lookit.dev/platform/shared/benchmem"
 	"lookit.dev/platform/shared/s3"
 	"lookit.dev/platform/shared/videoarchive"
 )
@@ -62,7 +59,7 @@ func BenchmarkVideoArchive(b *testing.B) {
 
 	b.Run("ours", func(b *testing.B) {
 		run := runID(b)
-		mem := watchMemory()
+		mem := benchmem.Start()
 		b.ResetTimer()
 		for i := range b.N {
 			if err := videoarchive.Build(ctx, dst, fmt.Sprintf("bench/%s-%d.zip", run, i), items, nil); err != nil {
@@ -70,7 +67,7 @@ func BenchmarkVideoArchive(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		mem.report(b, total)
+		reportRun(b, mem, total)
 		// Untimed: every archive holds all the video, and goes, to spare the fake's memory.
 		for i := range b.N {
 			key := fmt.Sprintf("bench/%s-%d.zip", run, i)
@@ -89,7 +86,7 @@ func BenchmarkVideoArchive(b *testing.B) {
 
 	b.Run("ceiling", func(b *testing.B) {
 		run := runID(b)
-		mem := watchMemory()
+		mem := benchmem.Start()
 		b.ResetTimer()
 		for i := range b.N {
 			for _, it := range items {
@@ -105,7 +102,7 @@ func BenchmarkVideoArchive(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		mem.report(b, total)
+		reportRun(b, mem, total)
 		for i := range b.N {
 			for _, it := range items {
 				if err := dst.Delete(ctx, fmt.Sprintf("bench/%s-%d/%s", run, i, it.Name)); err != nil {
@@ -165,74 +162,17 @@ func runID(b *testing.B) string {
 	return hex.EncodeToString(r[:])
 }
 
-// memoryWatch measures this process's memory from its start to report.
-type memoryWatch struct {
-	rssReset bool
-	baseHeap uint64
-	stop     chan struct{}
-	peakHeap chan uint64
-}
-
-const heapMetric = "/memory/classes/heap/objects:bytes"
-
-// watchMemory returns freed memory to the system, resets the resident-set high-water mark
-// (Linux: writing 5 to /proc/self/clear_refs) and starts sampling the Go heap.
-func watchMemory() *memoryWatch {
-	runtime.GC()
-	debug.FreeOSMemory()
-	w := &memoryWatch{stop: make(chan struct{}), peakHeap: make(chan uint64, 1)}
-	w.rssReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-	sample := []metrics.Sample{{Name: heapMetric}}
-	metrics.Read(sample)
-	w.baseHeap = sample[0].Value.Uint64()
-	go func() {
-		peak := w.baseHeap
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-w.stop:
-				w.peakHeap <- peak
-				return
-			case <-tick.C:
-				metrics.Read(sample)
-				peak = max(peak, sample[0].Value.Uint64())
-			}
-		}
-	}()
-	return w
-}
-
-// report stops the watch and reports throughput and memory; bytes is what one operation moves.
-func (w *memoryWatch) report(b *testing.B, bytes int64) {
-	close(w.stop)
-	peak := <-w.peakHeap
+// reportRun stops the memory watch and reports throughput and memory; bytes is what one
+// operation moves.
+func reportRun(b *testing.B, mem *benchmem.Watch, bytes int64) {
+	mem.Report(b)
 	b.ReportMetric(float64(bytes)*float64(b.N)/1e6/b.Elapsed().Seconds(), "MB/s")
-	b.ReportMetric(float64(peak-w.baseHeap)/(1<<20), "peak-heap-MB")
-	if hwm, ok := procStatusKB(os.Getpid(), "VmHWM"); ok && w.rssReset {
-		b.ReportMetric(float64(hwm)/1024, "peak-RSS-MB")
-	}
-}
-
-// procStatusKB reads a "kB" field of /proc/<pid>/status.
-func procStatusKB(pid int, field string) (int64, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, false
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 // logMemory logs the fakes process's peak resident set, to show what was kept out of the
 // benchmark's own figure.
 func (p *fakesProcess) logMemory(b *testing.B) {
-	if hwm, ok := procStatusKB(p.pid, "VmHWM"); ok {
+	if hwm, ok := benchmem.ProcStatusKB(p.pid, "VmHWM"); ok {
 		b.Logf("fakes process (S3 and GCS stand-ins, objects in memory): peak RSS %d MB", hwm/1024)
 	}
 }

@@ -148,25 +148,27 @@ type EventReceipt struct {
 }
 
 type Export struct {
-	ID          string
-	StudyID     int64
-	RequestedBy *int64
-	Kind        string
-	Params      []byte
-	RequestKey  string
-	FileName    string
-	State       string
-	DoneItems   int32
-	TotalItems  *int32
-	ObjectKey   *string
-	Bytes       *int64
-	Error       string
-	Attempts    int32
-	EmailID     pgtype.UUID
-	CreatedAt   pgtype.Timestamptz
-	StartedAt   pgtype.Timestamptz
-	HeartbeatAt pgtype.Timestamptz
-	FinishedAt  pgtype.Timestamptz
+	ID           string
+	StudyID      int64
+	RequestedBy  *int64
+	Kind         string
+	Params       []byte
+	RequestKey   string
+	FileName     string
+	State        string
+	DoneItems    int32
+	TotalItems   *int32
+	ObjectKey    *string
+	Bytes        *int64
+	Error        string
+	Attempts     int32
+	EmailID      pgtype.UUID
+	CreatedAt    pgtype.Timestamptz
+	StartedAt    pgtype.Timestamptz
+	HeartbeatAt  pgtype.Timestamptz
+	FinishedAt   pgtype.Timestamptz
+	Skipped      []string
+	SkippedCount int32
 }
 
 type Feedback struct {

@@ -11,6 +11,52 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const addResponseFeedback = `-- name: AddResponseFeedback :one
+WITH f AS (
+    INSERT INTO feedback (response_id, researcher_id, comment) VALUES ($1, $2, $3)
+    RETURNING uuid, created_at, response_id
+)
+SELECT f.uuid::text AS uuid, f.created_at, s.name AS study_name, u.email::text AS family_email,
+       u.email_response_questions, u.is_active, c.given_name AS child_name
+FROM f
+JOIN responses r ON r.id = f.response_id
+JOIN studies s ON s.id = r.study_id
+JOIN children c ON c.id = r.child_id
+JOIN users u ON u.id = c.user_id
+`
+
+type AddResponseFeedbackParams struct {
+	ResponseID   int64
+	ResearcherID *int64
+	Comment      string
+}
+
+type AddResponseFeedbackRow struct {
+	Uuid                   string
+	CreatedAt              pgtype.Timestamptz
+	StudyName              string
+	FamilyEmail            string
+	EmailResponseQuestions bool
+	IsActive               bool
+	ChildName              string
+}
+
+// A researcher's feedback on a response, with what the family's email needs.
+func (q *Queries) AddResponseFeedback(ctx context.Context, arg AddResponseFeedbackParams) (AddResponseFeedbackRow, error) {
+	row := q.db.QueryRow(ctx, addResponseFeedback, arg.ResponseID, arg.ResearcherID, arg.Comment)
+	var i AddResponseFeedbackRow
+	err := row.Scan(
+		&i.Uuid,
+		&i.CreatedAt,
+		&i.StudyName,
+		&i.FamilyEmail,
+		&i.EmailResponseQuestions,
+		&i.IsActive,
+		&i.ChildName,
+	)
+	return i, err
+}
+
 const consentQueue = `-- name: ConsentQueue :many
 SELECT r.id, r.uuid::text AS uuid, r.created_at, r.completed, r.is_preview,
        c.uuid::text AS child_uuid, c.given_name AS child_name, c.birthday AS child_birthday,
@@ -144,6 +190,175 @@ func (q *Queries) ConsentVideos(ctx context.Context, responseIds []int64) ([]Con
 	return items, nil
 }
 
+const editResponseFeedback = `-- name: EditResponseFeedback :one
+UPDATE feedback SET comment = $1, updated_at = now() WHERE uuid = $2
+RETURNING uuid::text AS uuid, comment, created_at, updated_at
+`
+
+type EditResponseFeedbackParams struct {
+	Comment string
+	Uuid    string
+}
+
+type EditResponseFeedbackRow struct {
+	Uuid      string
+	Comment   string
+	CreatedAt pgtype.Timestamptz
+	UpdatedAt pgtype.Timestamptz
+}
+
+func (q *Queries) EditResponseFeedback(ctx context.Context, arg EditResponseFeedbackParams) (EditResponseFeedbackRow, error) {
+	row := q.db.QueryRow(ctx, editResponseFeedback, arg.Comment, arg.Uuid)
+	var i EditResponseFeedbackRow
+	err := row.Scan(
+		&i.Uuid,
+		&i.Comment,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const feedbackOnResponses = `-- name: FeedbackOnResponses :many
+SELECT f.response_id, f.uuid::text AS uuid, f.comment, f.created_at, f.updated_at
+FROM feedback f WHERE f.response_id = ANY($1::bigint[]) ORDER BY f.response_id, f.created_at, f.id
+`
+
+type FeedbackOnResponsesRow struct {
+	ResponseID int64
+	Uuid       string
+	Comment    string
+	CreatedAt  pgtype.Timestamptz
+	UpdatedAt  pgtype.Timestamptz
+}
+
+func (q *Queries) FeedbackOnResponses(ctx context.Context, responseIds []int64) ([]FeedbackOnResponsesRow, error) {
+	rows, err := q.db.Query(ctx, feedbackOnResponses, responseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []FeedbackOnResponsesRow
+	for rows.Next() {
+		var i FeedbackOnResponsesRow
+		if err := rows.Scan(
+			&i.ResponseID,
+			&i.Uuid,
+			&i.Comment,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const feedbackResponse = `-- name: FeedbackResponse :one
+SELECT f.id, r.study_id, s.lab_id, r.is_preview
+FROM feedback f JOIN responses r ON r.id = f.response_id JOIN studies s ON s.id = r.study_id
+WHERE f.uuid = $1
+`
+
+type FeedbackResponseRow struct {
+	ID        int64
+	StudyID   int64
+	LabID     int64
+	IsPreview bool
+}
+
+// The response feedback belongs to, to authorize editing it.
+func (q *Queries) FeedbackResponse(ctx context.Context, uuid string) (FeedbackResponseRow, error) {
+	row := q.db.QueryRow(ctx, feedbackResponse, uuid)
+	var i FeedbackResponseRow
+	err := row.Scan(
+		&i.ID,
+		&i.StudyID,
+		&i.LabID,
+		&i.IsPreview,
+	)
+	return i, err
+}
+
+const pastSessions = `-- name: PastSessions :many
+SELECT r.id, r.uuid::text AS uuid, r.created_at, r.completed, s.uuid::text AS study_uuid, s.name AS study_name,
+       s.study_type_id, s.state AS study_state, c.uuid::text AS child_uuid, c.given_name AS child_name,
+       coalesce(cc.action, '')::text AS ruling
+FROM responses r
+JOIN children c ON c.id = r.child_id
+JOIN studies s ON s.id = r.study_id
+LEFT JOIN current_consent cc ON cc.response_id = r.id
+WHERE c.user_id = $1 AND NOT r.is_preview
+  AND (s.study_type_id = 2 OR r.completed_consent_frame)
+  AND ($2::timestamptz IS NULL OR (r.created_at, r.id) < ($2::timestamptz, $3::bigint))
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT $4
+`
+
+type PastSessionsParams struct {
+	UserID  int64
+	AfterAt pgtype.Timestamptz
+	AfterID int64
+	Lim     int32
+}
+
+type PastSessionsRow struct {
+	ID          int64
+	Uuid        string
+	CreatedAt   pgtype.Timestamptz
+	Completed   bool
+	StudyUuid   string
+	StudyName   string
+	StudyTypeID int16
+	StudyState  string
+	ChildUuid   string
+	ChildName   string
+	Ruling      string
+}
+
+// A family's past sessions, newest first (Lookit's past studies): responses to studies run here
+// once the consent frame was completed, and every response to an external study.
+func (q *Queries) PastSessions(ctx context.Context, arg PastSessionsParams) ([]PastSessionsRow, error) {
+	rows, err := q.db.Query(ctx, pastSessions,
+		arg.UserID,
+		arg.AfterAt,
+		arg.AfterID,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PastSessionsRow
+	for rows.Next() {
+		var i PastSessionsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Uuid,
+			&i.CreatedAt,
+			&i.Completed,
+			&i.StudyUuid,
+			&i.StudyName,
+			&i.StudyTypeID,
+			&i.StudyState,
+			&i.ChildUuid,
+			&i.ChildName,
+			&i.Ruling,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordRulings = `-- name: RecordRulings :many
 WITH wanted AS (
     SELECT unnest($2::uuid[]) AS response_uuid, unnest($3::text[]) AS action, unnest($4::text[]) AS comments
@@ -204,13 +419,14 @@ func (q *Queries) RecordRulings(ctx context.Context, arg RecordRulingsParams) ([
 }
 
 const responseFeedback = `-- name: ResponseFeedback :many
-SELECT f.uuid::text AS uuid, f.comment, f.created_at FROM feedback f WHERE f.response_id = $1 ORDER BY f.created_at, f.id
+SELECT f.uuid::text AS uuid, f.comment, f.created_at, f.updated_at FROM feedback f WHERE f.response_id = $1 ORDER BY f.created_at, f.id
 `
 
 type ResponseFeedbackRow struct {
 	Uuid      string
 	Comment   string
 	CreatedAt pgtype.Timestamptz
+	UpdatedAt pgtype.Timestamptz
 }
 
 func (q *Queries) ResponseFeedback(ctx context.Context, responseID int64) ([]ResponseFeedbackRow, error) {
@@ -222,7 +438,12 @@ func (q *Queries) ResponseFeedback(ctx context.Context, responseID int64) ([]Res
 	var items []ResponseFeedbackRow
 	for rows.Next() {
 		var i ResponseFeedbackRow
-		if err := rows.Scan(&i.Uuid, &i.Comment, &i.CreatedAt); err != nil {
+		if err := rows.Scan(
+			&i.Uuid,
+			&i.Comment,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

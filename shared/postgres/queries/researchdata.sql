@@ -121,4 +121,48 @@ SELECT t.id, t.action, @arbiter_id, t.comments FROM targets t
 RETURNING response_id, action;
 
 -- name: ResponseFeedback :many
-SELECT f.uuid::text AS uuid, f.comment, f.created_at FROM feedback f WHERE f.response_id = @response_id ORDER BY f.created_at, f.id;
+SELECT f.uuid::text AS uuid, f.comment, f.created_at, f.updated_at FROM feedback f WHERE f.response_id = @response_id ORDER BY f.created_at, f.id;
+
+-- name: AddResponseFeedback :one
+-- A researcher's feedback on a response, with what the family's email needs.
+WITH f AS (
+    INSERT INTO feedback (response_id, researcher_id, comment) VALUES (@response_id, @researcher_id, @comment)
+    RETURNING uuid, created_at, response_id
+)
+SELECT f.uuid::text AS uuid, f.created_at, s.name AS study_name, u.email::text AS family_email,
+       u.email_response_questions, u.is_active, c.given_name AS child_name
+FROM f
+JOIN responses r ON r.id = f.response_id
+JOIN studies s ON s.id = r.study_id
+JOIN children c ON c.id = r.child_id
+JOIN users u ON u.id = c.user_id;
+
+-- name: FeedbackResponse :one
+-- The response feedback belongs to, to authorize editing it.
+SELECT f.id, r.study_id, s.lab_id, r.is_preview
+FROM feedback f JOIN responses r ON r.id = f.response_id JOIN studies s ON s.id = r.study_id
+WHERE f.uuid = @uuid;
+
+-- name: EditResponseFeedback :one
+UPDATE feedback SET comment = @comment, updated_at = now() WHERE uuid = @uuid
+RETURNING uuid::text AS uuid, comment, created_at, updated_at;
+
+-- name: PastSessions :many
+-- A family's past sessions, newest first (Lookit's past studies): responses to studies run here
+-- once the consent frame was completed, and every response to an external study.
+SELECT r.id, r.uuid::text AS uuid, r.created_at, r.completed, s.uuid::text AS study_uuid, s.name AS study_name,
+       s.study_type_id, s.state AS study_state, c.uuid::text AS child_uuid, c.given_name AS child_name,
+       coalesce(cc.action, '')::text AS ruling
+FROM responses r
+JOIN children c ON c.id = r.child_id
+JOIN studies s ON s.id = r.study_id
+LEFT JOIN current_consent cc ON cc.response_id = r.id
+WHERE c.user_id = @user_id AND NOT r.is_preview
+  AND (s.study_type_id = 2 OR r.completed_consent_frame)
+  AND (sqlc.narg(after_at)::timestamptz IS NULL OR (r.created_at, r.id) < (sqlc.narg(after_at)::timestamptz, @after_id::bigint))
+ORDER BY r.created_at DESC, r.id DESC
+LIMIT @lim;
+
+-- name: FeedbackOnResponses :many
+SELECT f.response_id, f.uuid::text AS uuid, f.comment, f.created_at, f.updated_at
+FROM feedback f WHERE f.response_id = ANY(@response_ids::bigint[]) ORDER BY f.response_id, f.created_at, f.id;
