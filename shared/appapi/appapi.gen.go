@@ -381,15 +381,18 @@ func (e ResearcherFieldsSessionStatus) Valid() bool {
 
 // Defines values for ResponseDetailConsentRuling.
 const (
-	ResponseDetailConsentRulingAccepted ResponseDetailConsentRuling = "accepted"
-	ResponseDetailConsentRulingPending  ResponseDetailConsentRuling = "pending"
-	ResponseDetailConsentRulingRejected ResponseDetailConsentRuling = "rejected"
+	ResponseDetailConsentRulingAccepted      ResponseDetailConsentRuling = "accepted"
+	ResponseDetailConsentRulingNotApplicable ResponseDetailConsentRuling = "not_applicable"
+	ResponseDetailConsentRulingPending       ResponseDetailConsentRuling = "pending"
+	ResponseDetailConsentRulingRejected      ResponseDetailConsentRuling = "rejected"
 )
 
 // Valid indicates whether the value is a known member of the ResponseDetailConsentRuling enum.
 func (e ResponseDetailConsentRuling) Valid() bool {
 	switch e {
 	case ResponseDetailConsentRulingAccepted:
+		return true
+	case ResponseDetailConsentRulingNotApplicable:
 		return true
 	case ResponseDetailConsentRulingPending:
 		return true
@@ -402,15 +405,18 @@ func (e ResponseDetailConsentRuling) Valid() bool {
 
 // Defines values for ResponseSummaryConsentRuling.
 const (
-	ResponseSummaryConsentRulingAccepted ResponseSummaryConsentRuling = "accepted"
-	ResponseSummaryConsentRulingPending  ResponseSummaryConsentRuling = "pending"
-	ResponseSummaryConsentRulingRejected ResponseSummaryConsentRuling = "rejected"
+	ResponseSummaryConsentRulingAccepted      ResponseSummaryConsentRuling = "accepted"
+	ResponseSummaryConsentRulingNotApplicable ResponseSummaryConsentRuling = "not_applicable"
+	ResponseSummaryConsentRulingPending       ResponseSummaryConsentRuling = "pending"
+	ResponseSummaryConsentRulingRejected      ResponseSummaryConsentRuling = "rejected"
 )
 
 // Valid indicates whether the value is a known member of the ResponseSummaryConsentRuling enum.
 func (e ResponseSummaryConsentRuling) Valid() bool {
 	switch e {
 	case ResponseSummaryConsentRulingAccepted:
+		return true
+	case ResponseSummaryConsentRulingNotApplicable:
 		return true
 	case ResponseSummaryConsentRulingPending:
 		return true
@@ -1103,7 +1109,9 @@ type ResponseDetail struct {
 	Completed     bool   `json:"completed"`
 
 	// Conditions The runner's condition assignments
-	Conditions    interface{}                 `json:"conditions"`
+	Conditions interface{} `json:"conditions"`
+
+	// ConsentRuling The standing ruling; not_applicable for external studies
 	ConsentRuling ResponseDetailConsentRuling `json:"consent_ruling"`
 	CreatedAt     time.Time                   `json:"created_at"`
 	Eligibility   []string                    `json:"eligibility"`
@@ -1127,7 +1135,7 @@ type ResponseDetail struct {
 	Videos        int             `json:"videos"`
 }
 
-// ResponseDetailConsentRuling defines model for ResponseDetail.ConsentRuling.
+// ResponseDetailConsentRuling The standing ruling; not_applicable for external studies
 type ResponseDetailConsentRuling string
 
 // ResponseFeedback defines model for ResponseFeedback.
@@ -1149,10 +1157,12 @@ type ResponsePage struct {
 // ResponseSummary defines model for ResponseSummary.
 type ResponseSummary struct {
 	// ChildAgeDays The child's age in days when the response began
-	ChildAgeDays        int                          `json:"child_age_days"`
-	ChildHashedId       string                       `json:"child_hashed_id"`
-	ChildName           string                       `json:"child_name"`
-	Completed           bool                         `json:"completed"`
+	ChildAgeDays  int    `json:"child_age_days"`
+	ChildHashedId string `json:"child_hashed_id"`
+	ChildName     string `json:"child_name"`
+	Completed     bool   `json:"completed"`
+
+	// ConsentRuling The standing ruling; not_applicable for external studies
 	ConsentRuling       ResponseSummaryConsentRuling `json:"consent_ruling"`
 	CreatedAt           time.Time                    `json:"created_at"`
 	Eligibility         []string                     `json:"eligibility"`
@@ -1166,7 +1176,7 @@ type ResponseSummary struct {
 	Videos              int                          `json:"videos"`
 }
 
-// ResponseSummaryConsentRuling defines model for ResponseSummary.ConsentRuling.
+// ResponseSummaryConsentRuling The standing ruling; not_applicable for external studies
 type ResponseSummaryConsentRuling string
 
 // ResponseVideo defines model for ResponseVideo.
@@ -10899,130 +10909,131 @@ var swaggerSpec = []string{
 	"C0Fm1ASa6iDMPHZSZv3590p9dz7MS1gZ27hW6hFJ0RhTpGlBa0e/ihOl0u+UmYJbUU5mGZvgLIYrRSWS",
 	"LJqx+YFHvAj++vb+AUsQ0kR5HNnIHC6kURCF760fHPAfjOJQ6GlN1sNjP4wzXEuaD5XP1jStuHVFo1pu",
 	"a4kPHdCur62C71pN54tHBO89xOh0aD+IfjxQ6jFRivdIGjKqYZmTU1MSvcnXcYaHyBprc4vNVMA3E20B",
-	"2VgH7E4wa64obFZaI/Jpu6wa80wgPAOlaGnhT/vEpZfsgyYww+FYp4dJTh2Sf3r/NMm74TlkZEYmJLOx",
-	"+MO5zHDj/GPntLYloQFyzWCZwjcJDIk7G5ag6h/D1tNVGzjXglgLPhYaay0Q9RskFCURtqseuzwvxmSN",
-	"Y9wz6kbdMd0RpzouvwPRSEAJe884+undOdrHOdk3UNi/0f9/SG/3C575NqDhtupykd6SfANgT9KoNdh9",
-	"sGEX989msn6sjuD/O4QRh2D5hiKW498KLQlaP4pznI0pk4hIgS5htbMXtjMIGQsAutE66g68sPNWUVRQ",
-	"gugl69qaaoCqzVzBt7ag4MmSGf05fwA3u88pa4Nf39Mnrx1MntO1fsZq/ajIERY1swQaq8cTCRy5dyFu",
-	"9MdOR+nOXiPMd22aSZ86dVZy/KYXsuMmCGc4hKd+OKfopCBZVwjiwyaxR6M5FjFZWCGyLUPpnxARCEvD",
-	"/qwdav+GpLf75tcxpqn5MdcWy9CY5ZxkgHAiyRWEg4LV1RWbgKqwjW+4zKHgl3Z4eawhaLhZs9fqV3M/",
-	"tJfd87PAmdwwZc9gYWzq7cSpHXa3wNe19r5oJHGWEUjjNS6Wf+KMpPVUAh0DLpkuAIQW+Dr2/RhDxCZ7",
-	"RDVTXs3C6IL3DaXUD71WgqHGqf1ltE8vtFt7PnXs9IkmrLFq6v6xCHq+OeSs020v5rhDl2GLBZHI7bcb",
-	"W5wC4UaWYBkQMmFgWi7QLKeT2f3EWZF3xE7M1G/tnVigRygFQWY0QpjibCWIiJAoJgti5M6cswSEYDzy",
-	"Lo8ILTDFs02i2MwiOtffHRy/gWOlEfu6mefF/RjDdc5beZqeh4aIPMOreFpkWSwSDtARxrTWlQPXpDte",
-	"ZAYUOJYdWV8DHDB2hHGmrB+j/S/dQ2q8pr8e1gIkdmbIdengLSRo+oy6vUprN2XHrNtUIZRmdgVxXgUd",
-	"BUTjs9LFY20XSD2J1JNI4kugSD2PNOYPV9X12ym7zwqUWH7PVdzPd8YJ4/V6AR54jdDRYWBY53WbYw7p",
-	"egPFUKcZLxJZcNgYBwsBcYj01joxNPf6yGZdNdmSNX7gO9iIhtRaaK1xqAVV6UddsaohyaAss2SW1bSZ",
-	"VtN1sv1PIETQZjqxidyPaUF2WW0B9SohOWlI+r7Y2F27QhRmw8MAajMj3UORAUP5gtpK+k0SHoA7rlcH",
-	"5UacToYJ1Tl1Rzrl2UTJLHAKKMlIcqmvgGa2XTBVpJknKDmmwmCNjd+q6gu4+KOqLsHaOgNdp9PYSmV2",
-	"E8+QMcghUvcLeft4/WJtFqetqbWm8FPtwHvSEUP5g4Gz97bXd8pn1mjScD8MDAXU7iHWgeFVhnVHCYX1",
-	"FmOTOd1PBb7J1D6zcckCk/tmd1MtvRN4Ho6E+HcCeQizLMh16SzhBSDrQtocEiBXsNGlvB6Aa8zsa0Do",
-	"WZrdRjrBcFqzIT1SYlGpmnyjjJ8eraTT47XOKLS9C+qhjCV3EexXcYcaWct4NRXl9Mha4qvCPiGU4gwC",
-	"TTlblDl5jCMbi7dJnOIgY886WbTPEPRk7T1DLDaNogr1cDADlLBZpzzlyphzFzNNj2BSFZx7EE/J3Z0h",
-	"A6hIyLgQ98xnX4fHU3LdEYV4/7KEPi7YV1VFCmuiugfCzgPr9IDcK+Qq/DqZv6OcZYugPMNkjgs5jwtO",
-	"gqD7jceunlObU9mH0c+nH4xH5D9PkRp9iLCOkTrUlsT9nM6OJljAD6/0yCnjCFNEFjMEGdgAkYAElXAY",
-	"IOrbcVFtJ9W6gyBRgrNW+NZXkRADc75TSDJszFOiW50MJmG2ZDFOZjMYUMHYDQzub8nea49Td1MMe6Sb",
-	"pXR1wVO7xj8SetldePSuHu42zmnn9DNRVS8JKt+hylNnpu7UT+/O0c+nH2slURCh2js7KZJLkP1SkTYh",
-	"19yh5aKDSTMCkoITuTpL5rCwjrnKKkrU6hLGLgk4HnPofvdZKc7J/4ZVLTBTPzoHbBRa++ibQs4ZJ/9u",
-	"NDRwj9/qrAdzYbTh++bkgwON59/ENHUi+RImCOf5HvogEbFlmQmdZaaMDMeJPEQ/MSSAXwFH6t3igo6N",
-	"SWof5znOyY6eTz15dvLmmUDnqxzO9DqUTgzUhIFb6xGkTsYh5tT3LugF/ZGzpQCObPK88J2rYOLG1fxf",
-	"SzB+RQbCR7a2T0EFnoJ7Hgl2Qf0prH0wwZyv0Nf/s3t8dvpec+6vCH4rcOYql31NBJ9K84N5wR4yWxGo",
-	"EHBBv9ZO4xDpSdBFcXDwMrmElf4AX5Xk1hz5I2AOvDV0D+nifMaOUO/wc0Ftix80/npzYcvNXYwOf7m5",
-	"sKLWxSi60ISsP+gydvqTKc2nP5qaexejw5sLV2fvYnQbXYxIejG6/XL7dWfvgpY18FwKgkIJhTujaHQF",
-	"3GD26GDv+d6BwleWA8U5GR2OXu4d7L3Uzmxrd9beVQX5/RdTbGr7GY6l2IiGxId0dDj6J3AyXZWcrSry",
-	"4ooUPkhrpRbnvK2TvpJJmvLui4NXXeWFTewHEYiyZUfGNKS6Q9Srg4OutZUvM42fzOjnG41+udHov2wy",
-	"+sXw0bdlOVMdHmUixmphFM8Eythsl1CX+HH++fxEkYbLJNDShZ6pQpuMzUzuu0OcBtcHWzveZwXjv0mZ",
-	"f6bZynCiNhGLPVSp8MLwAnVmZQb8Be0M7EDjrzWk/rqDJjBlHJCtTFcyVW27M9RUx3Zd5GFLOF4rdDEI",
-	"vw8e+t22eEWgfdlHNpvp5MHtU8WGmGtv8NHhL198PP7IZsjhq+3TQNMyCKiNqszKm0Em99H8PoTBWECx",
-	"wsbpW7TVl0KSqZvDMZZtsYoaOb+z93mjYERj/w4su4oIZDfNKu5p+gaVEgZeAFrOQVfaZ1z77dT3tvoQ",
-	"miv1Q1tGWEHlXougLL5X+TEC5Jboq1apdxB9veiHednO8A5U8fIh8PydwW0r6u0WArxINwVN7dxYe977",
-	"CaNTwhfd+F/LYdrS8QTzpO56zbt5kLFg3e0uf5DzOZ4zJsD2QilPppSDNWvSoUuXQJ0I7AQUoKlonJwg",
-	"M2rskw9FoTjjgNNVL6WaCNEtHX49/PR3Q5ym/4UH1iOEkSmpY0USczWZzMTmWeuBq93SLbFOAH9nvQBb",
-	"Eb59w9hdKfLY8JhvSopmCVU3WEcCY0VVu0WuyMP8YtjGTgedVufkd1eYQUhyIEIeV6V67iXADcvx00U9",
-	"2t7DlkRXpitxoBtLJDUZ4zxUlyhCK1bQWZm1qC3BQQQ2RHJsi5FsA4G95pWD0Pf5w7452A44TZ+Yhlk7",
-	"0jdpirA5yzay79/oTx/SW0PmOnO6daymdkp1rH0M4hQW7GrrwrEa/epuMDELdGCp/Hsl6mdESDTOsSjF",
-	"bCP2X0Iud0zEYwD9fwLZAaSD7aNhyQSeLtjXFj8zaXp4AaaU9C/W8Jpj3SnXml0tto6ahB950OsxuH+J",
-	"RtYhUT+8n3VQz1PiXY+ANMf3kKmfIIKZ7ZR0PVaY5hpQoQRTJTBbeaDihWmjKVgXadeah23xsGrv6SD0",
-	"DEt1HVsz8J0o/tUDSAh2GR4EkSj4lXGghEWEM3wFLUg+PK0FerY9rrjQd4oKDk9YajjTAdtzCJwtGlvV",
-	"Vg0hwurDFhU9ugLd5ELs35gPVsbooi7bnGeLdGXf0EFRZpHfxd1ZBi9ZCBvVhkiBcs5mSg06QmWbnwhh",
-	"NOUg5u1mQINuXHd497pyHUq4Uh37N+6TxYr+dVQP3Pfyd9086ij4LiWyVSpkO7yp3l/jkUWBdrmbMD04",
-	"eCMskJCM/46EBMY5JMZyJuFaKrIqd6tFhvKvHLhNK4vQu/c7R4gyJCBhNDVWhIrZZXgi1loOPqoBj2E1",
-	"+IgnQ20GatERmqx0jMf9DAdqe5WJpdZQBBGKACdzNOaeu0+A6wCU4UmEdH9fY+V0PTUQoyB2+owNartb",
-	"cuKVXWMeV3LQBxgQ1U3823fsyr4N2VN1TO3YlqZBBZXWBaJ+SxeEOnQQiMgd64dTjzKOJmDCc9XNZ3I6",
-	"a+S4f5PhSY/U4bBnW77Y8FFa2nvawkZm+Ej/zayhvD2N/KkQ+Nax4vvXxe/DDpzmbnocmVgpgcaKO2ja",
-	"Ni1zKr4gdsLUvo/9/k7fDnnPNHMpm01tDYPLNzwNJLasDeGpBG4zgdXJ/l6ERwNud28pbUo3y2EcuWqj",
-	"ngyDMzT2MfYI+ejMK1cUo+UTHVj9KyN01wViPiJqd8QQ6HWcs78zQoNX6MYe3e+egb0RWrlW52SQ46iS",
-	"S+qHPcbiUsk6ckkSQAJoKhBlcq6+WzAOXYzNtGHq1TI+2WGPpGvY1l4DNA67sKcr9ZyXLfYsqE2cmRVN",
-	"9cmWodDj8pN2ie48lqi0DjP2bwoBvMeXZ1xf1cF9r/68e5Bq6f2rGpulkGSEqu/8Yz6qKpIaXcS6ECaA",
-	"uAHJIx17FJzWnPb2hBeDIaemx9yWxJeqO92do1GM2IzGjJcBUILt/DHF6J+Ih9haLKmV0FvOGcLiUge/",
-	"aEyP1O+66WsnpqewYPqaDrIer3HGt5RIjDXhzHbD2Qaulp3LHtka5L30+7AHvbqnPchkZBNXDXpSt/ko",
-	"pPUsPiZzu8JNk9HWZe35BNs09nyCLoVIMer7x2VlOhx9l1A9n7/n/Z64QsMitxlX6L3hKUV+Poqr1Jou",
-	"ytBCF4toEJfCsgxONOluNnSRyPYR7jYaa3Zdzq2mmlsMs6/17nxcG0P4/d+VH93GjC/nJLHJK7XaK7bu",
-	"iqihgl9Kdx1BbzmKv/6SewcNP0HrZhcZuwNwQfzaOdURym/OS+66MMG16rnXKc/WXm9JTL8VoHseuYA3",
-	"0zShQ0YKV2kKz5SRBZG1iVKY4iKTahpdYoUsioWuGaUrRtm/AiVXv2yR5JudCUPxtro9BGJTVIvPfLqY",
-	"VQuZqq05UtdDGVcdeQ5UW9neZBSXqdyeA/VZ5aVmxr9aw8lB6Oih4vZtRX7B+QHWItsmpxC2P8795Scl",
-	"NenQ3qsyb1gEYbZ/Yz/1mlKu2CWcleXf+hWgct5NlKAFoWWVkqBK1M9839H0KYdjv6Pa2e/im+xBBc9I",
-	"J22sx+pzM+QxcLoqDDQcox8Wm9+cfDCJLAKNKVwZnwvh6BJW/bET57aJ2Fakh+oNG4kOzx94Bem5TfP5",
-	"LhTo23DKWXnKR67BBSICiTlbUh3pFyCR/Rv9/yAWdl42k+tjYHbOteyrr/rdl2EmZ7WwJ51CohYYYFsV",
-	"RTZORa7J9TwFWXDqYmlNvSV966vj9ktAjbmurIqIrFWD2tlDp5BnOCF0ZnIUpbYEVkUTGEcUIFXPeFUV",
-	"LI8NpIhKzOW5WvMWhb163awO44nzv9T2svdk45o04JAAKXU8U65Po3YMOM9bmLGvD8zW5guz7Dd2RHko",
-	"T6U0y0PGpvpNU0Oiv0brPaRbTPr1SoyH1THEbIUoW/5Ri74Y85KOQqjhna33osB1hLhlOBKoX2+gDtQK",
-	"TW1rFmP6F1kxWxtVV3UU36amWL6kN8Lu1UOkHL+xvmEDCq2DHpZFQR2rNnw3QikRGpB4koFrvjzMV2j7",
-	"Dd/fQ1zvprPeLFG2CicQsEvUQRtKRHBJfGhsawu55e/oZucBs4ZNs9vEA9q0ApjjKDuqByweGgE3cS5t",
-	"X2NY3zi+bd20LRUmK+TaGDw5ebWLXtaQgq5PqU0iBMSR4UwaJSLDveWcCfD6SBCBTJfDDNSjLb5UtozS",
-	"zqMPrm9UP48yrVwWpnlgz+mbQpv/q37opbA7IdQ0K2+iVZA36bkekjtV3bbY1BMAhUO0AYzHgG4LvMc7",
-	"Fq+ByDCX8UOsqksJPqkW4xrlb0mw8t70TVIKqvebglFBnCx72qrLbDkHDkgyNGN/zEiKc3wJrleNR1Bg",
-	"EcVQ1qFtQKnLcCrZidvS+m7uyFS08zw+MwbCZeHpOZ4JXSq14oF/NdUobe8HywBTU5lS/fviBze7Han0",
-	"bPNzxRirzd24jz2pEK6mvqkb9wgZaLYrfQ82Pu0kiZJmyhTMadm9PjJ1b0VUWvPnREjGV6bSq7XeR6ZW",
-	"czNKxzRlwKl2Ew9h39Upbyc/8gzK9MiqauN7AlkqtlhFrPaax8+UDLw/kCmpf/395UmegWw4nbT7Srd7",
-	"to6pqHSKWkcV4+oT1wHtFXGsTars41ll0vAwgeHh6CBshUnTp5sl/Py/s4QfDPs/Ar7y9qeYtHeLb4Df",
-	"R/5zAnS+opexXy8xRI2uYzMFyNRm9ZcRMAhnGVvW/cBVs6mSkoYo/Z3qfkiVJjTJihRi9VJyBXXVvdV1",
-	"7lE06Vq/mw1UaQ368uh0KT+x98jRAMLrlOhd/OrSFwBo7HWlEZE2MHGWgWK3ZTbRTj12oHX2ldLVK/Rt",
-	"U9jrDF91YFg9XQHvTRWLOi2y7PHU6LX5sNsMcvb7ij+usNWPJ15KIaRE/l7umXcpkS7q+UjvTDu70IJR",
-	"oi9UI186s46rjWBA4qz4RCqVksOvkEhI0VjdGn6xBS/9bGcNp9iflE2nv6lhRve+fhzWZNpsB/BO/SDL",
-	"hJKxbk1lGmjvKCnXNcY+qinygWw/003MjNehg99xFlU0en3XW0/DWZciwgvIM7wCXkINrnPgRKsVvKAU",
-	"OMLSRsHptuVEolyBdYzRhGOazJWMxEGwzFQJSWDnSDu2qibnrhsA0R1CUjVhPU6ijftJxugTMEoeq2V0",
-	"4P7zx2G3Ccuf8K18zPJVRXRoTGGJioKkpj4AzmSk62IbE3SEDOHa5mE7R4hQybRUraSqpTPOGU+WFsDM",
-	"UF9E42Dr0yyJADNBzfulBTAkimRuimaswTFjCFpfYtiOGSSXu/bTa8XxjoBgXmQKF/1HXe827HIuFAqa",
-	"S0Wtx0RiBPu4Nd1zfyNpZR0TyE2oE5yRnGNqeg0tMF2hFK8EwjOGxrbPzZyk1gXEslTf+ZiiF8+7nIlz",
-	"ojQT+4ZYPxKrR0xv9gZRmrDmlz+89qOcDwJRztE3DMh+7Qdkv/imAdkWHfuDsf2w5QWmeFbmPH33Mtp5",
-	"e2tHHnKXgRWmbU1ajtWXXWQjMt2XxihsuJXEJrbJkKKaE2fexBQgrcG1Mi2g8fHxToQs/RtN0v6xGxx9",
-	"svOo+ku4bkSRwWdaMbitxJ2a2U81RMW3qbZbW8KpdgtBUMj8rzmWaImF9R39fqxnZtMl3hr8VhJcri6R",
-	"XUazVZkep1vDKUoQSoyjtguvadzk0ZaRDyEHbJtNNahn3b2bsiXNGE7F/s2UZNBtEnlrB2r56D3Rme8P",
-	"eA03Imly08ESJSwrFlQ7ihYLvCtAvVIrcuZCfCa0Qylm+gEFJpIClWRKdFAFo6BuUn5ZlvZ0TRvhOs90",
-	"G8opzgR0hOKYl9fWHmo1H6B0v9X8i4NAa3m50u3rpowvRoH9ew60ZwL9/POHt6NoZNxhNiattNO5Exwd",
-	"0iLLwjvhlfPy0YJ++uM/otoM/yb55hNIuJb7ibh6kNAThR9KLOaAF5AeoWOz1d23ROTMtGzV6CPQd21k",
-	"uVcIr4INwiXSOfHGKazVDV0RqDkNsWN0CiXEMu0VlGjBhFNn6ZTMCg4pooWpPDKt5jpCGeYz9aUiZ9v4",
-	"59XBX9BYPZeRRO4cIiwuXW9fU5gXESok4HQPnSrZQbEJG+d9elqKB+br05NHkwDC9UqmpKwkEp51bT1t",
-	"exaaKXuhRm1mb6si9zo/Vu/swMfwVrji0/1+Cruqp10mqVWCWlMIsf30u9IaCS8rVH97YdRk13hlx7eQ",
-	"P29qZw+XQV88QrHz/yyggFTXhil7irkOvc7cWegckyVe/V7k0U/4EmoMXckYpi21dWm6iiMTnFzOOCto",
-	"emTdcxo0pgmbM+piU0x9/OIVmrOCm3jWUsiM0MsDtCC0kDbStfYisbOHHDOrMnvdKtgU4SxzSqJWAE9P",
-	"0fj0RE/k83PrWPYebGiY5ho4PrbKXzfD7I2VfQpRsk+UETqRQC/VxHI1nC/f3G141jrALk734GeHJiup",
-	"3da637iF0n5OZ4oAzR+/5uCcKC6MEtsgSvPmqjuTnmxvdKfyE0+vTMjG4uzzl/dHU/Fbgbk7nPHJP35S",
-	"B/H3k3c/RaWk+hx9Ij9qh0rIBen7HwmIdWwlY7NepvKRzUaPFizykc3eUTksWuQjmyGgkhMQ3wcDytis",
-	"GRHy2FH/bRRYgBB4NiAQafXJjezJPnqDyhQCqtQuGyWtE42DlplqdJdZ4PWLb5QL5G98WAFVA6Oni5Bu",
-	"hYbhN6LcvaNoFD6xGUDegKhMAVIXQK1WUvrtVYczoGnt8LYYjWNf8U2iQP0FnHWkaKvv0fg3rVSUUZJa",
-	"TOY7v5sYHduY27Izhdg+MtfMQ2h8Cnm22j1nLjn0mVCSucSJPEKMwm6SkeQSFVQUEwXICewclblwaKnR",
-	"3o/45DAtbDLcJaGpSXS+JHkOxuWdEVErz7km6YoOsYqc+KMfjQ16bx3CCv1FPu372T9ZJBm7LJOKSpTR",
-	"LXjKi8yrAuXwTZ27sAYUU2KwHRI8thZGhWe1EOTj852nIAo456RSXft7zZ6Y0W/V4G3mkFevMe9d76Uz",
-	"a37CRUnMJuq3rjUZeF5ltqyZ5Iy54BnibGlrVhp7xZRktq6C3Tf6kwnVyLA0Fd+/NU75WnYvXzv1Bj8a",
-	"W6teOoSreUt8ujj2X3OmmJUO6RH1VMbIJDBQW+7S1uZ9UniyQY385gH+kSvl13LAAidvrh9dP9wGa+vq",
-	"zEJiV4bs27mdtlomP4QkW9IEflLkdL9a+W8ZhT+mT/ekkF7Dh7o7N8MTneSNvLSbHoRey2uqQ+i9kezQ",
-	"HqPHSesOt15f40DGmfYZd1lA7hEiWoa0bRjZYkvr6bBrbhI3OlYnCE3qARulvTnFEnYl0YEsvfGm7o0m",
-	"7rvjZbq74AO8rGy17xugjEjvXKB3qXsTMkR1HIxNw41N2m0whlezInvyksU5Vo+nLKZM2j9yTNKOYN7g",
-	"UZksxZ53Shar79Mic8eqPuo92+exlEDT2lcOz3T4j1Jn4iIfRQr9FgW1LNMf5Hpt0TjJmICNdiEx3xCb",
-	"/cKdaGyDdHUWCMvSyt7ageDGvdyG1a6NSY+x+t37Y0h4NYVrGZtQZMfNNJ2zQuiA3C70+4MFLzsO2x+9",
-	"XC7h92Kz+kyhFprdjl3SttVG8gMHnNowZC+USPuZKc5WgohaVPHp6U4jyMiLQ66PPNnxQ6bZtEyw4AVF",
-	"zFhD8gxLxZG10mnsWqaReT2CmlT5BE9Bu5AcUxM3J75F+lADo11/QprafEBjMKy6ED4zOr5tuKwjDEyL",
-	"xl1bw8E7NuZZqUzVReukBTplPAEjO7nWhZHx0ppMr6piuU20xnm7yuh5CbptZrVWb3n6qa0VMv0x5fRP",
-	"CnkrtVLOOStmplRCRqaQrJIM0FgUkwWRkcIu+8k6piOL9Op/ybH64CqrRijHhYAIpVB9ZaNnPInes8vb",
-	"Esq3w6haesW0H5amFZ5IzGcgHTNXKsTuz9VK0RxwahQb4yzbnZpSwNpavIc+YZKhJCPqANDJ57Pz1gx/",
-	"/Uxh91h7JpRwxQqJEsYudXk+fRxkRnXbsEugZfQ5+L1M9tAHiUw6MptObQBHETBYHynuzQpqChxrhDfB",
-	"/jizgxXZEVpAm2F4Kx7MLK53l8vlrrpXdgueAU2YEj5r5Jtz9RppS2Y0YeNJiX5QtvmGTRS+KfLeLg/R",
-	"MneAiXjrTNEYZ4LZlOMylK/6/W4OuZdbzA/uqGb4OeQmQ+PT98fozwev/7xjYoJsc5bcx52KkI1Ze/9G",
-	"/6/u6YJn6+JR/qnG/cyzPmX8DFsOpRMtPEU8z/BK0RzpUgXKHIatFk9Zh0Z6jx8J7aznkxF6+cSMl3dO",
-	"OX/jmJaO1ZQMYd9ra5wcEbrCGTGO6+dl0OZRWdbKeEKq2EpIPSHWeLtNeydmqrX5krapAVcLykSaPhvP",
-	"FTqFxw0cJtFapL6fRFsnwBunjStiVGqfudDUH4o2tdxn1qMJabQ/uv1y+/8DAAD//w==",
+	"2VgH7E4wa64obFZaI/Jpu6wa80wgPAOlaGnhT/vEpZfsgyYww+FYp4dJTh2Sf1qlSfaanR7bwqR0V5LM",
+	"0RxfAaIslJlzRyKDjMzIhGQ2EWA4ixvuGXjshNq2GDZAqBos0Pj2iCFBb8OyY/1j2HqubAPhWxBrwcdC",
+	"Y635o359hUI0wkbdY4fKjMkau7pnyI+64LrDXXVSQAeikYAG+J5x9NO7c7SPc7JvoLB/o///kN7uFzzz",
+	"DVDDDeXlIr0l+dbHnoxVay38YGM+7p9KZZ1oHZkHd4hhDsHyDUUsx78VWgy1ThzntRtTJhGRAl3Camcv",
+	"bOQQMhYAdKN11L2HYc+xoqig+NJL1rU11QBVm7mCb21BwZMlM/pz/gA+fp9T1ga/vmdAgPZueR7f+hmr",
+	"9aMiR1jUbCJorB5PJHDk3qVuVDAACXtpd/YaMcZrc1z6dLmzkuM3XaAdN0E4vSI89cN5ZCcFybriHx82",
+	"gz4azbGIycJKsG3RR/+EiEBYGvZnxZv9G5Le7ptfx5im5sdcm0tDY5ZzkgHCiSRXEI5IVldXbKK5wgbG",
+	"4TKHgl/a4WKyVqjhNtVek2PN99Feds/PAmdyw3xBg4WxKfYTp3bY3aJu1xobo5HEWUYgjdf4d/6JM5LW",
+	"8xh0ALpkuvoQWuDr2HeiDBGb7BHV7Ig186bLHDCUUj/0Wv2HGqf2l9E+vdBu7fnUsdMnmrC6rKn7xyLo",
+	"dueQs86YATHHHYoUWyyIRG6/3djilA43sgTLgHgNA9NygWY5nczuJ86KvCNwY6Z+a+/EAj1CKQgyoxHC",
+	"FGcrQUSERDFZECN35pwlIATjkXd5RGiBKZ5tEkJnFtG5/u7I/A28Oo3A283cPu7HGK5z3koS9dxDROQZ",
+	"XsXTIstikXCAjhiqtX4kuCbdwSozoMCx7Eg5G+D9sSOMJ2f9GO386R5S4zX9xbgWILGzga7LRW8hQdNh",
+	"1e3SWrspO2bdpgqhNLMriPMq4ikgGp+V/iVrOEHqSaP2S3wJFKnnkcb84aq6fjtl91mBEsvvuYr7Oe44",
+	"YbxerMADrxE6OgwM61x+c8whXW+gGOqx40UiCw4b42AhIA6R3loPiuZeH9msqyBcssYJfQcb0ZBCD601",
+	"DjXfKv2oK1A2JBmUNZ7MspoG22q6Trb/CYQIGmwnNov8Mc3XLqUuoF4lJCcNSd8XG7sLZ4jCbHgYQG1a",
+	"pnsoMmAoX1BbSb9JwgNwx/XqoNwIEsowoTqh70jnW5sQnQVOASUZSS71FdBM9QvmqTSTFCXHVBisscFj",
+	"VXEDF/xUFUVYW+Sg63QaW6nMbuIZMgY5ROpOKW8fr1+sTSG1Bb3WVJ2qHXhPLmQoeTFw9t72+k75zBpN",
+	"Gr6PgXGI2jfFOjC8Su/uqN+w3mJs0rb7qcA3mdpnNq6XYBLv7G6qpXcCz8OREP9OIA9hlgW5rtslvOhn",
+	"XcWbQwLkCja6lNcDcI2ZfQ0IPUuz20gnGE5rNqRHymoqVZNvlG7Uo5V0utvWGYW2d0E9lLHkLoL9Ku5Q",
+	"I2vptqacnR5Zy7pV2CeEUpxBoClnizIhkHFkAwE3CZIcZOxZJ4v2GYKerL1niMWmUdGhHotmgBI265Sn",
+	"XBlz7mKm6RFMqmp3D+IpubszZAAVCRkX4p7J9OvweEquO0Ig718T0ccF+6qqQmJNVPdA2HlgnR6Qe8V7",
+	"hV8n83eUs2wRlGeYzHEh53HBSRB0v/HYFZNqcyr7MPr59IPxiPznKVKjDxHWAVqH2pK4n9PZ0QQL+OGV",
+	"HjllHGGKyGKGIAMbnRKQoBIOA0R9Oy6q7aRadxAkSnDWCt/6EhZiYMJ5CkmGjXlKdKuTwQzQlizGyWwG",
+	"A8onu4HB/S3Ze+1x6u7IYY90s3yyLnhq1/hHQi+7q57e1cPdxjntnH4mqtIpQeU7VPbqzBS9+undOfr5",
+	"9GOtHgsiVHtnJ0VyCbJfKtIm5Jo7tFx0MGNHQFJwIldnyRwW1jFXWUWJWl3C2CUBx2MO3e8+K8U5+d+w",
+	"qkWF6kfngI1Cax99U8g54+TfjW4K7vFbnXJhLow2fN+cfHCg8fybmKZOJF/CBOE830MfJCK2JjShs8zU",
+	"sOE4kYfoJ4YE8CvgSL1bXNCxMUnt4zzHOdnR86knz07ePBPofJXDmV6H0omBmhh0az2C1Mk4xJz63gW9",
+	"oD9ythTAkc3cF75zFUzQupr/awnGr8hA+MgWFiqowFNwzyPBLqg/hbUPJpjzFfr6f3aPz07fa879FcFv",
+	"Bc5c2bSvieBTaX4wL9hDZisCFQIu6NfaaRwiPQm6KA4OXiaXsNIf4KuS3JojfwTMgbeG7iFdGdDYEert",
+	"hS6o7S+Exl9vLmytu4vR4S83F1bUuhhFF5qQ9QddQ09/MnUB9UdT8O9idHhz4Yr8XYxuo4sRSS9Gt19u",
+	"v+7sXdCyAJ/Lf1AooXBnFI2ugBvMHh3sPd87UPjKcqA4J6PD0cu9g72X2plt7c7au6ogv/9iik1hQcOx",
+	"FBvRkPiQjg5H/wROpquSs1UVZlyFxAfp69TinLd10lcySVPefXHwqqu2sYn9IAJRtuxI14ZUt6d6dXDQ",
+	"tbbyZabrlBn9fKPRLzca/ZdNRr8YPvq2rKWqw6NMxFgtjOKZQBmb7RLqsk7OP5+fKNJwaQxautAzVWiT",
+	"sZlJvHeI0+D6YAvX+6xg/Dcp8880WxlO1CZisYcqFV4YXqDOrEy/v6CdgR1o/LWG1F930ASmjAOyZfFK",
+	"pqptd4aa6tiuK0xsCcdrVTYG4ffBQ7/bVs4I9E77yGYznbm4farYEHPtDT46/OWLj8cf2Qw5fLVNImha",
+	"BgG1UZVZeTPI5D6a34cwGAsoVtgkAYu2+lJIMnVzOMayLVZRI+d39j5vVKto7N+BZVcRgeymWcU9TdOi",
+	"UsLAC0DLOegy/4xrv5363pY+QnOlfmjLCCuo3GsRlMX3KjlHgNwSfdXKBA+irxf9MC97Kd6BKl4+BJ6/",
+	"M7htRb3dQoAX6aagqZ0ba897P2F0SviiG/9rCVRbOp5gktZdr3k3DzIWrLvd5Q9yPsdzxgTYRizlyZRy",
+	"sGZNOnTpEqgTgZ2AAjQVjZMTZEaNffKhKBRnHHC66qVUEyG6pcOvh5/+bojTNN/wwHqEMDL1fKxIYq4m",
+	"kxbZPGs9cLVbuiXWCeDvrBdgK8K3bxi7K0UeGx7zTUnRLKFqRetIYKyoarfIFXmYXwzb2Omg0+qc/NYO",
+	"MwhJDkTI46pO0L0EuGEJhrqiSNt72JLoylwpDnRjiaQmY5yHiiJFaMUKOitTJrUlOIjAhkiObSWUbSCw",
+	"1zlzEPo+f9g3B3sRp+kT0zBrR/omTRE2Z9lG9v0b/elDemvIXKdtt47VFG6pjrWPQZzCgl1tXThWo1/d",
+	"DSZmgQ4slX+vRP2MCInGORalmG3E/kvI5Y6JeAyg/08gO4B0sH00LJnA0wX72sprJk0PL8DUsf7FGl5z",
+	"rNv0WrOrxdZRk/AjD3o9Bvcv0cg6JOqH97MO6nlKvOsRkOb4HjL1E0Qws52SrscK01z3K5RgqgRmKw9U",
+	"vDBtdCTrIu1a57ItHlbtPR2EnmGprmNrBr4Txb96AAnBLsODIBIFvzIOlLCIcIavoAXJh6e1QMO4xxUX",
+	"+k5RweEJSw1nOmB7DoGzRWOr2qohRFh92KKiR1egO2yI/RvzwcoYXdRlOwNtka7sGzooyizyu7g7y+Al",
+	"C2Gj2hApUM7ZTKlBR6jsMRQhjKYcxLzdiWjQjesO715XrkMJVydk/8Z9sljRv47qgfte/q6VSB0F36VE",
+	"tuqUbIc31Zt7PLIo0K61E6YHB2+EBRKS8d+RkMA4h8RYziRcS0VW5W61yFD+lQO3aWURevd+5whRhgQk",
+	"jKbGilAxuwxPxFrLwUc14DGsBh/xZKjNQC06QpOVjvG4n+FAba8ysdS6mSBCEeBkjsbcc/cJcO2HMjyJ",
+	"kG4ubKycrqEHYhTETp+xQW13S068smXN40oO+gADorqJf/uOXdm3IXuqjqkd23I2qKDSukDUb+mCUIcO",
+	"AhG5Y/1w6lHG0QRMeK66+UxOZ40c928yPOmROhz2bMsXGz5KS3tPW9jIDB/pv5k1lLenkT8VAt86Vnz/",
+	"uvh92IHT3E2DJRMrJdBYcQdN26ZfT8UXxE6Y2vex31zq2yHvmWYuZaerrWFw+YangcSWtSE8lcBtJrA6",
+	"2d+L8GjA7e4tpU3pTj2MI1fq1JNhcIbGPsYeIR+deeWKYrR8ogOrf2WE7rpAzEdE7Y4YAr2Oc/Z3Rmjw",
+	"Ct3Yo/vdM7A3QivX6pwMchxVckn9sMdYXCpZRy5JAkgATQWiTM7VdwvGoYuxmR5QvVrGJzvskXQN21ds",
+	"gMZhF/Z0pZ7zsr+fBbWJM7OiqT7ZMhR6XH7SLtGdxxKV1mHG/k0hgPf48ozrqzq479Wfdw9SLb1/VVe1",
+	"FJKMUPWdf8xHVTlUo4tYF8IEEDcgeaRjj4LTmtPenvBiMOTUNLjbkvhStca7czSKEZvRmPEyAEqwnT+m",
+	"GP0T8RBbiyW1EnrLOUNYXOrgF43pkfpdd5ztxPQUFkxf00HW43Xt+JYSibEmnNlWPNvA1bJt2iNbg7yX",
+	"fh/2oFf3tAeZjGziSlFP6jYfhbSexcdkble4aTLauqw9n2Cbxp5P0KUQKUZ9/7isTIej7xKq5/P3vN8T",
+	"V2hY5DbjCr03PKXIz0dxlVrTRRla6GIRDeJSWJbBiSbdzYYuEtk+wt1GV8+uy7nV0XOLYfa1xqGPa2MI",
+	"v/+78qPbmHFTgl2fca32iq27Imqo4JfSXUfQW47ir7/k3kHDT9C62UXG7gBcEL92TnWE8pvzkrsuTHCt",
+	"eu616bO111sS028F6IZLLuDNdGzokJHCVZrCM2VkQWRtohSmuMikmkaXWCGLYqFrRumKUfavQMnVL1sk",
+	"+WZbxFC8re5NgdgU1eIzny5m1UKmamuO1PVQxlVHngPVVrY3GcVlKrfnQH1WeamZ8a/WcHIQOnqouH1b",
+	"kV9wfoC1yPboKYRtznN/+UlJTTq096rMGxZBmO3f2E+9ppQrdglnZfm3fgWonHcTJWhBaFmlJKgS9TPf",
+	"dzR9yuHY76h29rv4JntQwTPSSRvrsfrcDHkMnK4KAw3H6IfF5jcnH0wii0BjClfG50I4uoRVf+zEue1g",
+	"thXpoXrDRqLD8wdeQXpu03y+CwX6NpxyVp7ykWtwgYhAYs6WVEf6BUhk/0b/P4iFnZed7PoYmJ1zLfvq",
+	"q373ZZjJWS3sSaeQqAUG2FZFkY1TkWtyPU9BFpy6WFpTb0nf+uq4/RJQY64rqyIia9WgdvbQKeQZTgid",
+	"mRxFqS2BVdEExhEFSNUzXlUFy2MDKaISc3mu1rxFYa9eN6vDeOL8L7W97D3ZuCYNOCRASh3PlOvTqB0D",
+	"zvMWZuzrA7O1+cIs+40dUR7KUynN8pCxqX7H1pDor9F6D+n+ln69EuNhdQwxWyHKln/Uoi/GvKSjEGp4",
+	"Z+u9KHAdIW4ZjgTq1xuoA7VCU9uaxZj+RVbM1kbVVe3Mt6kpli/pjbB79RApx2+sb9iAQuugh2VRUMeq",
+	"Dd+NUEqEBqRu8Od8JIN8hbbZ8f09xPVuOuvNEmWfctN6sLHKOmhDiQguiQ+NbW0ht/wd3Wk9YNawaXab",
+	"eECbVgBzHGU794DFQyPgJs6l7WsM67vWt62btqXCZIVcG4MnJ6920csaUtD1KbVJhIA4MpxJo0RkuLec",
+	"MwFeHwkikOlyaNpltvhS2TJKO48+uL5R/TzKtHJZmOaBPadvCm3+r/qhl8LuhFDTKb2JVkHepOd6SO5U",
+	"ddtiU08AFA7RBjAeA7ot8B7vWLwGIsNcxg+xqi4l+KRajOvSvyXBynvTN0kpqN5vCkYFcbJsqKsus+Uc",
+	"OCDJ0Iz9MSMpzvEluF41HkHVGvWuDm0DSl2GU8lO3JbWd3NHpqKd5/GZMRAuC0/P8UzoUqkVD/yrqUZp",
+	"ez9YBpiaypTq3xc/uNntSKVnm58rxlht7sZ97EmFcDX1Td24R8hAsy3xe7DxaSdJlDRTpmBOy9b5kal7",
+	"K6LSmj8nQjK+MpVerfU+MrWam1E6pikDTrWbeAj7rk55O/mRZ1CmR1ZVG98TyFKxxSpitdc8fqZk4P2B",
+	"TEn96+8vT/IMZMPppN1Xut2zdUxFpVPUOqoYV5+4DmiviGNtUmUfzyqThocJDA9HB2ErTJo+3Szh5/+d",
+	"Jfxg2P8R8JW3P8WkvVt8A/w+8p8ToPMVvYz9eokhanQdmylApjarv4yAQTjL2LLuB66aTZWUNETp71T3",
+	"Q6o0oUlWpBCrl5IrqKvura5zj6JJ1/rdbKBKa9CXR6dL+Ym9R44GEF6nRO/iV5e+AEBjryuNiLSBibMM",
+	"FLsts4l26rEDrbOvlK5eoW+bwl5n+KoDw+rpCnhvqljUaZFlj6dGr82H3WaQs99X/HGFrX488VIKISXy",
+	"93LPvEuJdFHPR3pn2tmFFowSfaEa+dKZdVxtBAMSZ8UnUqmUHH6FREKKxurW8IsteOlnO2s4xf6kbDr9",
+	"TQ0zuvf147Am02Y7gHfqB1kmlIx1ayrTQHtHSbmuMfZRTZEPZPuZbmJmvA4d/I6zqKLR67veehrOuhQR",
+	"XkCe4RXwEmpwnQMnWq3gBaXAEZY2Ck63LScS5QqsY4wmHNNkrmQkDoJlpkpIAjtH2rFVNTl33QCI7hCS",
+	"qgnrcRJt3E8yRp+AUfJYLaMD958/DrtNWP6Eb+Vjlq8qokNjCktUFCQ19QFwJiNdF9uYoCNkCNc2D9s5",
+	"QoRKpqVqJVUtnXHOeLK0AGaG+iIaB1ufZkkEmAlq3i8tgCFRJHNTNGMNjhlD0PoSw3bMILnctZ9eK453",
+	"BATzIlO46D/qerdhl3OhUNBcKmo9JhIj2Met6Z77G0kr65hAbkKd4IzkHFPTa2iB6QqleCUQnjE0tn1u",
+	"5iS1LiCWpfrOxxS9eN7lTJwTpZnYN8T6kVg9YnqzN4jShDW//OG1H+V8EIhyjr5hQPZrPyD7xTcNyLbo",
+	"2B+M7YctLzDFszLn6buX0c7bWzvykLsMrDBta9JyrL7sIhuR6b40RmHDrSQ2sU2GFNWcOPMmpgBpDa6V",
+	"aQGNj493ImTp32iS9o/d4OiTnUfVX8J1I4oMPtOKwW0l7tTMfqohKr5Ntd3aEk61WwiCQuZ/zbFESyys",
+	"7+j3Yz0zmy7x1uC3kuBydYnsMpqtyvQ43RpOUYJQYhy1XXhN4yaPtox8CDlg22yqQT3r7t2ULWnGcCr2",
+	"b6Ykg26TyFs7UMtH74nOfH/Aa7gRSZObDpYoYVmxoNpRtFjgXQHqlVqRMxfiM6EdSjHTDygwkRSoJFOi",
+	"gyoYBXWT8suytKdr2gjXeabbUE5xJqAjFMe8vLb2UKv5AKX7reZfHARay8uVbl83ZXwxCuzfc6A9E+jn",
+	"nz+8HUUj4w6zMWmlnc6d4OiQFlkW3gmvnJePFvTTH/8R1Wb4N8k3n0DCtdxPxNWDhJ4o/FBiMQe8gPQI",
+	"HZut7r4lImemZatGH4G+ayPLvUJ4FWwQLpHOiTdOYa1u6IpAzWmIHaNTKCGWaa+gRAsmnDpLp2RWcEgR",
+	"LUzlkWk11xHKMJ+pLxU528Y/rw7+gsbquYwkcucQYXHpevuawryIUCEBp3voVMkOik3YOO/T01I8MF+f",
+	"njyaBBCuVzIlZSWR8Kxr62nbs9BM2Qs1ajN7WxW51/mxemcHPoa3whWf7vdT2FU97TJJrRLUmkKI7aff",
+	"ldZIeFmh+tsLoya7xis7voX8eVM7e7gM+uIRip3/ZwEFpLo2TNlTzHXodebOQueYLPHq9yKPfsKXUGPo",
+	"SsYwbamtS9NVHJng5HLGWUHTI+ue06AxTdicURebYurjF6/QnBXcxLOWQmaEXh6gBaGFtJGutReJnT3k",
+	"mFmV2etWwaYIZ5lTErUCeHqKxqcneiKfn1vHsvdgQ8M018DxsVX+uhlmb6zsU4iSfaKM0IkEeqkmlqvh",
+	"fPnmbsOz1gF2cboHPzs0WUntttb9xi2U9nM6UwRo/vg1B+dEcWGU2AZRmjdX3Zn0ZHujO5WfeHplQjYW",
+	"Z5+/vD+ait8KzN3hjE/+8ZM6iL+fvPspKiXV5+gT+VE7VEIuSN//SECsYysZm/UylY9sNnq0YJGPbPaO",
+	"ymHRIh/ZDAGVnID4PhhQxmbNiJDHjvpvo8AChMCzAYFIq09uZE/20RtUphBQpXbZKGmdaBy0zFSju8wC",
+	"r198o1wgf+PDCqgaGD1dhHQrNAy/EeXuHUWj8InNAPIGRGUKkLoAarWS0m+vOpwBTWuHt8VoHPuKbxIF",
+	"6i/grCNFW32Pxr9ppaKMktRiMt/53cTo2Mbclp0pxPaRuWYeQuNTyLPV7jlzyaHPhJLMJU7kEWIUdpOM",
+	"JJeooKKYKEBOYOeozIVDS432fsQnh2lhk+EuCU1NovMlyXMwLu+MiFp5zjVJV3SIVeTEH/1obNB76xBW",
+	"6C/yad/P/skiydhlmVRUooxuwVNeZF4VKIdv6tyFNaCYEoPtkOCxtTAqPKuFIB+f7zwFUcA5J5Xq2t9r",
+	"9sSMfqsGbzOHvHqNee96L51Z8xMuSmI2Ub91rcnA8yqzZc0kZ8wFzxBnS1uz0tgrpiSzdRXsvtGfTKhG",
+	"hqWp+P6tccrXsnv52qk3+NHYWvXSIVzNW+LTxbH/mjPFrHRIj6inMkYmgYHacpe2Nu+TwpMNauQ3D/CP",
+	"XCm/lgMWOHlz/ej64TZYW1dnFhK7MmTfzu201TL5ISTZkibwkyKn+9XKf8so/DF9uieF9Bo+1N25GZ7o",
+	"JG/kpd30IPRaXlMdQu+NZIf2GD1OWne49foaBzLOtM+4ywJyjxDRMqRtw8gWW1pPh11zk7jRsTpBaFIP",
+	"2CjtzSmWsCuJDmTpjTd1bzRx3x0v090FH+BlZat93wBlRHrnAr1L3ZuQIarjYGwabmzSboMxvJoV2ZOX",
+	"LM6xejxlMWXS/pFjknYE8waPymQp9rxTslh9nxaZO1b1Ue/ZPo+lBJrWvnJ4psN/lDoTF/koUui3KKhl",
+	"mf4g12uLxknGBGy0C4n5htjsF+5EYxukq7NAWJZW9tYOBDfu5Tasdm1MeozV794fQ8KrKVzL2IQiO26m",
+	"6ZwVQgfkdqHfHyx42XHY/ujlcgm/F5vVZwq10Ox27JK2rTaSHzjg1IYhe6FE2s9McbYSRNSiik9PdxpB",
+	"Rl4ccn3kyY4fMs2mZYIFLyhixhqSZ1gqjqyVTmPXMo3M6xHUpMoneAraheSYmrg58S3ShxoY7foT0tTm",
+	"AxqDYdWF8JnR8W3DZR1hYFo07toaDt6xMc9KZaouWict0CnjCRjZybUujIyX1mR6VRXLbaI1zttVRs9L",
+	"0G0zq7V6y9NPba2Q6Y8pp39SyFuplXLOWTEzpRIyMoVklWSAxqKYLIiMFHbZT9YxHVmkV/9LjtUHV1k1",
+	"QjkuBEQoheorGz3jSfSeXd6WUL4dRtXSK6b9sDSt8ERiPgPpmLlSIXZ/rlaK5oBTo9gYZ9nu1JQC1tbi",
+	"PfQJkwwlGVEHgE4+n523ZvjrZwq7x9ozoYQrVkiUMHapy/Pp4yAzqtuGXQIto8/B72Wyhz5IZNKR2XRq",
+	"AziKgMH6SHFvVlBT4FgjvAn2x5kdrMiO0ALaDMNb8WBmcb27XC531b2yW/AMaMKU8Fkj35yr10hbMqMJ",
+	"G09K9IOyzTdsovBNkfd2eYiWuQNMxFtnisY4E8ymHJehfNXvd3PIvdxifnBHNcPPITcZGp++P0Z/Pnj9",
+	"5x0TE2Sbs+Q+7lSEbMza+zf6f3VPFzxbF4/yTzXuZ571KeNn2HIonWjhKeJ5hleK5kiXKlDmMGy1eMo6",
+	"NNJ7/EhoZz2fjNDLJ2a8vHPK+RvHtHSspmQI+15b4+SI0BXOiHFcPy+DNo/KslbGE1LFVkLqCbHG223a",
+	"OzFTrc2XtE0NuFpQJtL02Xiu0Ck8buAwidYi9f0k2joB3jhtXBGjUvvMhab+ULSp5T6zHk1Io/3R7Zfb",
+	"/x8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

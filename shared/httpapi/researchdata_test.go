@@ -272,3 +272,28 @@ func TestConsentManager(t *testing.T) {
 		t.Errorf("preview group ruled on real data: %d", c)
 	}
 }
+
+// An external study's responses are all listed (there is no consent frame to rule on) and say so.
+func TestExternalStudyResponses(t *testing.T) {
+	d := newDataStudy(t, authz.GroupResearcher)
+	ctx := context.Background()
+	if _, err := d.pool.Exec(ctx, `UPDATE studies SET study_type_id = 2 WHERE id = $1`, d.id); err != nil {
+		t.Fatal(err)
+	}
+	var resp string
+	if err := d.pool.QueryRow(ctx, `
+		WITH c AS (INSERT INTO children (user_id, given_name, birthday, gender) VALUES ($1, 'Kid', current_date - 400, 'f') RETURNING id)
+		INSERT INTO responses (study_id, child_id, study_type_id, completed) SELECT $2, c.id, 2, true FROM c RETURNING uuid::text`,
+		d.family, d.id).Scan(&resp); err != nil {
+		t.Fatal(err)
+	}
+	var page appapi.ResponsePage
+	if c := d.call("researcher", "GET", "/api/studies/"+d.uuid+"/responses", nil, &page); c != 200 || len(page.Items) != 1 ||
+		page.Items[0].Id.String() != resp || page.Items[0].ConsentRuling != "not_applicable" {
+		t.Fatalf("external responses: %d %+v", c, page.Items)
+	}
+	var detail appapi.ResponseDetail
+	if c := d.call("researcher", "GET", "/api/responses/"+resp, nil, &detail); c != 200 || detail.ConsentRuling != "not_applicable" {
+		t.Errorf("external response: %d %q", c, detail.ConsentRuling)
+	}
+}

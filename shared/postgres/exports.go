@@ -487,7 +487,11 @@ func (x *Exports) finish(ctx context.Context, e db.GetExportRow, attempt int32, 
 		if skipped == nil {
 			skipped = []string{}
 		}
-		n, err := q.FinishExport(ctx, db.FinishExportParams{ID: e.ID, Attempt: attempt, ObjectKey: &out.key, Bytes: &out.bytes,
+		var size *int64 // unknown for a video archive: the stream's length is never counted
+		if e.Kind == ExportDownload {
+			size = &out.bytes
+		}
+		n, err := q.FinishExport(ctx, db.FinishExportParams{ID: e.ID, Attempt: attempt, ObjectKey: &out.key, Bytes: size,
 			DoneItems: int32(out.items), Skipped: skipped, SkippedCount: int32(out.nSkipped), EmailID: emailID})
 		if err != nil {
 			return err

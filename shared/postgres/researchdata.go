@@ -275,6 +275,9 @@ func (d *ResearchData) Response(ctx context.Context, responseUUID string) (Respo
 			return err
 		}
 		ruling := "pending"
+		if r.External {
+			ruling = "not_applicable" // an external study has no consent frame to rule on
+		}
 		if len(rulings) > 0 {
 			ruling = rulings[0].Action
 		}

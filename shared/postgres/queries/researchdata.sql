@@ -8,7 +8,7 @@ SELECT r.id, r.uuid::text AS uuid, r.created_at, r.completed, r.completed_consen
        r.researcher_payment_status, r.researcher_session_status, r.researcher_star, r.sequence,
        c.uuid::text AS child_uuid, c.given_name AS child_name, c.birthday AS child_birthday,
        u.uuid::text AS user_uuid, u.nickname,
-       coalesce(cc.action, 'pending')::text AS ruling, cc.created_at AS ruled_at,
+       (CASE WHEN s.study_type_id = 2 THEN 'not_applicable' ELSE coalesce(cc.action, 'pending') END)::text AS ruling, cc.created_at AS ruled_at,
        (SELECT count(*) FROM videos v WHERE v.response_id = r.id)::integer AS videos
 FROM responses r
 JOIN studies s ON s.id = r.study_id
@@ -45,6 +45,7 @@ SELECT r.id, r.uuid::text AS uuid, r.study_id, s.lab_id, r.is_preview, r.created
        r.eligibility, r.sequence, r.conditions, r.exp_data, r.global_event_timings,
        r.researcher_payment_status, r.researcher_session_status, r.researcher_star,
        (r.study_type_id = s.study_type_id AND (s.study_type_id = 2 OR (r.completed_consent_frame AND coalesce(cc.action, '') = 'accepted')))::boolean AS readable,
+       (s.study_type_id = 2)::boolean AS external,
        s.uuid::text AS study_uuid, s.salt::text AS study_salt, s.hash_digits,
        c.uuid::text AS child_uuid, c.given_name AS child_name, c.birthday AS child_birthday,
        u.uuid::text AS user_uuid, u.nickname
