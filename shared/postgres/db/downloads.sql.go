@@ -12,13 +12,9 @@ import (
 )
 
 const downloadCount = `-- name: DownloadCount :one
-SELECT count(*) FROM responses r
-JOIN studies s ON s.id = r.study_id
-LEFT JOIN LATERAL (SELECT cr.action FROM consent_rulings cr
-                   WHERE cr.response_id = r.id ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1) cc ON true
-WHERE r.study_id = $1 AND r.is_preview = $2 AND r.study_type_id = s.study_type_id
-  AND (s.study_type_id = 2 OR (r.completed_consent_frame AND cc.action = 'accepted'))
-  AND ($3::text IS NULL OR r.uuid = $3::text::uuid)
+SELECT count(*) FROM download_rows v
+WHERE v.study_id = $1 AND v.is_preview = $2 AND v.downloadable
+  AND ($3::text IS NULL OR v.uuid = $3::text::uuid)
 `
 
 type DownloadCountParams struct {
@@ -36,43 +32,27 @@ func (q *Queries) DownloadCount(ctx context.Context, arg DownloadCountParams) (i
 }
 
 const downloadResponsesByChild = `-- name: DownloadResponsesByChild :many
-SELECT r.id, r.uuid::text AS uuid, r.created_at, r.completed, r.eligibility, r.is_preview, r.sequence,
-       r.conditions,
+SELECT v.id, v.uuid::text AS uuid, v.created_at, v.completed, v.eligibility, v.is_preview, v.sequence, v.conditions,
        -- A pass that reads only the exit survey gets only the EXIT frames of an exp_data object
        -- (a tenth of it, typically): most of a download's cost is exp_data's bytes.
-       (CASE WHEN $1::boolean AND jsonb_typeof(r.exp_data) = 'object'
-             THEN (SELECT coalesce(jsonb_object_agg(f.key, f.value), '{}') FROM jsonb_each(r.exp_data) f
+       (CASE WHEN $1::boolean AND jsonb_typeof(v.exp_data) = 'object'
+             THEN (SELECT coalesce(jsonb_object_agg(f.key, f.value), '{}') FROM jsonb_each(v.exp_data) f
                    WHERE f.value->>'frameType' = 'EXIT')
-             ELSE r.exp_data END)::jsonb AS exp_data,
-       r.global_event_timings,
-       r.researcher_payment_status, r.researcher_session_status, r.researcher_star,
-       coalesce(cc.action, '')::text AS ruling, coalesce(cc.comments, '')::text AS ruling_comments, cc.created_at AS ruled_at,
-       coalesce(btrim(a.given_name || ' ' || a.family_name), '')::text AS arbiter_name,
-       u.uuid::text AS user_uuid, u.nickname, r.child_id,
-       c.uuid::text AS child_uuid, c.given_name AS child_name, c.birthday AS child_birthday, c.gender AS child_gender,
-       c.gender_self_describe AS child_gender_self_describe, c.gestational_age_at_birth AS child_gestational_age,
-       c.additional_information AS child_additional_information, c.existing_conditions AS child_conditions,
-       c.languages_spoken AS child_languages, c.deleted AS child_deleted,
-       coalesce(d.uuid::text, '')::text AS demo_uuid, d.number_of_children AS demo_number_of_children, d.child_birthdays AS demo_child_birthdays,
-       d.number_of_guardians AS demo_number_of_guardians, d.number_of_guardians_explanation AS demo_guardians_explanation,
-       d.us_race_ethnicity_identification AS demo_race, d.us_race_ethnicity_identification_describe AS demo_race_describe,
-       d.age AS demo_age, d.gender AS demo_gender, d.gender_self_describe AS demo_gender_self_describe,
-       d.education_level AS demo_education_level, d.annual_income AS demo_annual_income, d.country AS demo_country,
-       d.state AS demo_state, d.density AS demo_density, d.lookit_referrer AS demo_lookit_referrer,
-       d.additional_comments AS demo_additional_comments, d.extra AS demo_extra, d.created_at AS demo_created_at
-FROM responses r
-JOIN studies s ON s.id = r.study_id
-JOIN children c ON c.id = r.child_id
-JOIN users u ON u.id = c.user_id
-LEFT JOIN LATERAL (SELECT cr.action, cr.comments, cr.created_at, cr.arbiter_id FROM consent_rulings cr
-                   WHERE cr.response_id = r.id ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1) cc ON true
-LEFT JOIN users a ON a.id = cc.arbiter_id
-LEFT JOIN demographic_data d ON d.id = r.demographic_snapshot_id
-WHERE r.study_id = $2 AND r.is_preview = $3 AND r.study_type_id = s.study_type_id
-  AND (s.study_type_id = 2 OR (r.completed_consent_frame AND cc.action = 'accepted'))
-  AND ($4::text IS NULL OR r.uuid = $4::text::uuid)
-  AND (r.child_id, r.id) > ($5::bigint, $6::bigint)
-ORDER BY r.child_id, r.id
+             ELSE v.exp_data END)::jsonb AS exp_data,
+       v.global_event_timings, v.researcher_payment_status, v.researcher_session_status, v.researcher_star,
+       coalesce(v.ruling, '')::text AS ruling, coalesce(v.ruling_comments, '')::text AS ruling_comments, v.ruled_at,
+       coalesce(v.arbiter_name, '')::text AS arbiter_name, v.user_uuid::text AS user_uuid, v.nickname, v.child_id,
+       v.child_uuid::text AS child_uuid, v.child_name, v.child_birthday, v.child_gender, v.child_gender_self_describe,
+       v.child_gestational_age, v.child_additional_information, v.child_conditions, v.child_languages, v.child_deleted,
+       coalesce(v.demo_uuid::text, '')::text AS demo_uuid, v.demo_number_of_children, v.demo_child_birthdays,
+       v.demo_number_of_guardians, v.demo_guardians_explanation, v.demo_race, v.demo_race_describe, v.demo_age, v.demo_gender,
+       v.demo_gender_self_describe, v.demo_education_level, v.demo_annual_income, v.demo_country, v.demo_state, v.demo_density,
+       v.demo_lookit_referrer, v.demo_additional_comments, v.demo_extra, v.demo_created_at
+FROM download_rows v
+WHERE v.study_id = $2 AND v.is_preview = $3 AND v.downloadable
+  AND ($4::text IS NULL OR v.uuid = $4::text::uuid)
+  AND (v.child_id, v.id) > ($5::bigint, $6::bigint)
+ORDER BY v.child_id, v.id
 LIMIT $7
 `
 
@@ -218,43 +198,27 @@ func (q *Queries) DownloadResponsesByChild(ctx context.Context, arg DownloadResp
 
 const downloadResponsesByID = `-- name: DownloadResponsesByID :many
 
-SELECT r.id, r.uuid::text AS uuid, r.created_at, r.completed, r.eligibility, r.is_preview, r.sequence,
-       r.conditions,
+SELECT v.id, v.uuid::text AS uuid, v.created_at, v.completed, v.eligibility, v.is_preview, v.sequence, v.conditions,
        -- A pass that reads only the exit survey gets only the EXIT frames of an exp_data object
        -- (a tenth of it, typically): most of a download's cost is exp_data's bytes.
-       (CASE WHEN $1::boolean AND jsonb_typeof(r.exp_data) = 'object'
-             THEN (SELECT coalesce(jsonb_object_agg(f.key, f.value), '{}') FROM jsonb_each(r.exp_data) f
+       (CASE WHEN $1::boolean AND jsonb_typeof(v.exp_data) = 'object'
+             THEN (SELECT coalesce(jsonb_object_agg(f.key, f.value), '{}') FROM jsonb_each(v.exp_data) f
                    WHERE f.value->>'frameType' = 'EXIT')
-             ELSE r.exp_data END)::jsonb AS exp_data,
-       r.global_event_timings,
-       r.researcher_payment_status, r.researcher_session_status, r.researcher_star,
-       coalesce(cc.action, '')::text AS ruling, coalesce(cc.comments, '')::text AS ruling_comments, cc.created_at AS ruled_at,
-       coalesce(btrim(a.given_name || ' ' || a.family_name), '')::text AS arbiter_name,
-       u.uuid::text AS user_uuid, u.nickname, r.child_id,
-       c.uuid::text AS child_uuid, c.given_name AS child_name, c.birthday AS child_birthday, c.gender AS child_gender,
-       c.gender_self_describe AS child_gender_self_describe, c.gestational_age_at_birth AS child_gestational_age,
-       c.additional_information AS child_additional_information, c.existing_conditions AS child_conditions,
-       c.languages_spoken AS child_languages, c.deleted AS child_deleted,
-       coalesce(d.uuid::text, '')::text AS demo_uuid, d.number_of_children AS demo_number_of_children, d.child_birthdays AS demo_child_birthdays,
-       d.number_of_guardians AS demo_number_of_guardians, d.number_of_guardians_explanation AS demo_guardians_explanation,
-       d.us_race_ethnicity_identification AS demo_race, d.us_race_ethnicity_identification_describe AS demo_race_describe,
-       d.age AS demo_age, d.gender AS demo_gender, d.gender_self_describe AS demo_gender_self_describe,
-       d.education_level AS demo_education_level, d.annual_income AS demo_annual_income, d.country AS demo_country,
-       d.state AS demo_state, d.density AS demo_density, d.lookit_referrer AS demo_lookit_referrer,
-       d.additional_comments AS demo_additional_comments, d.extra AS demo_extra, d.created_at AS demo_created_at
-FROM responses r
-JOIN studies s ON s.id = r.study_id
-JOIN children c ON c.id = r.child_id
-JOIN users u ON u.id = c.user_id
-LEFT JOIN LATERAL (SELECT cr.action, cr.comments, cr.created_at, cr.arbiter_id FROM consent_rulings cr
-                   WHERE cr.response_id = r.id ORDER BY cr.created_at DESC, cr.id DESC LIMIT 1) cc ON true
-LEFT JOIN users a ON a.id = cc.arbiter_id
-LEFT JOIN demographic_data d ON d.id = r.demographic_snapshot_id
-WHERE r.study_id = $2 AND r.is_preview = $3 AND r.study_type_id = s.study_type_id
-  AND (s.study_type_id = 2 OR (r.completed_consent_frame AND cc.action = 'accepted'))
-  AND ($4::text IS NULL OR r.uuid = $4::text::uuid)
-  AND r.id > $5
-ORDER BY r.id
+             ELSE v.exp_data END)::jsonb AS exp_data,
+       v.global_event_timings, v.researcher_payment_status, v.researcher_session_status, v.researcher_star,
+       coalesce(v.ruling, '')::text AS ruling, coalesce(v.ruling_comments, '')::text AS ruling_comments, v.ruled_at,
+       coalesce(v.arbiter_name, '')::text AS arbiter_name, v.user_uuid::text AS user_uuid, v.nickname, v.child_id,
+       v.child_uuid::text AS child_uuid, v.child_name, v.child_birthday, v.child_gender, v.child_gender_self_describe,
+       v.child_gestational_age, v.child_additional_information, v.child_conditions, v.child_languages, v.child_deleted,
+       coalesce(v.demo_uuid::text, '')::text AS demo_uuid, v.demo_number_of_children, v.demo_child_birthdays,
+       v.demo_number_of_guardians, v.demo_guardians_explanation, v.demo_race, v.demo_race_describe, v.demo_age, v.demo_gender,
+       v.demo_gender_self_describe, v.demo_education_level, v.demo_annual_income, v.demo_country, v.demo_state, v.demo_density,
+       v.demo_lookit_referrer, v.demo_additional_comments, v.demo_extra, v.demo_created_at
+FROM download_rows v
+WHERE v.study_id = $2 AND v.is_preview = $3 AND v.downloadable
+  AND ($4::text IS NULL OR v.uuid = $4::text::uuid)
+  AND v.id > $5
+ORDER BY v.id
 LIMIT $6
 `
 
@@ -320,9 +284,8 @@ type DownloadResponsesByIDRow struct {
 }
 
 // Researcher downloads (issue 8): a study's responses in pages, with everything a download row
-// shows. The caller has authorized the requester for the kind of data (real or preview); these
-// queries add the data rules of the response views: a response of the study's own type, and for
-// studies run on the platform (not external) a completed consent frame with an accepted ruling.
+// shows (the download_rows view, which also says whether the data rules of the response views let
+// a response into a download). The caller has authorized the requester for the kind of data.
 // Both queries run in one read-only repeatable-read transaction per download, so every pass over
 // the responses sees the same ones.
 func (q *Queries) DownloadResponsesByID(ctx context.Context, arg DownloadResponsesByIDParams) ([]DownloadResponsesByIDRow, error) {

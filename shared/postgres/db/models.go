@@ -95,6 +95,60 @@ type DemographicDatum struct {
 	CreatedAt                             pgtype.Timestamptz
 }
 
+type DownloadRow struct {
+	ID                         int64
+	Uuid                       string
+	StudyID                    int64
+	IsPreview                  bool
+	ChildID                    int64
+	CreatedAt                  pgtype.Timestamptz
+	Completed                  bool
+	Eligibility                []string
+	Sequence                   []string
+	Conditions                 []byte
+	ExpData                    []byte
+	GlobalEventTimings         []byte
+	ResearcherPaymentStatus    string
+	ResearcherSessionStatus    string
+	ResearcherStar             bool
+	Downloadable               *bool
+	Ruling                     string
+	RulingComments             string
+	RuledAt                    pgtype.Timestamptz
+	ArbiterName                string
+	UserUuid                   string
+	Nickname                   string
+	ChildUuid                  string
+	ChildName                  string
+	ChildBirthday              pgtype.Date
+	ChildGender                string
+	ChildGenderSelfDescribe    string
+	ChildGestationalAge        *int16
+	ChildAdditionalInformation string
+	ChildConditions            int64
+	ChildLanguages             int64
+	ChildDeleted               bool
+	DemoUuid                   pgtype.UUID
+	DemoNumberOfChildren       *string
+	DemoChildBirthdays         []pgtype.Date
+	DemoNumberOfGuardians      *string
+	DemoGuardiansExplanation   *string
+	DemoRace                   []string
+	DemoRaceDescribe           *string
+	DemoAge                    *string
+	DemoGender                 *string
+	DemoGenderSelfDescribe     *string
+	DemoEducationLevel         *string
+	DemoAnnualIncome           *string
+	DemoCountry                *string
+	DemoState                  *string
+	DemoDensity                *string
+	DemoLookitReferrer         *string
+	DemoAdditionalComments     *string
+	DemoExtra                  []byte
+	DemoCreatedAt              pgtype.Timestamptz
+}
+
 type EmailMessage struct {
 	ID                 string
 	Kind               string
