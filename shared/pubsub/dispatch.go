@@ -28,6 +28,10 @@ type Dispatcher struct {
 	Functions    map[string]CloudEventFunc // by function entry point
 	Log          *slog.Logger
 	BackoffScale float64 // 1 is production timing; make run uses less
+	// AckExtension, if set, caps each extension of a message's acknowledgement deadline while
+	// its function runs (10 s to 600 s): a process that dies mid-delivery then has its message
+	// redelivered within about that long.
+	AckExtension time.Duration
 }
 
 // Run delivers until ctx ends; it returns once every in-flight delivery finished.
@@ -45,6 +49,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			sub := d.Client.Subscriber(t.Subscription)
 			sub.ReceiveSettings.MaxOutstandingMessages = 4
 			sub.ReceiveSettings.NumGoroutines = 1
+			if d.AckExtension > 0 {
+				sub.ReceiveSettings.MaxDurationPerAckExtension = d.AckExtension
+			}
 			err := sub.Receive(ctx, func(ctx context.Context, m *ps.Message) {
 				d.deliver(ctx, t, fn, m)
 			})
