@@ -1019,6 +1019,9 @@ type PastSession struct {
 		Name            string             `json:"name"`
 		StillCollecting bool               `json:"still_collecting"`
 	} `json:"study"`
+
+	// Videos To play back with GET /api/me/videos/{videoId}/url
+	Videos []ResponseVideo `json:"videos"`
 }
 
 // PastSessionConsent The standing ruling on the consent video; not_applicable for external studies
@@ -1769,6 +1772,9 @@ type ServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(w http.ResponseWriter, r *http.Request)
+	// GetOwnVideoUrl A signed link to a video of one of the family's own sessions, valid for 10 minutes (Lookit's past-studies playback)
+	// (GET /api/me/videos/{videoId}/url)
+	GetOwnVideoUrl(w http.ResponseWriter, r *http.Request, videoId string)
 	// GetPublicLab A lab's public page: the lab and its active, discoverable studies
 	// (GET /api/public/labs/{slug})
 	GetPublicLab(w http.ResponseWriter, r *http.Request, slug string)
@@ -2626,6 +2632,32 @@ func (siw *ServerInterfaceWrapper) ActivateTotp(w http.ResponseWriter, r *http.R
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ActivateTotp(w, r)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetOwnVideoUrl operation middleware
+func (siw *ServerInterfaceWrapper) GetOwnVideoUrl(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "videoId" -------------
+	var videoId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "videoId", r.PathValue("videoId"), &videoId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "videoId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetOwnVideoUrl(w, r, videoId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3956,6 +3988,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/studies/{studyId}/build", wrapper.BuildStudy)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/api/studies/{studyId}/preview-data", wrapper.DeletePreviewData)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/videos/{videoId}/url", wrapper.GetVideoUrl)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/me/videos/{videoId}/url", wrapper.GetOwnVideoUrl)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/studies/{studyId}/responses", wrapper.ListStudyResponses)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/responses/{responseId}", wrapper.GetStudyResponse)
 	m.HandleFunc(http.MethodPatch+" "+options.BaseURL+"/api/responses/{responseId}", wrapper.SetResponseResearcherFields)
@@ -6334,6 +6367,84 @@ func (response ActivateTotp429JSONResponse) VisitActivateTotpResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwnVideoUrlRequestObject struct {
+	VideoId string `json:"videoId"`
+}
+
+type GetOwnVideoUrlResponseObject interface {
+	VisitGetOwnVideoUrlResponse(w http.ResponseWriter) error
+}
+
+type GetOwnVideoUrl200JSONResponse VideoLink
+
+func (response GetOwnVideoUrl200JSONResponse) VisitGetOwnVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwnVideoUrl401JSONResponse struct{ ErrorJSONResponse }
+
+func (response GetOwnVideoUrl401JSONResponse) VisitGetOwnVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwnVideoUrl403JSONResponse ErrorBody
+
+func (response GetOwnVideoUrl403JSONResponse) VisitGetOwnVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwnVideoUrl404JSONResponse ErrorBody
+
+func (response GetOwnVideoUrl404JSONResponse) VisitGetOwnVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOwnVideoUrl503JSONResponse ErrorBody
+
+func (response GetOwnVideoUrl503JSONResponse) VisitGetOwnVideoUrlResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -8732,6 +8843,9 @@ type StrictServerInterface interface {
 	// ActivateTotp Confirm the authenticator with a code; returns ten single-use recovery codes
 	// (POST /api/me/totp/activate)
 	ActivateTotp(ctx context.Context, request ActivateTotpRequestObject) (ActivateTotpResponseObject, error)
+	// GetOwnVideoUrl A signed link to a video of one of the family's own sessions, valid for 10 minutes (Lookit's past-studies playback)
+	// (GET /api/me/videos/{videoId}/url)
+	GetOwnVideoUrl(ctx context.Context, request GetOwnVideoUrlRequestObject) (GetOwnVideoUrlResponseObject, error)
 	// GetPublicLab A lab's public page: the lab and its active, discoverable studies
 	// (GET /api/public/labs/{slug})
 	GetPublicLab(ctx context.Context, request GetPublicLabRequestObject) (GetPublicLabResponseObject, error)
@@ -9952,6 +10066,32 @@ func (sh *strictHandler) ActivateTotp(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// GetOwnVideoUrl operation middleware
+func (sh *strictHandler) GetOwnVideoUrl(w http.ResponseWriter, r *http.Request, videoId string) {
+	var request GetOwnVideoUrlRequestObject
+
+	request.VideoId = videoId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOwnVideoUrl(ctx, request.(GetOwnVideoUrlRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOwnVideoUrl")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetOwnVideoUrlResponseObject); ok {
+		if err := validResponse.VisitGetOwnVideoUrlResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // GetPublicLab operation middleware
 func (sh *strictHandler) GetPublicLab(w http.ResponseWriter, r *http.Request, slug string) {
 	var request GetPublicLabRequestObject
@@ -10848,192 +10988,193 @@ func (sh *strictHandler) GetVideoUrl(w http.ResponseWriter, r *http.Request, vid
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts41uCroLRbFXk/+pJbz4xd8yPtJD2ZTSb+bPd8O9VOMRB5JKFNAWwAtKxx+Tn2gfbFtnAjQRIU",
-	"KdtynO7vTyJLIAgcnHNw7udmlLBFzihQKUaHNyMOImdUgP7jTZJALiFVnxNGJVCpPuI8z0iCJWF0/1fB",
-	"qPpOJHNYYPXpf3KYjg5H/2O/mnjf/Cr2zySWhRjd3t5GoxREwkmuZhkdlq86QpgiWGCSoQVeoSnLMrbc",
-	"G91Go3ecM/5gK9Gz/cjSVXAxFIH6PUJYoL+fff7H4ZuTD+YrxCa/QiLF3kg9ZmdTLzueYzqDd2rlp/Bb",
-	"AUIvMOcsBy6JgSeFZaz3pv5Y4OuPQGdyPjp88fpVNJKrHEaHIyE5oTO14RwLsWQ8bQx+fvCiPfo2GnH4",
-	"rSBcHdYv1aOR984v5VNmD+odZtUndnjnwpOCc6Ay3mRJ5tX32ETrpY0Zw/shWdpeP05Tos4WZzGhU8YX",
-	"2Jz0TXvReAYxlvGEcLXOwAD9S4pX6kcz1ehwlGIJowAIEkbNm+OMGMC2hsA1EZLQWVyO1UsmEhYi+ID9",
-	"AnOOV+rvGdAUeHCo+SkWkE1jg+IT6BgoJLYQakKAFlmGJxmMDiUvoHw/oRJmwPXT5ApoTPEiPDlJa7Aq",
-	"CpKGYJVhOivUyztB5UaIWOTsEugmcGogl16Ct27vXEuIdsBvDbQa6BN1IV741AMbbEKlhVGdRPCB5oW8",
-	"FyX4iF7nj//617/+tfvp0+7bt0fIARUxihIObn/12aJRQRPNahQiITyVwJeYp2J0qLDrYamgvtZFhKYR",
-	"YohxRHEI7R6ERurv/MjYJZHPBBIJzuAQHaBCvQO9eIWWAJciQs93n/+A/opevNp9+Zfyuz+hv6JXB2ql",
-	"C8bhCCnQoL8iyhCmYqkR8t60eE8SauOaEhaofEclXwWwjU+I7OBNicJSDcgUr/zXe5sxY+ZYzCGNDRvp",
-	"mKdzwwlbLJxwE/oxz8BKOPbXCWMZYGq5t9pcfEVSYHV8XCdbnFoZ6p/qsRCuajqBNMaydYnsSrII3iRE",
-	"xDmHKwLL8FpzzCVJSI6p7AGYP5KS5LITdE4WjAcycF5kG26KF5n6dHgzAlosFF/GTuRUr1dIpj/mQFM1",
-	"8EufzOAvuQZn/6xrwGwjWQ2lWnjaBekOuJZ79DAxKumihWJfuknsBM+gTWElQg7CzBq1BhCTwrWMk4IL",
-	"FqLZ5hWq37hmxafl6Ta4QuLunLueeuRzljrvPZ8DMiBHHARgnsyBPxNWp8BpykGIsKi2jlFsTLENYNk9",
-	"d2FBNX0vPLsu9hKodXi8W+RyhTjkgKVAcg5ISKzh6sC0JHKOMKKwRHZxSj6xJ6OWufHhuGmaMv/BwUF0",
-	"XzazluAtEHphKDqA6HHYAFY51RhhDsgO9b4dU4BUoOMTRKiQgFPEpuj4eKfag8euDew3plwfBW4jBd0P",
-	"5unXCrQLQu2fz3vEX/f6fkidQsJ4CgGlinu/KIiIS5Ln6k8lpDRVajsbcg8deYBjU4Qpk3PgSMgiXSkJ",
-	"6JJQdaCMa/RkhUQYlRwcWa6JplzfXeaFTfGhhSl2ucE9awI8VxJRpxIM1znhIGJCS4llga/JQhHKyx9+",
-	"0OA3fz0PCWbumq1TRIAeRMJy8LkjB2yID6e7S04k9N+D9u4xU0WtpXeDID13UmF985ewClOFgISDRJew",
-	"OkJizpYUMZqtEGXLvRCXlW76dciu1/CBTllrX9JqRWo5oU28hQWbcZzPSWK4YpZ9no4Of1n/Pv8pR1st",
-	"E8hdZLY7MLSm4NLe5ZfGPvs1vbVXmxUr2t9TWmgtMWFdorWWjJyauKG+lrDC6QytsSlQQWT4N0gLY/CL",
-	"M7iCrMOkIjmuw+DEg41RnTpUqQqXHsKukmlNMOYwBc47JqPFYgI8ZtNYA5QD7Rk2KzBPCaZi6LgYrvMM",
-	"025VXym24Q0UIuY4gRjknJKEyFVMUqCSTK3ZdbND75ttHTBD2udbtqQZw+l7ktU4pigWC8xXcSKuFBe0",
-	"f6Ukkfar8vKJtdnY4jIHan8v//SeST2aC31lZ6p95z2u76o4xRLH/yZ59UU1IherZJ4K/XNIrNLG5RON",
-	"S0ATJ7HUrig1IqawjNVFar9sCx9u2LWMBQhRx4rWuFLE0veis8x0jdY3eFzkijEGBzb4XWAtUWAf4enX",
-	"LDF0O6y3zg+1zIc2EH5d6WNov0v9VOeYjeuGpdDBG6VdZsd10yZuVvAkoDrmTEknfCCpCeO6CVI5kRn0",
-	"64t2hsjszT0WAtxa0dWCLgjw65zxwMlOVhYXy6uYUPnDq1FITLvLPZ8yCnF5kA3BtxJzOTJaPlJCnASK",
-	"BENTzIPLSC1niwuetSd9gwSZUUhRRuglkkzrdVPFBKMRowkgtaKGXOwvt5o7dqLhJvsF54pr/TK1jHit",
-	"tOUzbftMt/1uSijRNpYHF7yikVYyvGvDAWYUjfRJxZgnc3IFQW681hpX6kIhkXlKuJDo+cGBpwPJOZYo",
-	"YUWWIsokmkCJJOMFztROIEXq8tjRTskLvadDxAELRi+Umj78FraLi7UI1l7i39gSLTBdeasLLSyItqUg",
-	"4UD6WwGFMR0UlBo7mMbNaDTFJKtpY76SIJXkGSaocnlKYQSti0uGjF5ksf+SsiUdqBZqzLDaZoWJbic1",
-	"2m4YFB0CdHOiDsk8YVmxoIGtfc6NsIrsCK0ZI4eVaFz6FbQUwfRoseOfvXd1/RByyVYGgxcHIZncGCOV",
-	"BhdiOpookCUKtTjFdpwubnmb1v7GkAlAcAV8ZR9iUzcQ0gqxwraRuzCRe5HyAstkPnjDjonPmTBMFymU",
-	"UduTmFBFykQgCdcKR3xRIqjsd1qcTqx9SR21b1DigDP9ZQB0DdTWMAlh53uAdIKTy078LM13BwcHKJlj",
-	"jhMJXIRNO88V/T0/qO/2VdDY1/Tw2xeF1vgRT4Yr8B/xpEtvx3nO2dX6+6NDFfR0YTeJZLGEmnfadxdt",
-	"y0QQjRaglbqSY7c572IVc2bopn3jJDjLtBVcDTlCoG3CyzlQzdMxMtPXzb7cyMmaec+0xGxMUJo5uBVp",
-	"F/eC0H6LlN6XyIqZ9mlP4iVMhGHZLeA2+KzbWQMKYcPIRzx5o+fDWcAkMuAYm3b75iMduNpJSlTiRFZR",
-	"P03hMM9Wu+fMsZYMT0pXhVTC4YJkRvvpjRZyb8rnWvSr2xlf/DkkBvpLuekn3mik2BCRReCJjgggwiex",
-	"WxihUzbwPT5+tJ4IBRqFTKvBBeWc0ITk2q51pVTFGZaMx8Mn0BgccPgvge8mWADKQCpWiTBNUUpmRAr0",
-	"KyNKVp+s0HyVz4GKI3fYKMczeCY8t1TPqYXNvP65rN9j1MDIJt7UsSJwgB3o/8lwg26dui3XK9xedcv9",
-	"PXEMjtdVNvL7catoJAg1WvIwxl0I4HfyWLkHre2iGYbkw8Vu062tA/anLIMO9hO+ETR8IuTAE1n2rxRU",
-	"A55epxvrUNw/shmh9zaw3Cv00QF1bZigXaeRQtsLlUzmsQBZ5HE1dejGl0sWT3GiyGv9QHXofSLtJwji",
-	"yij8mii4ytBmP8EmdGkManndyrg2krZplSwnuQJOpqQLJPdkAAMFJyLiKgwgvBAiYnXTxAb3g0PWhslU",
-	"p9MhfJk4VmTNm54bUy7ZrnkS4ULOgUprB9/rF+5rHKQB77UsxQtNqQOnCYnazkKIEUK2f8DyTBbG5DlM",
-	"dtfDu6R3Y+41b6mYvbac5xleGZn1WgKnWMHhV6Ft6P3SqDdvWI48ccE8sou3Ji7UuKHD01JRNHB/JlDp",
-	"14l6FPSmfqRfEQJztTwrizVd8ynhkEhnPdxmzEXtXeG1CnlWuRk6oFj/+iGIvyfiN7TUYfGAHY7wRlgN",
-	"o23zyJHSt2KbtTDJAE0ZRw5/kefrGBQXFY3qs4Vjce6glE6tfWDjiEdnWAhZHQcybOG4RzP4whJ5mIUP",
-	"m7sTn4QkWRYnLMsgkTZmbQj/tXzU40Ctmdpo1uPwr0cqGnBYh2QVLzjyDqmH5sJxg9qCNPR4fQrujxoM",
-	"xZ9ZYsiwkFrn6aVWa+Hypw7u01jJ3mKJ30JJuU1m6KU0hY1slaU7BQf5Ab6iKi64xQ6Ic/YMmCkaVbZE",
-	"E1xmV4EIRX9CJrZCx8l3MGIxKtcSBFIxyUhiDWoNNKjbAO4sZdUNA30K/XDC7NHXO9XzIFtphsyuRXkN",
-	"MyPKDMolcW4DY+HaRCOvW8Pq+rdbdvexnoX5pdoSUOFHVXSfcsKJBE5w2OFccHxf/FBbHIIja9IWJnHn",
-	"2S7wdU8ewYLQ2oiOdA31MxqvAHOB/t//RS9/eI3+Ay0YlXPz9wH6Dz1mZ7QuwK/Lxh/bOJTwmILnTHQg",
-	"dTKHtMhC7sR3DdnB+BF1NKZ7yMX31iT9gMdyzrjsxZS6PD5A4Cq9aeVzbXiEXl5BxENPDxmjbgxvHHcD",
-	"PzxE89CqjaI+2EPUdwoJuwK+OmZpKBKH25/jxP1+x0S1xkThpbiTfU8gSwOryfFqAVTGVRBHzdBvEyEk",
-	"i3Od/5ayWEmW5o8ck7CX1uqz4Uklix38aqCsHsNSAk1rXznBR9+ZWcaWcZHbkPmCuhAxb5DC7JTjJY2T",
-	"jIkOZ7KQmHfIc0FIyt5s2M2yYMuI181Muy7Sda0dy8ndb8ugoGE6t3vuzFJgINy1loYXSrGgVHuUyoEI",
-	"C0Fm1ASa6iDMPHZSZv3590p9dz7MS1gZ27hW6hFJ0RhTpGlBa0e/ihOl0u+UmYJbUU5mGZvgLIYrRSWS",
-	"LJqx+YFHvAj++vb+AUsQ0kR5HNnIHC6kURCF760fHPAfjOJQ6GlN1sNjP4wzXEuaD5XP1jStuHVFo1pu",
-	"a4kPHdCur62C71pN54tHBO89xOh0aD+IfjxQ6jFRivdIGjKqYZmTU1MSvcnXcYaHyBprc4vNVMA3E20B",
-	"2VgH7E4wa64obFZaI/Jpu6wa80wgPAOlaGnhT/vEpZfsgyYww+FYp4dJTh2Sf1qlSfaanR7bwqR0V5LM",
-	"0RxfAaIslJlzRyKDjMzIhGQ2EWA4ixvuGXjshNq2GDZAqBos0Pj2iCFBb8OyY/1j2HqubAPhWxBrwcdC",
-	"Y635o359hUI0wkbdY4fKjMkau7pnyI+64LrDXXVSQAeikYAG+J5x9NO7c7SPc7JvoLB/o///kN7uFzzz",
-	"DVDDDeXlIr0l+dbHnoxVay38YGM+7p9KZZ1oHZkHd4hhDsHyDUUsx78VWgy1ThzntRtTJhGRAl3Camcv",
-	"bOQQMhYAdKN11L2HYc+xoqig+NJL1rU11QBVm7mCb21BwZMlM/pz/gA+fp9T1ga/vmdAgPZueR7f+hmr",
-	"9aMiR1jUbCJorB5PJHDk3qVuVDAACXtpd/YaMcZrc1z6dLmzkuM3XaAdN0E4vSI89cN5ZCcFybriHx82",
-	"gz4azbGIycJKsG3RR/+EiEBYGvZnxZv9G5Le7ptfx5im5sdcm0tDY5ZzkgHCiSRXEI5IVldXbKK5wgbG",
-	"4TKHgl/a4WKyVqjhNtVek2PN99Feds/PAmdyw3xBg4WxKfYTp3bY3aJu1xobo5HEWUYgjdf4d/6JM5LW",
-	"8xh0ALpkuvoQWuDr2HeiDBGb7BHV7Ig186bLHDCUUj/0Wv2HGqf2l9E+vdBu7fnUsdMnmrC6rKn7xyLo",
-	"dueQs86YATHHHYoUWyyIRG6/3djilA43sgTLgHgNA9NygWY5nczuJ86KvCNwY6Z+a+/EAj1CKQgyoxHC",
-	"FGcrQUSERDFZECN35pwlIATjkXd5RGiBKZ5tEkJnFtG5/u7I/A28Oo3A283cPu7HGK5z3koS9dxDROQZ",
-	"XsXTIstikXCAjhiqtX4kuCbdwSozoMCx7Eg5G+D9sSOMJ2f9GO386R5S4zX9xbgWILGzga7LRW8hQdNh",
-	"1e3SWrspO2bdpgqhNLMriPMq4ikgGp+V/iVrOEHqSaP2S3wJFKnnkcb84aq6fjtl91mBEsvvuYr7Oe44",
-	"YbxerMADrxE6OgwM61x+c8whXW+gGOqx40UiCw4b42AhIA6R3loPiuZeH9msqyBcssYJfQcb0ZBCD601",
-	"DjXfKv2oK1A2JBmUNZ7MspoG22q6Trb/CYQIGmwnNov8Mc3XLqUuoF4lJCcNSd8XG7sLZ4jCbHgYQG1a",
-	"pnsoMmAoX1BbSb9JwgNwx/XqoNwIEsowoTqh70jnW5sQnQVOASUZSS71FdBM9QvmqTSTFCXHVBisscFj",
-	"VXEDF/xUFUVYW+Sg63QaW6nMbuIZMgY5ROpOKW8fr1+sTSG1Bb3WVJ2qHXhPLmQoeTFw9t72+k75zBpN",
-	"Gr6PgXGI2jfFOjC8Su/uqN+w3mJs0rb7qcA3mdpnNq6XYBLv7G6qpXcCz8OREP9OIA9hlgW5rtslvOhn",
-	"XcWbQwLkCja6lNcDcI2ZfQ0IPUuz20gnGE5rNqRHymoqVZNvlG7Uo5V0utvWGYW2d0E9lLHkLoL9Ku5Q",
-	"I2vptqacnR5Zy7pV2CeEUpxBoClnizIhkHFkAwE3CZIcZOxZJ4v2GYKerL1niMWmUdGhHotmgBI265Sn",
-	"XBlz7mKm6RFMqmp3D+IpubszZAAVCRkX4p7J9OvweEquO0Ig718T0ccF+6qqQmJNVPdA2HlgnR6Qe8V7",
-	"hV8n83eUs2wRlGeYzHEh53HBSRB0v/HYFZNqcyr7MPr59IPxiPznKVKjDxHWAVqH2pK4n9PZ0QQL+OGV",
-	"HjllHGGKyGKGIAMbnRKQoBIOA0R9Oy6q7aRadxAkSnDWCt/6EhZiYMJ5CkmGjXlKdKuTwQzQlizGyWwG",
-	"A8onu4HB/S3Ze+1x6u7IYY90s3yyLnhq1/hHQi+7q57e1cPdxjntnH4mqtIpQeU7VPbqzBS9+undOfr5",
-	"9GOtHgsiVHtnJ0VyCbJfKtIm5Jo7tFx0MGNHQFJwIldnyRwW1jFXWUWJWl3C2CUBx2MO3e8+K8U5+d+w",
-	"qkWF6kfngI1Cax99U8g54+TfjW4K7vFbnXJhLow2fN+cfHCg8fybmKZOJF/CBOE830MfJCK2JjShs8zU",
-	"sOE4kYfoJ4YE8CvgSL1bXNCxMUnt4zzHOdnR86knz07ePBPofJXDmV6H0omBmhh0az2C1Mk4xJz63gW9",
-	"oD9ythTAkc3cF75zFUzQupr/awnGr8hA+MgWFiqowFNwzyPBLqg/hbUPJpjzFfr6f3aPz07fa879FcFv",
-	"Bc5c2bSvieBTaX4wL9hDZisCFQIu6NfaaRwiPQm6KA4OXiaXsNIf4KuS3JojfwTMgbeG7iFdGdDYEert",
-	"hS6o7S+Exl9vLmytu4vR4S83F1bUuhhFF5qQ9QddQ09/MnUB9UdT8O9idHhz4Yr8XYxuo4sRSS9Gt19u",
-	"v+7sXdCyAJ/Lf1AooXBnFI2ugBvMHh3sPd87UPjKcqA4J6PD0cu9g72X2plt7c7au6ogv/9iik1hQcOx",
-	"FBvRkPiQjg5H/wROpquSs1UVZlyFxAfp69TinLd10lcySVPefXHwqqu2sYn9IAJRtuxI14ZUt6d6dXDQ",
-	"tbbyZabrlBn9fKPRLzca/ZdNRr8YPvq2rKWqw6NMxFgtjOKZQBmb7RLqsk7OP5+fKNJwaQxautAzVWiT",
-	"sZlJvHeI0+D6YAvX+6xg/Dcp8880WxlO1CZisYcqFV4YXqDOrEy/v6CdgR1o/LWG1F930ASmjAOyZfFK",
-	"pqptd4aa6tiuK0xsCcdrVTYG4ffBQ7/bVs4I9E77yGYznbm4farYEHPtDT46/OWLj8cf2Qw5fLVNImha",
-	"BgG1UZVZeTPI5D6a34cwGAsoVtgkAYu2+lJIMnVzOMayLVZRI+d39j5vVKto7N+BZVcRgeymWcU9TdOi",
-	"UsLAC0DLOegy/4xrv5363pY+QnOlfmjLCCuo3GsRlMX3KjlHgNwSfdXKBA+irxf9MC97Kd6BKl4+BJ6/",
-	"M7htRb3dQoAX6aagqZ0ba897P2F0SviiG/9rCVRbOp5gktZdr3k3DzIWrLvd5Q9yPsdzxgTYRizlyZRy",
-	"sGZNOnTpEqgTgZ2AAjQVjZMTZEaNffKhKBRnHHC66qVUEyG6pcOvh5/+bojTNN/wwHqEMDL1fKxIYq4m",
-	"kxbZPGs9cLVbuiXWCeDvrBdgK8K3bxi7K0UeGx7zTUnRLKFqRetIYKyoarfIFXmYXwzb2Omg0+qc/NYO",
-	"MwhJDkTI46pO0L0EuGEJhrqiSNt72JLoylwpDnRjiaQmY5yHiiJFaMUKOitTJrUlOIjAhkiObSWUbSCw",
-	"1zlzEPo+f9g3B3sRp+kT0zBrR/omTRE2Z9lG9v0b/elDemvIXKdtt47VFG6pjrWPQZzCgl1tXThWo1/d",
-	"DSZmgQ4slX+vRP2MCInGORalmG3E/kvI5Y6JeAyg/08gO4B0sH00LJnA0wX72sprJk0PL8DUsf7FGl5z",
-	"rNv0WrOrxdZRk/AjD3o9Bvcv0cg6JOqH97MO6nlKvOsRkOb4HjL1E0Qws52SrscK01z3K5RgqgRmKw9U",
-	"vDBtdCTrIu1a57ItHlbtPR2EnmGprmNrBr4Txb96AAnBLsODIBIFvzIOlLCIcIavoAXJh6e1QMO4xxUX",
-	"+k5RweEJSw1nOmB7DoGzRWOr2qohRFh92KKiR1egO2yI/RvzwcoYXdRlOwNtka7sGzooyizyu7g7y+Al",
-	"C2Gj2hApUM7ZTKlBR6jsMRQhjKYcxLzdiWjQjesO715XrkMJVydk/8Z9sljRv47qgfte/q6VSB0F36VE",
-	"tuqUbIc31Zt7PLIo0K61E6YHB2+EBRKS8d+RkMA4h8RYziRcS0VW5W61yFD+lQO3aWURevd+5whRhgQk",
-	"jKbGilAxuwxPxFrLwUc14DGsBh/xZKjNQC06QpOVjvG4n+FAba8ysdS6mSBCEeBkjsbcc/cJcO2HMjyJ",
-	"kG4ubKycrqEHYhTETp+xQW13S068smXN40oO+gADorqJf/uOXdm3IXuqjqkd23I2qKDSukDUb+mCUIcO",
-	"AhG5Y/1w6lHG0QRMeK66+UxOZ40c928yPOmROhz2bMsXGz5KS3tPW9jIDB/pv5k1lLenkT8VAt86Vnz/",
-	"uvh92IHT3E2DJRMrJdBYcQdN26ZfT8UXxE6Y2vex31zq2yHvmWYuZaerrWFw+YangcSWtSE8lcBtJrA6",
-	"2d+L8GjA7e4tpU3pTj2MI1fq1JNhcIbGPsYeIR+deeWKYrR8ogOrf2WE7rpAzEdE7Y4YAr2Oc/Z3Rmjw",
-	"Ct3Yo/vdM7A3QivX6pwMchxVckn9sMdYXCpZRy5JAkgATQWiTM7VdwvGoYuxmR5QvVrGJzvskXQN21ds",
-	"gMZhF/Z0pZ7zsr+fBbWJM7OiqT7ZMhR6XH7SLtGdxxKV1mHG/k0hgPf48ozrqzq479Wfdw9SLb1/VVe1",
-	"FJKMUPWdf8xHVTlUo4tYF8IEEDcgeaRjj4LTmtPenvBiMOTUNLjbkvhStca7czSKEZvRmPEyAEqwnT+m",
-	"GP0T8RBbiyW1EnrLOUNYXOrgF43pkfpdd5ztxPQUFkxf00HW43Xt+JYSibEmnNlWPNvA1bJt2iNbg7yX",
-	"fh/2oFf3tAeZjGziSlFP6jYfhbSexcdkble4aTLauqw9n2Cbxp5P0KUQKUZ9/7isTIej7xKq5/P3vN8T",
-	"V2hY5DbjCr03PKXIz0dxlVrTRRla6GIRDeJSWJbBiSbdzYYuEtk+wt1GV8+uy7nV0XOLYfa1xqGPa2MI",
-	"v/+78qPbmHFTgl2fca32iq27Imqo4JfSXUfQW47ir7/k3kHDT9C62UXG7gBcEL92TnWE8pvzkrsuTHCt",
-	"eu616bO111sS028F6IZLLuDNdGzokJHCVZrCM2VkQWRtohSmuMikmkaXWCGLYqFrRumKUfavQMnVL1sk",
-	"+WZbxFC8re5NgdgU1eIzny5m1UKmamuO1PVQxlVHngPVVrY3GcVlKrfnQH1WeamZ8a/WcHIQOnqouH1b",
-	"kV9wfoC1yPboKYRtznN/+UlJTTq096rMGxZBmO3f2E+9ppQrdglnZfm3fgWonHcTJWhBaFmlJKgS9TPf",
-	"dzR9yuHY76h29rv4JntQwTPSSRvrsfrcDHkMnK4KAw3H6IfF5jcnH0wii0BjClfG50I4uoRVf+zEue1g",
-	"thXpoXrDRqLD8wdeQXpu03y+CwX6NpxyVp7ykWtwgYhAYs6WVEf6BUhk/0b/P4iFnZed7PoYmJ1zLfvq",
-	"q373ZZjJWS3sSaeQqAUG2FZFkY1TkWtyPU9BFpy6WFpTb0nf+uq4/RJQY64rqyIia9WgdvbQKeQZTgid",
-	"mRxFqS2BVdEExhEFSNUzXlUFy2MDKaISc3mu1rxFYa9eN6vDeOL8L7W97D3ZuCYNOCRASh3PlOvTqB0D",
-	"zvMWZuzrA7O1+cIs+40dUR7KUynN8pCxqX7H1pDor9F6D+n+ln69EuNhdQwxWyHKln/Uoi/GvKSjEGp4",
-	"Z+u9KHAdIW4ZjgTq1xuoA7VCU9uaxZj+RVbM1kbVVe3Mt6kpli/pjbB79RApx2+sb9iAQuugh2VRUMeq",
-	"Dd+NUEqEBqRu8Od8JIN8hbbZ8f09xPVuOuvNEmWfctN6sLHKOmhDiQguiQ+NbW0ht/wd3Wk9YNawaXab",
-	"eECbVgBzHGU794DFQyPgJs6l7WsM67vWt62btqXCZIVcG4MnJ6920csaUtD1KbVJhIA4MpxJo0RkuLec",
-	"MwFeHwkikOlyaNpltvhS2TJKO48+uL5R/TzKtHJZmOaBPadvCm3+r/qhl8LuhFDTKb2JVkHepOd6SO5U",
-	"ddtiU08AFA7RBjAeA7ot8B7vWLwGIsNcxg+xqi4l+KRajOvSvyXBynvTN0kpqN5vCkYFcbJsqKsus+Uc",
-	"OCDJ0Iz9MSMpzvEluF41HkHVGvWuDm0DSl2GU8lO3JbWd3NHpqKd5/GZMRAuC0/P8UzoUqkVD/yrqUZp",
-	"ez9YBpiaypTq3xc/uNntSKVnm58rxlht7sZ97EmFcDX1Td24R8hAsy3xe7DxaSdJlDRTpmBOy9b5kal7",
-	"K6LSmj8nQjK+MpVerfU+MrWam1E6pikDTrWbeAj7rk55O/mRZ1CmR1ZVG98TyFKxxSpitdc8fqZk4P2B",
-	"TEn96+8vT/IMZMPppN1Xut2zdUxFpVPUOqoYV5+4DmiviGNtUmUfzyqThocJDA9HB2ErTJo+3Szh5/+d",
-	"Jfxg2P8R8JW3P8WkvVt8A/w+8p8ToPMVvYz9eokhanQdmylApjarv4yAQTjL2LLuB66aTZWUNETp71T3",
-	"Q6o0oUlWpBCrl5IrqKvura5zj6JJ1/rdbKBKa9CXR6dL+Ym9R44GEF6nRO/iV5e+AEBjryuNiLSBibMM",
-	"FLsts4l26rEDrbOvlK5eoW+bwl5n+KoDw+rpCnhvqljUaZFlj6dGr82H3WaQs99X/HGFrX488VIKISXy",
-	"93LPvEuJdFHPR3pn2tmFFowSfaEa+dKZdVxtBAMSZ8UnUqmUHH6FREKKxurW8IsteOlnO2s4xf6kbDr9",
-	"TQ0zuvf147Am02Y7gHfqB1kmlIx1ayrTQHtHSbmuMfZRTZEPZPuZbmJmvA4d/I6zqKLR67veehrOuhQR",
-	"XkCe4RXwEmpwnQMnWq3gBaXAEZY2Ck63LScS5QqsY4wmHNNkrmQkDoJlpkpIAjtH2rFVNTl33QCI7hCS",
-	"qgnrcRJt3E8yRp+AUfJYLaMD958/DrtNWP6Eb+Vjlq8qokNjCktUFCQ19QFwJiNdF9uYoCNkCNc2D9s5",
-	"QoRKpqVqJVUtnXHOeLK0AGaG+iIaB1ufZkkEmAlq3i8tgCFRJHNTNGMNjhlD0PoSw3bMILnctZ9eK453",
-	"BATzIlO46D/qerdhl3OhUNBcKmo9JhIj2Met6Z77G0kr65hAbkKd4IzkHFPTa2iB6QqleCUQnjE0tn1u",
-	"5iS1LiCWpfrOxxS9eN7lTJwTpZnYN8T6kVg9YnqzN4jShDW//OG1H+V8EIhyjr5hQPZrPyD7xTcNyLbo",
-	"2B+M7YctLzDFszLn6buX0c7bWzvykLsMrDBta9JyrL7sIhuR6b40RmHDrSQ2sU2GFNWcOPMmpgBpDa6V",
-	"aQGNj493ImTp32iS9o/d4OiTnUfVX8J1I4oMPtOKwW0l7tTMfqohKr5Ntd3aEk61WwiCQuZ/zbFESyys",
-	"7+j3Yz0zmy7x1uC3kuBydYnsMpqtyvQ43RpOUYJQYhy1XXhN4yaPtox8CDlg22yqQT3r7t2ULWnGcCr2",
-	"b6Ykg26TyFs7UMtH74nOfH/Aa7gRSZObDpYoYVmxoNpRtFjgXQHqlVqRMxfiM6EdSjHTDygwkRSoJFOi",
-	"gyoYBXWT8suytKdr2gjXeabbUE5xJqAjFMe8vLb2UKv5AKX7reZfHARay8uVbl83ZXwxCuzfc6A9E+jn",
-	"nz+8HUUj4w6zMWmlnc6d4OiQFlkW3gmvnJePFvTTH/8R1Wb4N8k3n0DCtdxPxNWDhJ4o/FBiMQe8gPQI",
-	"HZut7r4lImemZatGH4G+ayPLvUJ4FWwQLpHOiTdOYa1u6IpAzWmIHaNTKCGWaa+gRAsmnDpLp2RWcEgR",
-	"LUzlkWk11xHKMJ+pLxU528Y/rw7+gsbquYwkcucQYXHpevuawryIUCEBp3voVMkOik3YOO/T01I8MF+f",
-	"njyaBBCuVzIlZSWR8Kxr62nbs9BM2Qs1ajN7WxW51/mxemcHPoa3whWf7vdT2FU97TJJrRLUmkKI7aff",
-	"ldZIeFmh+tsLoya7xis7voX8eVM7e7gM+uIRip3/ZwEFpLo2TNlTzHXodebOQueYLPHq9yKPfsKXUGPo",
-	"SsYwbamtS9NVHJng5HLGWUHTI+ue06AxTdicURebYurjF6/QnBXcxLOWQmaEXh6gBaGFtJGutReJnT3k",
-	"mFmV2etWwaYIZ5lTErUCeHqKxqcneiKfn1vHsvdgQ8M018DxsVX+uhlmb6zsU4iSfaKM0IkEeqkmlqvh",
-	"fPnmbsOz1gF2cboHPzs0WUntttb9xi2U9nM6UwRo/vg1B+dEcWGU2AZRmjdX3Zn0ZHujO5WfeHplQjYW",
-	"Z5+/vD+ait8KzN3hjE/+8ZM6iL+fvPspKiXV5+gT+VE7VEIuSN//SECsYysZm/UylY9sNnq0YJGPbPaO",
-	"ymHRIh/ZDAGVnID4PhhQxmbNiJDHjvpvo8AChMCzAYFIq09uZE/20RtUphBQpXbZKGmdaBy0zFSju8wC",
-	"r198o1wgf+PDCqgaGD1dhHQrNAy/EeXuHUWj8InNAPIGRGUKkLoAarWS0m+vOpwBTWuHt8VoHPuKbxIF",
-	"6i/grCNFW32Pxr9ppaKMktRiMt/53cTo2Mbclp0pxPaRuWYeQuNTyLPV7jlzyaHPhJLMJU7kEWIUdpOM",
-	"JJeooKKYKEBOYOeozIVDS432fsQnh2lhk+EuCU1NovMlyXMwLu+MiFp5zjVJV3SIVeTEH/1obNB76xBW",
-	"6C/yad/P/skiydhlmVRUooxuwVNeZF4VKIdv6tyFNaCYEoPtkOCxtTAqPKuFIB+f7zwFUcA5J5Xq2t9r",
-	"9sSMfqsGbzOHvHqNee96L51Z8xMuSmI2Ub91rcnA8yqzZc0kZ8wFzxBnS1uz0tgrpiSzdRXsvtGfTKhG",
-	"hqWp+P6tccrXsnv52qk3+NHYWvXSIVzNW+LTxbH/mjPFrHRIj6inMkYmgYHacpe2Nu+TwpMNauQ3D/CP",
-	"XCm/lgMWOHlz/ej64TZYW1dnFhK7MmTfzu201TL5ISTZkibwkyKn+9XKf8so/DF9uieF9Bo+1N25GZ7o",
-	"JG/kpd30IPRaXlMdQu+NZIf2GD1OWne49foaBzLOtM+4ywJyjxDRMqRtw8gWW1pPh11zk7jRsTpBaFIP",
-	"2CjtzSmWsCuJDmTpjTd1bzRx3x0v090FH+BlZat93wBlRHrnAr1L3ZuQIarjYGwabmzSboMxvJoV2ZOX",
-	"LM6xejxlMWXS/pFjknYE8waPymQp9rxTslh9nxaZO1b1Ue/ZPo+lBJrWvnJ4psN/lDoTF/koUui3KKhl",
-	"mf4g12uLxknGBGy0C4n5htjsF+5EYxukq7NAWJZW9tYOBDfu5Tasdm1MeozV794fQ8KrKVzL2IQiO26m",
-	"6ZwVQgfkdqHfHyx42XHY/ujlcgm/F5vVZwq10Ox27JK2rTaSHzjg1IYhe6FE2s9McbYSRNSiik9PdxpB",
-	"Rl4ccn3kyY4fMs2mZYIFLyhixhqSZ1gqjqyVTmPXMo3M6xHUpMoneAraheSYmrg58S3ShxoY7foT0tTm",
-	"AxqDYdWF8JnR8W3DZR1hYFo07toaDt6xMc9KZaouWict0CnjCRjZybUujIyX1mR6VRXLbaI1zttVRs9L",
-	"0G0zq7V6y9NPba2Q6Y8pp39SyFuplXLOWTEzpRIyMoVklWSAxqKYLIiMFHbZT9YxHVmkV/9LjtUHV1k1",
-	"QjkuBEQoheorGz3jSfSeXd6WUL4dRtXSK6b9sDSt8ERiPgPpmLlSIXZ/rlaK5oBTo9gYZ9nu1JQC1tbi",
-	"PfQJkwwlGVEHgE4+n523ZvjrZwq7x9ozoYQrVkiUMHapy/Pp4yAzqtuGXQIto8/B72Wyhz5IZNKR2XRq",
-	"AziKgMH6SHFvVlBT4FgjvAn2x5kdrMiO0ALaDMNb8WBmcb27XC531b2yW/AMaMKU8Fkj35yr10hbMqMJ",
-	"G09K9IOyzTdsovBNkfd2eYiWuQNMxFtnisY4E8ymHJehfNXvd3PIvdxifnBHNcPPITcZGp++P0Z/Pnj9",
-	"5x0TE2Sbs+Q+7lSEbMza+zf6f3VPFzxbF4/yTzXuZ571KeNn2HIonWjhKeJ5hleK5kiXKlDmMGy1eMo6",
-	"NNJ7/EhoZz2fjNDLJ2a8vHPK+RvHtHSspmQI+15b4+SI0BXOiHFcPy+DNo/KslbGE1LFVkLqCbHG223a",
-	"OzFTrc2XtE0NuFpQJtL02Xiu0Ck8buAwidYi9f0k2joB3jhtXBGjUvvMhab+ULSp5T6zHk1Io/3R7Zfb",
-	"/x8AAP//",
+	"7H3rcts41uCroLRbFXk/+pJL98zYNT8yjtOT2WTiz3bPt1PjFAORRxLaFMAGQMsal59jH2hfbAs3EiRB",
+	"kbItx+n+/iSyBILAwTkH535uRwlb5IwClWJ0eDviIHJGBeg/3iYJ5BJS9TlhVAKV6iPO84wkWBJG938R",
+	"jKrvRDKHBVaf/ieH6ehw9D/2q4n3za9i/1xiWYjR3d1dNEpBJJzkapbRYfmqI4QpggUmGVrgFZqyLGPL",
+	"vdFdNDrhnPFHW4me7S8sXQUXQxGo3yOEBfrb+ee/H749/WC+QmzyCyRS7I3UY3Y29bLjOaYzOFErP4Nf",
+	"CxB6gTlnOXBJDDwpLGO9N/XHAt98BDqT89Hhqx/eRCO5ymF0OBKSEzpTG86xEEvG08bglwev2qPvohGH",
+	"XwvC1WH9q3o08t75pXzK7EG9w6z61A7vXHhScA5Uxpssybz6AZtovbQxY3g/JEvb68dpStTZ4iwmdMr4",
+	"ApuTvm0vGs8gxjKeEK7WGRigf0nxSv1ophodjlIsYRQAQcKoeXOcEQPY1hC4IUISOovLsXrJRMJCBB+w",
+	"X2DO8Ur9PQOaAg8ONT/FArJpbFB8Ah0DhcQWQk0I0CLL8CSD0aHkBZTvJ1TCDLh+mlwDjSlehCcnaQ1W",
+	"RUHSEKwyTGeFenknqNwIEYucXQHdBE4N5NJL8NbtnWsJ0Q74rYFWA32iLsQLn3pgg02otDCqkwg+0LyQ",
+	"D6IEH9Hr/PGf//znP3c/fdp99+4IOaAiRlHCwe2vPls0KmiiWY1CJISnEvgS81SMDhV2PS4V1Ne6iNA0",
+	"QgwxjigOod2j0Ej9nR8ZuyLyhUAiwRkcogNUqHegV2/QEuBKROjl7ssf0Z/Rqze7r/9UfvcH9Gf05kCt",
+	"dME4HCEFGvRnRBnCVCw1Qj6YFh9IQm1cU8IClSdU8lUA2/iEyA7elCgs1YBM8cp/vbcZM2aOxRzS2LCR",
+	"jnk6N5ywxcIJN6Ef8wyshGN/nTCWAaaWe6vNxdckBVbHx3WyxZmVof6hHgvhqqYTSGMsW5fIriSL4E1C",
+	"RJxzuCawDK81x1yShOSYyh6A+SMpSa46QedkwXggA+dFtuGmeJGpT4e3I6DFQvFl7ERO9XqFZPpjDjRV",
+	"A7/0yQz+kmtw9s+6Bsw2ktVQqoWnXZDugGu5Rw8To5IuWij2pZvETvEM2hRWIuQgzKxRawAxKdzIOCm4",
+	"YCGabV6h+o1rVnxWnm6DKyTuzrnvqUc+Z6nz3os5IANyxEEA5skc+AthdQqcphyECItq6xjFxhTbAJbd",
+	"cxcWVNP3wrPrYi+BWofHySKXK8QhBywFknNAQmINVwemJZFzhBGFJbKLU/KJPRm1zI0Px03TlPkPDg6i",
+	"h7KZtQRvgdALQ9EBRI/DBrDKqcYIc0B2qPftmAKkAh2fIkKFBJwiNkXHxzvVHjx2bWC/MeX6KHAXKeh+",
+	"ME//oEC7INT++bJH/HWv74fUGSSMpxBQqrj3i4KIuCJ5rv5UQkpTpbazIffQkQc4NkWYMjkHjoQs0pWS",
+	"gK4IVQfKuEZPVkiEUcnBkeWaaMr13WVe2BQfWphilxvcsybACyURdSrBcJMTDiImtJRYFviGLBShvP7x",
+	"Rw1+89fLkGDmrtk6RQToQSQsB587csCG+HC6u+REQv89aO8eM1XUWno3CNILJxXWN38FqzBVCEg4SHQF",
+	"qyMk5mxJEaPZClG23AtxWemmX4fseg0f6JS19iWtVqSWE9rEO1iwGcf5nCSGK2bZ5+no8F/r3+c/5Wir",
+	"ZQK5j8x2D4bWFFzau/zS2Ge/prf2arNiRft7SgutJSasS7TWkpFTEzfU1xJWOJ2hNTYFKogM/wZpYQx+",
+	"cQbXkHWYVCTHdRicerAxqlOHKlXh0mPYVTKtCcYcpsB5x2S0WEyAx2waa4ByoD3DZgXmKcFUDB0Xw02e",
+	"Ydqt6ivFNryBQsQcJxCDnFOSELmKSQpUkqk1u2526H2zrQNmSPt8x5Y0Yzh9T7IaxxTFYoH5Kk7EteKC",
+	"9q+UJNJ+VV4+sTYbW1zmQO3v5Z/eM6lHc6Gv7Ey177zH9V0Vp1ji+N8kr76oRuRilcxToX8OiVXauHyq",
+	"cQlo4iSW2hWlRsQUlrG6SO2XbeHDDbuRsQAh6ljRGleKWPpedJaZrtH6Bo+LXDHG4MAGvwusJQrsIzz9",
+	"miWGbof11vmhlvnQBsKvK30M7Xepn+ocs3HdsBQ6eKO0y+y4btrEzQqeBFTHnCnphA8kNWFcN0EqJzKD",
+	"fn3RzhCZvbnHQoBbK7pa0AUBfpMzHjjZycriYnkVEyp/fDMKiWn3uedTRiEuD7Ih+FZiLkdGy0dKiJNA",
+	"kWBoinlwGanlbHHBs/akb5EgMwopygi9QpJpvW6qmGA0YjQBpFbUkIv95VZzx0403GS/4FxxrV+mlhGv",
+	"lbZ8pm2f6bbfTQkl2sby6IJXNNJKhndtOMCMopE+qRjzZE6uIciN11rjSl0oJDJPCRcSvTw48HQgOccS",
+	"JazIUkSZRBMokWS8wJnaCaRIXR472il5qfd0iDhgweilUtOH38J2cbEWwdpL/CtbogWmK291oYUF0bYU",
+	"JBxIfy2gMKaDglJjB9O4GY2mmGQ1bcxXEqSSPMMEVS5PKYygdXHJkNGLLPZfUbakA9VCjRlW26ww0e2k",
+	"RtsNg6JDgG5O1CGZJywrFjSwtc+5EVaRHaE1Y+SwEo1Lv4KWIpgeLXb8s/eurh9DLtnKYPDqICSTG2Ok",
+	"0uBCTEcTBbJEoRan2I7TxS1v09rfGDIBCK6Br+xDbOoGQlohVtg2ch8m8iBSXmCZzAdv2DHxOROG6SKF",
+	"Mmp7EhOqSJkIJOFG4YgvSgSV/U6L06m1L6mj9g1KHHCmvwyAroHaGiYh7HwPkE5wctWJn6X57uDgACVz",
+	"zHEigYuwaeelor+XB/Xdvgka+5oefvui0Bo/4slwBf4jnnTp7TjPObtef390qIKeLuwmkSyWUPNO++6i",
+	"bZkIotECtFJXcuw2512sYs4M3bRvnARnmbaCqyFHCLRNeDkHqnk6Rmb6utmXGzlZM++ZlpiNCUozB7ci",
+	"7eJeENpvkdL7Elkx0z7tSbyEiTAsuwXcBp91O2tAIWwY+Ygnb/V8OAuYRAYcY9Nu33ykA1c7SYlKnMgq",
+	"6qcpHObZaveCOdaS4UnpqpBKOFyQzGg/vdFC7k35XIt+dTvjqz+GxEB/Kbf9xBuNFBsisgg80REBRPgk",
+	"dgsjdMoGvsfHj9YToUCjkGk1uKCcE5qQXNu1rpWqOMOS8Xj4BBqDAw7/JfDdBAtAGUjFKhGmKUrJjEiB",
+	"fmFEyeqTFZqv8jlQceQOG+V4Bi+E55bqObWwmdc/l/V7jBoY2cSbOlYEDrAD/T8ZbtCtU7fleoXbq265",
+	"vyeOwfG6ykb+MG4VjQShRksexrgLAfxeHiv3oLVdNMOQfLjYbbq1dcD+jGXQwX7CN4KGT4QceCLL/pWC",
+	"asDT63RjHYr7RzYj9MEGlgeFPjqgrg0TtOs0Umh7oZLJPBYgizyupg7d+HLJ4ilOFHmtH6gOvU+k/QRB",
+	"XBmFXxMFVxna7CfYhC6NQS2vWxnXRtI2rZLlJNfAyZR0geSBDGCg4EREXIUBhBdCRKxumtjgfnDI2jCZ",
+	"6nQ6hC8Tx4qsedNzY8ol2zVPIlzIOVBp7eB7/cJ9jYM04L2WpXihKXXgNCFR21kIMULI9ndYnsvCmDyH",
+	"ye56eJf0bsy95i0Vs9eW8zzDKyOz3kjgFCs4/CK0Db1fGvXmDcuRpy6YR3bx1sSFGjd0eFoqigbuLwQq",
+	"/TpRj4Le1I/0K0JgrpZnZbGmaz4lHBLprIfbjLmovSu8ViHPKzdDBxTrXz8G8fdE/IaWOiwesMMR3gir",
+	"YbRtHjlS+lZssxYmGaAp48jhL/J8HYPioqJRfbZwLM49lNKptQ9sHPHoDAshq+NAhi0c92gGX1giD7Pw",
+	"YXN34pOQJMvihGUZJNLGrA3hv5aPehyoNVMIzap40gYaMaS4GlIgNGFZP51coH2ck/0F7Jun9m/1/x/S",
+	"u31FcNGjhKT2xCDUgyfNCVkfaRXCOPLwptxiDz8IxzRq69ZQ1PO5S39EYyg2zhJqhoXU+lgvJ7HWN3/q",
+	"4D6NBe8dlvgdlFylyai9dKuwAbCywqfgjmCAH6sTx+ZAnCNqwEzRqLJzmsA3uwpEKPoDMnEfOoa/45IQ",
+	"PchQTDKSWGNfAw3q9ol7S4B1o0WfsWE40+ixJXSaDoIsrxnOuxblNcyMmDWIlJ1Lw1jfNrEW1C11dduA",
+	"W3b3sZ6HebnaElDhR3x0n3LCiQROcNgZXnD8UPxQWxyCI2tSKiZx59ku8E1PjsOC0NqIjlQS9TMarwBz",
+	"gf7f/0Wvf/wB/QdaMCrn5u8D9B96zM5oXfBhl/8htjEy4TEFz5noQOpkDmmRhVydJw25xvg4daSoe8jF",
+	"Hte0kIA3dc647MWUuq4wQBgsPX3lc214hF5eQcRDTw8Zo24Mbxx3Az88RPPQqo2iPthD1HcGCbsGvjpm",
+	"aShKiNuf48T9fs8kusZE4aW4k31PIEsDq8nxagFUxlWASc0JYZM0JItznZuXslhJveaPHJOwB9nq2uFJ",
+	"JYsd/GqgrB7DUgJNa185CUjfmVnGlnGR23D+grrwNW+QwuyU4yWNk4yJDke3kJh3yJpBSMreTN3NMnTL",
+	"aNzNzM4uCnetjc2JnO/KgKVh9gD33LmlwEAobi1FMJT+Qan2dpUDERaCzKgJgtUBonnspMz68+85XoDz",
+	"r17BytjttcEBkRSNMUWaFrTm9os4FatkvlNmMW5FcZplbIKzGK4VlUiyaOYNBB7xsgvq2/s7LEFIE4Fy",
+	"ZKOGuJBGeRVDtYl6fk8owkShpzWnD49LMY56LWk+Vq5d0+zj1hWNanm3JT50QLu+tgq+3omHzUit813n",
+	"bH8U3X2g1GMiKB+Q0GR0xDJfqKYtepOv4wyPkdHW5habqYBvJ9o6s7EO2J381lxR2OS1RuTTNmM15oVA",
+	"eAZK0dLCn/bXSy8RCU1ghsNxWI+TODskN7ZK4ew1iT219UvpriSZozm+BkRZKGvonkQGGZmRCclsksJw",
+	"Fjfca/HUyb5tMWyAUDVYoPHtEUMC8oZl7vrHsPU83gbCtyDWgo+FxlrzR/36CoWPhA3Oxw6VGZM1dvXA",
+	"cCR1wXWH4uqEhQ5EIwEN8D3jlQWzw3x5DyN+uUhvSb4Zsieb1loLP9h4lIeneVkHX0dWxD3iq0OwfEsR",
+	"y/GvhRZDrYPJeRTHlElEpEBXsNrZCxs5hIwFAN1oHXXPZtirrSgqKL70knVtTTVA1Wau4FtbUPBkyYz+",
+	"nD9C/IHPKWuDf3hgsIL2vHne6PoZq/WjIkdY1GwiaKweTyRw5N6lblQwAAl7kHf2GvHPa/Nv+nS585Lj",
+	"N92zHTdBOPUjPPXjeYsnBcm6YjMfN7s/Gs2xiMnCSrBt0Uf/hIhAWBr2Z8Wb/VuS3u2bX8eYpubHXJtL",
+	"Q2OWc5IBwokk1xCOllZXV2wizcIGxuEyh4Jf2uH+slao4TbVXpNjzffRXnbPzwJncsNcRoOFsSlEFKd2",
+	"2P0igtcaG6ORxFlGII3X+Hf+gTOS1nMsdHC8ZLoyElrgm9h3ogwRm+wR1eyINfOmy2owlFI/9Fptihqn",
+	"9pfRPr3Qbu351LHTJ5qwuqyp+y9FMCSAQ8464xnEHHcoUmyxIBK5/XZji1M63MgSLANiSQxMywWa5XQy",
+	"u584K/KOoJKZ+q29Ewv0CKUgyIxGCFOcrQQRERLFZEGM3JlzloAQjEfe5RGhBaZ4tkl4n1lE5/q7swY2",
+	"8Oo0goI3c/u4H2O4yXkrgdVzDxGRZ3gVT4ssi0XCATriu9b6keCGdAfSzIACx7IjHW6A98eOMJ6c9WO0",
+	"86d7SI3X9BcKW4DEzga6Lk++hQRNh1W3S2vtpuyYdZsqhNLMriHOq2isgGh8XvqXrOEEqSeN2i/xFVCk",
+	"nkca84er6vrtlD1kBUosf+AqHua444TxeiEFD7xG6OgwMKxz+c0xh3S9gWKox44XiSw4bIyDhYA4RHpr",
+	"PSiae31ks65idckaJ/Q9bERDilC01jjUfKv0o64g3pBkUNafMstqGmyr6TrZ/icQImiwndgM96c0X7t0",
+	"v4B6lZCcNCR9X2zsLuohCrPhYQC1KaPuociAoXxBbSX9JgkPwB3Xq4NyI0gow4TqZMMjnQtuQnQWOAWU",
+	"ZCS50ldAMw0xmEPTTKCUHFNhsMYGtlWFF1zwU1WwYW0Bhq7TaWylMruJF8gY5BCpO6W8ffzwam16qy02",
+	"tqYiVu3Ae/I0Q4mVgbP3ttd3yufWaNLwfQyMkdS+KdaB4VXqeUdtifUWY5NS3k8FvsnUPrNxLQeTFGh3",
+	"Uy29E3gejoT4dwJ5CLMsyHVNMeFFZusK4xwSINew0aW8HoBrzOxrQOhZmt1GOsFwVrMhPVHGVamafKNU",
+	"qB6tpNPdts4otL0L6rGMJfcR7FdxhxpZSwU2pfb0yFpGsMI+IZTiDAJNOVuUyYqMIxsIuEmQ5CBjzzpZ",
+	"tM8Q9GztPUMsNo1qE/VYNAOUsFmnPOXKmHMfM02PYFJV4nsUT8n9nSEDqEjIuBAPTPRfh8dTctMRAvnw",
+	"eo0+LthXVdUba6K6B8LOA+v0gDwo3iv8OpmfUM6yRVCeYTLHhZzHBSdB0P3KY1foqs2p7MPo57MPxiPy",
+	"n2dIjT5EWAdoHWpL4n5OZ0cTLODHN3rklHGEKSKLGYIMbHRKQIJKOAwQ9e24qLaTat1BkCjBWSt868tr",
+	"iIHJ8CkkGTbmKdGtTgazU1uyGCezGQwo7ewGBve3ZO+1x6m7W4g90s1y3brgqV3jHwm96q7Iel8Pdxvn",
+	"tHP6hajKugSV71BJrnNTkOunkwv089nHWq0YRKj2zk6K5Apkv1SkTcg1d2i56DaADDIXnMjVeTKHhXXM",
+	"VVZRolaXMHZFwPGYQ/e7z0pxTv43rGpRofrROWCj0NpH3xZyzjj5d6PTg3v8TqdcmAujDd+3px8caDz/",
+	"JqapE8mXMEE4z/fQB4mIrVdN6Cwz9XU4TuQh+okhAfwaOFLvFpd0bExS+zjPcU529HzqyfPTty8Euljl",
+	"cK7XoXRioCYG3VqPIHUyDjGnvndJL+lfOFsK4MhWFRC+cxVM0Lqa/2sJxq/IQPjIFj0qqMBTcM8jwS6p",
+	"P4W1DyaY8xX6+n92j8/P3mvO/RXBrwXOXEm3r4ngU2l+MC/YQ2YrAhUCLunX2mkcIj0JuiwODl4nV7DS",
+	"H+CrktyaI/8CmANvDd1DumqhsSPUWx9dUtv7CI2/3l7aOnyXo8N/3V5aUetyFF1qQtYfdH0//cnULNQf",
+	"TTHCy9Hh7aUrQHg5uosuRyS9HN19ufu6s3dJy+KALv9BoYTCnVE0ugZuMHt0sPdy70DhK8uB4pyMDkev",
+	"9w72XmtntrU7a++qgvz+qyk2RQ8Nx1JsREPiQzo6HP0DOJmuSs5WVb9x1RsfpedUi3Pe1UlfySRNeffV",
+	"wZuuussm9oMIRNmyI5UcUt06683BQdfaypeZjlhm9MuNRr/eaPSfNhn9avjou7LOqw6PMhFjtTCKFwJl",
+	"bLZLqMs6ufh8capIw6UxaOlCz1ShTcZmpiiAQ5wG1wdbVN9nBeO/Spl/ptnKcKI2EYs9VKnwwvACdWZl",
+	"aYBL2hnYgcZfa0j9dQdNYMo4IFuyr2Sq2nZnqKmO7br6xZZwvFYBZBB+Hzz2u21Vj0Bft49sNtOZi9un",
+	"ig0x197go8N/ffHx+CObIYevtoEFTcsgoDaqMitvBpncR/P7EAZjAcUKmyRg0VZfCkmmbg7HWLbFKmrk",
+	"fGLv80Yljcb+HVh2FRHIbppV3NM0VColDLwAtJyDbkHAuPbbqe9tWSY0V+qHtoywgsq9FkFZfK+ScwTI",
+	"LdFXrYTxIPp61Q/zss/jPaji9WPg+YnBbSvq7RYCvEg3BU3t3Fh73vsJo1PCF934X0ug2tLxBJO07nvN",
+	"u3mQsWDd7y5/lPM5njMmwDaJKU+mlIM1a9KhS1dAnQjsBBSgqWicnCAzauyTj0WhOOOA01UvpZoI0S0d",
+	"fj389DdDnKYxiAfWI4SRqTVkRRJzNZm0yOZZ64Gr3dItsU4AP7FegK0I375h7L4UeWx4zDclRbOEqk2u",
+	"I4GxoqrdIlfkYX4xbGOng06rc/LbTswgJDkQIY+rGkYPEuCGJRjq0iJt72FLoitzpTjQjSWSmoxxESrY",
+	"FKEVK+isTJnUluAgAhsiObYlUbaBwF5Xz0Ho+/Jx3xzsk5ymz0zDrB3p2zRF2JxlG9n3b/WnD+mdIXOd",
+	"tt06VlO4pTrWPgZxBgt2vXXhWI1+cz+YmAU6sFT+vRL1MyIkGudYlGK2EfuvIJc7JuIxgP4/gewA0sH2",
+	"0bBkAs8X7Gurwpk0PbwAU2P7X9bwmmPdQtiaXS22jpqEH3nQ6zG4f4lG1iFRP7yfdVDPc+JdT4A0xw+Q",
+	"qZ8hgpntlHQ9VpjmOnOhBFMlMFt5oOKFaaNbWhdp17qqbfGwau/pIPQMS3UdWzPwvSj+zSNICHYZHgSR",
+	"KPi1caCERYRzfA0tSD4+rQWa2T2tuNB3igoOz1hqONcB23MInC0aW9VWDSHC6sMWFT26At39Q+zfmg9W",
+	"xuiiLtu1aIt0Zd/QQVFmkd/F3VkGL1kIG9WGSIFyzmZKDTpCZf+jCGE05SDm7S5Jg25cd3gPunIdSrg6",
+	"Ifu37pPFiv51VA889PJ3bU7qKHiSEtmqU7Id3lRvPPLEokC71k6YHhy8ERZISMZ/Q0IC4xwSYzmTcCMV",
+	"WZW71SJD+VcO3KaVRejk/c4RogwJSBhNjRWhYnYZnoi1loOPasBTWA0+4slQm4FadIQmKx3j8TDDgdpe",
+	"ZWKpdVpBhCLAyRyNuefuE+BaI2V4EiHd+NhYOV2zEcQoiJ0+Y4Pa7paceGU7naeVHPQBBkR1E//2Hbuy",
+	"70L2VB1TO7blbFBBpXWBqN/SBaEOHQQicsf64dSjjKMJmPBcdfOZnM4aOe7fZnjSI3U47NmWLzZ8lJb2",
+	"nrewkRk+0n8zayhvTyN/LgS+daz4/nXxh7ADp7mb5k8mVkqgseIOmrZNL6GKL4idMLXvY7/x1bdD3nPN",
+	"XMouXFvD4PINzwOJLWtDeCqB20xgdbK/FeHRgNvdW0qb0l2EGEeu1Kknw+AMjX2MPUI+OvPKFcVo+UQH",
+	"Vv/CCN11gZhPiNodMQR6HRfsb4zQ4BW6sUf3u2dgb4VWrtU5GeQ4quSS+mGPsbhSso5ckgSQAJoKRJmc",
+	"q+8WjEMXYzP9qXq1jE922BPpGrbn2QCNwy7s+Uo9F2XvQQtqE2dmRVN9smUo9Lj8pF2iO08lKq3DjP3b",
+	"QgDv8eUZ11d1cN+rP+8BpFp6/6qObykkGaHqO/+Yj6pyqEYXsS6ECSBuQPJExx4FpzWnvT3hxWDImWm+",
+	"tyXxpWrbd+9oFCM2ozHjZQCUYDu/TzH6J+IhthZLaiX0lnOGsLjSwS8a0yP1u+6G24npKSyYvqaDrMfr",
+	"2vEtJRJjTTi3PXm2gatlS7cntgZ5L/0+7EFvHmgPMhnZxJWintRtPgppPYuPydyucNNktHVZez7BNo09",
+	"n6BLIVKM+uFxWZkOR98lVM/n73m/J67QsMhtxhV6b3hOkZ9P4iq1posytNDFIhrEpbAsgxNNupsNXSSy",
+	"fYS7jY6jXZdzq9voFsPsa01Nn9bGEH7/d+VHtzHjpgS7PuNa7RVbd0XUUMEvpbuOoLccxV9/yYODhp+h",
+	"dbOLjN0BuCB+7ZzqCOU35yV3XZjgWvXca9Nna6+3JKZfC9ANl1zAm+nY0CEjhas0hWfKyILI2kQpTHGR",
+	"STWNLrFCFsVC14zSFaPsX4GSq1+2SPLNtoiheFvdmwKxKarFZz5fzKqFTNXWHKnroYyrjjwHqq1sbzKK",
+	"y1Ruz4H6ovJSM+NfreHkIHT0UHH7tiK/4PwAa5Ht0VMI25zn4fKTkpp0aO91mTcsgjDbv7Wfek0p1+wK",
+	"zsvyb/0KUDnvJkrQgtCySklQJepnvic0fc7h2CdUO/tdfJM9qOAZ6aSN9Vh9YYY8BU5XhYGGY/TjYvPb",
+	"0w8mkUWgMYVr43MhHF3Bqj924sJ2MNuK9FC9YSPR4eUjryC9sGk+34UCfRdOOStP+cg1uEBEIDFnS6oj",
+	"/QIksn+r/x/Ewi7KTnZ9DMzOuZZ99VW/+zLM5KwW9qxTSNQCA2yrosjGqcg1uZ5nIAtOXSytqbekb311",
+	"3H4JqDHXlVURkbVqUDt76AzyDCeEzkyOotSWwKpoAuOIAqTqGa+qguWxgRRRibm8UGveorBXr5vVYTxx",
+	"/pfaXvaebVyTBhwSIKWOZ8r1adSOAed5CzP29YHZ2nxhlv3WjigP5bmUZnnM2FS/Y2tI9NdovYd0f0u/",
+	"XonxsDqGmK0QZcvfa9EXY17SUQg1vLP1XhS4jhC3DEcC9esN1IFaQ9Ng56o1xtbPS6qLlv3Ms23ykKow",
+	"Wlc0CqFXz8xz+cO9czmRMAXWXCw/trXV2NS/iUplU5FDpWte614rU8bRywO0ILSQINC47K1tzBi2hn+e",
+	"4ZVSLgc6ti1SPIpr27YBMm4mkRWztRGcVev8bVolypf0RnO+eYz09rc2DsGAQts7DssCtE4sMHd8hFIi",
+	"NNHqZpLOHzfo1Gxj7Uc7Ms8Z2G0CK3vimzaXjVXWQRtKenEJo2hs61i55e/orv4BE5pN6dzE2960OJnj",
+	"sPAKWtc0Am7iyNy+dlqBejVEP3XtOyYr5FpmPDvdqIte1pCCZniaIxIQR+YW1CgRGUlBzpkAr2cJEch0",
+	"1DStWas7sNmeTDsqP7geZf08yrQNWphGlT2nb4q6/q/6oZeK1YRQ05W/iVZB3qTnekzuVHV2Y1NP2RAO",
+	"0QYwHgO6LfAe71i8ZjXDwhMeY1VdBpfTajEnttfvloR4703fJH2ler8pThbEybJ5s7rMlnPgoKSZGft9",
+	"Ru1c4CtwfZE8gqo1hV4d2manuuSrktO5bePg5o5M9UTPuzhjIFzGp57jhdBleSse+GdT+dT2GbEMMDVV",
+	"UNW/r350s9uRReF+rhhjtblb97En7cb1bzA1Cp8g2/Gdzifow8bnnZBT0kyZ7qv7/uoq4JHRA0RUeo7m",
+	"REjGV6aqsPUURaYueDMizDQAwakOSRjCvqtT3k4u7jmUqbhVhdD3BLJUbLFiXe01T5+VG3h/ICtX//rb",
+	"y8k9B9lwcGqFVLcWt07QqHTAW6co4+oT18kTFXGsTeDt41llgvowgeHx6CBs8UvT55uR/vK/M9IfDfs/",
+	"Ar729qeYtHeLb4DfR/5zAnRurFcdol7Oihpdx2alkKmtIFFGWyGcZWxZjzmoGpuVlDRE6e9U90OqNKFJ",
+	"VqQQq5eSa6ir7q0Oh0+iSdd6K22gSmvQl0eny0aKvSeOPBFeV07v4leXvgBAY68Dkoi0gYmzDBS7LTPX",
+	"dupxKq2zr5SuXqFvm8JeZ6i0A8Pq+Qp4b6u452mRZU+nRq/Nvd5mQL3fw/5pha1+PPHSVyEl8rdyz5yk",
+	"RLoI+yO9M+1YRQtGib5QjXzpzDquDocBifMYEalUSg6/QCIhRWN1a/iFPbxUx501nGJ/UjY4/6aGGd1n",
+	"/WlYk2npHsA79YMsk5fGug2aada+o6Rc14T9qKbIBzJLTec6M16HqX7HGXsP8JJpOOuyV3gBeYZXwEuo",
+	"wU0OnGi1gheUAkdY2ohL3SKfSJQrsI4xmnBMk7mSkTgIlpmKNAnsHGknatVQ33WeILobTaomrMfktHE/",
+	"yRh9BkbJY7WMDtx/+TTsNmH5M76Vj1m+qogOjSksUVGQ1NSiwJmMdA12Y4KOkCFc26hu5wgRKpmWqpVU",
+	"tXTGOePJ0gKYGeqLaBxsLaQlEWAmqHm/tACGRJHMTYGWNThmDEHry1nbMYPkctfqfK043hF8zotM4aL/",
+	"qOsTiF1+j0JBc6mo9Zion2DPwKZ77q8kraxjArkJdTI9knNMTV+rBaYrlOKVQHjGnN8bzUlqXUAsS/Wd",
+	"jyl69bLLmTgnSjOxb4j1I7F6JFYTNz2AJoT+9Y8/+BH1B4GI+ugbBv//4Af/v/qmwf8WHfsD//0Q+QWm",
+	"eFbm1333MtpFe2tHHnKXQTymRVJajtWXXWSjf92XxihsuJXEJo7OkKKaE2fexBQgrcG1Mi2g8fHxToQs",
+	"/RtN0v6xGxx9uvOk+ku4RkmRwWdaMbitxDib2c80RMW3qexcW8KZdgtBUMj8rzmWaImF9R39dqxnZtMl",
+	"3hr8VhJcri6RXUazVZmKqdsQKkoQSoyjtuOzaRLm0ZaRDyEHbBubNahn3b2bsiXNGE7F/u2UZNBtEnln",
+	"B2r56D3RVRYe8RpuRNLkplsqSlhWLKh2FC0WeFeAeqVW5MpAsBRLHDP9gAITSYFKMiU6qIJRUDcpvyrL",
+	"yLoGoXCTZ7rl6RRnAjpCcczLa2svDXDrKV1fUh/M2FcH7W70Qq50q8Qp44tRYP+eA+2FQD///OHdKBoZ",
+	"d5iNfyztdO4ER4e0yLLwTnjlvHyyoJ/++I+oNsO/Sb75BBJu5H4irh8l9EThhxKLOeAFpEfo2Gx19x0R",
+	"OTPtgTX6CPRdG1keFC6uYINwiXROvHEKa3VDVwRqTkPsGJ1CCbFMewUlWjDh1Fk6JbOCQ4poYarcTKu5",
+	"jlCG+Ux9qcjZNpl6c/AnNFbPZSSRO4cIiyvXR9oUgUaECgk43UNnSnZQbMLmFJydleKB+frs9MkkgHBt",
+	"nCkpq9aEZ11bu92ehWbKXqhRm9nbCty9zo/ViR34FN4KV+i8309hV/W8S3K1yp1rCiHCkEhXCi3hZTX0",
+	"by+Mmkwur8T9Fmo1mDrtw2XQV09QWP8/Cygg1XWIyv51rhu0M3cWOp9piVe/FXn0E76CGkPnZZi+dWm6",
+	"6jYTnFzNOCtoemTdcxo0puGfM+piE+w/fvUGzVnBTTxrKWRG6HUVy69+qb1I7Owhx8yqLHK3CjZFOMuc",
+	"kqgVwLMzND471RP5/Nw6lr0HGxqmuQaOj63y180we2Nln0OU7DNlhE4k0Es1sVwN58s3dxuetw6wi9M9",
+	"+tmhyUpqt7XubW+htJ/TmSJA88cvOTgnigujxDaI0ry56gSmJ9sb3avUyfMrSbOxOPvy9cPRVPxaYO4O",
+	"Z3z695/UQfzt9OSnqJRUX6JP5C/aoRJyQfr+RwJiHVvJ2KyXqXxks9GTBYt8ZLMTKodFi3xkMwRUcgLi",
+	"+2BAGZs1I0KeOuq/jQILEALPBgQirT65kT3ZR29RmUJAldplo6R1UnvQMlON7jIL/PDqG+UC+RsfVqzX",
+	"wOj5IqRboWH4jSh37ygaRXZsBpA3ICpTgNQFUKvLlX571eEcaFo7vC1G49hXfJMoUH8B5x3lANT3aPyr",
+	"VirKKEktJvOd30yMjm0Cb9mZQmwfmWvmITQ+gzxb7V4wlxz6QijJXOJEHiFGYTfJSHKFCiqKiQLkBHaO",
+	"ylw4tNRo70d8cpgWNhnuitDUJNVfkTwH4/LOiKiVgl2TdEWHWEVO/dFPxga9tw5hhf4in/f97J8skoxd",
+	"lUlFJcrodk/lReZVHHP4ps5dWAOKKWfZDgkeWwujwrNaCPLxxc5zEAWcc1Kprv19jU/N6Hdq8DZzyKvX",
+	"mPeu99KZNT/jAjhmE/Vb15oMPK8yW9ZMcsZc8AJxtrT1UY29YkoyW8PD7hv9wYRqZFia7gLfGqd8LbuX",
+	"r515g5+MrVUvHcLVvCU+Xxz7rzlTzEqH9Ih6KmNkEhioLa1q60A/KzzZoB9D8wB/z10ZajlggZM314+u",
+	"VW+DtXUlcCGxK3n37dxOW23JEEKSLWkCPylyelhfhneMwu/Tp3taSK+5SN2dm+GJTvJGXtpND0Kv5TXV",
+	"IfTeSHZoj9HjtHWHW6+vcSDjTPuMuywgDwgRLUPaNoxssWUcddg1N4kbHasThCb1gI3S3pxiCbuS6ECW",
+	"3nhT90YT993xMt3J8hFeduEKk/gGKCPSOxfoferehAxRHQdj03Bjk3YbjOHVrMievGRxjtXjKYspk/aP",
+	"HJO0I5g3eFQmS7HnnZLF6vu0yNyxqo96z/Z5LCXQtPaVwzMd/qPUmbjIR5FCv0VBLcv0B7m+bjROMiZg",
+	"o11IzDfEZr9ILBrbIF2dBcKytLK3diC4cS+3YbVrY9JjrH73/hgSXk3hRsYmFNlxM03nrBA6ILcL/X5n",
+	"wcuOw/ZHL5dL+K3YrD5TqIVmt2OXtG21kfzAAac2DNkLJdJ+ZoqzlSCiFlV8drbTCDLy4pDrI093/JBp",
+	"Ni0TLHhBETPWkDzDUnFkrXQau5Zpml+PoCZVPsFz0C4kx9TEzYlvkT7UwGjXC5OmNh/QGAyrjpcvjI5v",
+	"m3vrCAPTDnTX1nDwjo15VipT4dM6aYFOGU/AyE6uTWZkvLQm06uqjm8TrXHermh7UYJum1mt1Vuef2pr",
+	"hUy/Tzn9k0LeSq2Uc86KmSmVkJEpJKskAzQWxWRBZKSwy36yjunIIr36X3KsPrgqvhHKcSEgQilUX9no",
+	"GU+i9+zytlz33TCqll7h9selaYUnEvMZSMfMlQqx+3O1UjQHnBrFxjjLdqem7LS2Fu+hT5hkKMmIOgB0",
+	"+vn8ojXDnz9T2D3WngklXLFCooSxK12eTx+HqXGqN1lGn4PfN2cPfZDIpCOzqa15yoqAwfpIcW9WUFNM",
+	"WyO8CfbHmR2syI7QAtoMw1vxYGZxs7tcLnfVvbJb8AxowpTwWSPfnKvXSFsyowkbT0r0g7LNN2yi8E2R",
+	"93Z5iJa5A0zEW2eKxjgTzKYcl6F81e/3c8i93mJ+cEc1w88hNxkan70/Rn88+OGPOyYmyDYCyn3cqQh5",
+	"09rIXmHktcr4ObYcSidaeIp4nuGVojnSpQqUOQxbLZ7y34WZuwsze55Q4+QIF2A+KstalZWcrewJqSfE",
+	"Gm+3aSXGTLU2X9I2NeBqQZlI02fjuUKn8LiBT1jbuU6At04bV8So1D5zoak/FG1quc+sRxPSaH909+Xu",
+	"/wcAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

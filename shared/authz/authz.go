@@ -96,6 +96,7 @@ const (
 	AddDemographics    Action = "demographics.create"
 	EditEmailPrefs     Action = "account.email_preferences"
 	ReadOwnPastSession Action = "response.past_sessions"
+	WatchOwnVideo      Action = "video.watch_own" // a family plays back its own sessions
 
 	// Researchers, by study permission.
 	ReadStudy           Action = "study.read"
@@ -154,6 +155,7 @@ var rules = map[Action]rule{
 	ReadOwnFeedback:    {audience: owner},
 	EditEmailPrefs:     {audience: owner, unsafe: true},
 	ReadOwnPastSession: {audience: owner},
+	WatchOwnVideo:      {audience: owner},
 
 	ReadStudy:           {audience: researcher, study: ReadStudyDetails},
 	EditStudy:           {audience: researcher, unsafe: true, study: WriteStudyDetails},

@@ -85,6 +85,7 @@ var expected = map[authz.Action][]string{
 	authz.ReadOwnFeedback:    {"family"},
 	authz.EditEmailPrefs:     {"family"},
 	authz.ReadOwnPastSession: {"family"},
+	authz.WatchOwnVideo:      {"family"},
 
 	// RD: every study group, lab readonly/member/admin umbrella, site admins.
 	authz.ReadStudy: {"site-admin", "read-token-study-admin", "study-preview", "study-design", "study-analysis", "study-submission_processor", "study-researcher", "study-manager", "study-admin", "lab-readonly", "lab-member", "lab-admin"},

@@ -146,6 +146,7 @@ var operations = map[string]operation{
 	"ParticipateExternal": {action: authz.CreateResponse, object: participantObject},
 	// A family's own past sessions, with the researchers' feedback.
 	"ListPastSessions": {action: authz.ReadOwnPastSession},
+	"GetOwnVideoUrl":   {action: authz.WatchOwnVideo, object: ownVideoObject},
 }
 
 // participantObject loads the family of the child a family takes part with.

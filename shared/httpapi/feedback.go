@@ -94,6 +94,11 @@ func (s *appServer) ListPastSessions(ctx context.Context, r appapi.ListPastSessi
 		if p.External {
 			o.Consent = appapi.PastSessionConsentNotApplicable
 		}
+		o.Videos = make([]appapi.ResponseVideo, len(p.Videos))
+		for j, v := range p.Videos {
+			o.Videos[j] = appapi.ResponseVideo{Id: uuid.MustParse(v.UUID), Filename: v.FileName, FrameId: v.FrameID,
+				Consent: v.Consent, CreatedAt: v.CreatedAt}
+		}
 		o.Feedback = make([]appapi.ResponseFeedback, len(p.Feedback))
 		for j, f := range p.Feedback {
 			o.Feedback[j] = feedbackOut(f)

@@ -23,6 +23,12 @@ func TestFeedbackToFamilies(t *testing.T) {
 	}
 	consented, _ := d.response(true, "accepted", 0, false, true)
 	pending, _ := d.response(true, "", 0, false, true)
+	var video string
+	if err := d.pool.QueryRow(ctx, `INSERT INTO videos (s3_timestamp, frame_id, full_name, bucket, study_id, response_id)
+		SELECT now(), '2-test', 'videoStream_' || r.uuid || '.webm', 'recorder', r.study_id, r.id FROM responses r WHERE r.uuid = $1
+		RETURNING uuid::text`, consented).Scan(&video); err != nil {
+		t.Fatal(err)
+	}
 	emails := func() int {
 		var n int
 		if err := d.pool.QueryRow(ctx, `SELECT count(*) FROM email_messages WHERE kind = 'response_feedback' AND $1 = ANY(to_addresses)`,
@@ -80,10 +86,21 @@ func TestFeedbackToFamilies(t *testing.T) {
 	for _, s := range page.Data {
 		if s.Id.String() == consented {
 			seen = true
-			if s.Consent != "accepted" || len(s.Feedback) != 1 || s.Feedback[0].Comment != "Your child was a real star." {
+			if s.Consent != "accepted" || len(s.Feedback) != 1 || s.Feedback[0].Comment != "Your child was a real star." ||
+				len(s.Videos) != 1 || s.Videos[0].Id.String() != video {
 				t.Errorf("the session as the family sees it: %+v", s)
 			}
 		}
+	}
+	// The family plays its session's video back; nobody else does through this route.
+	var link appapi.VideoLink
+	if c := d.call("family", "GET", "/api/me/videos/"+video+"/url", nil, &link); c != 200 || link.Url == "" {
+		t.Errorf("the family's own video: %d %+v", c, link)
+	}
+	other := newUser(t, d.pool, 0, role{name: "other-family"})
+	d.callers["other"] = credential(t, d.pool, other, role{name: "other-family"})
+	if c := d.call("other", "GET", "/api/me/videos/"+video+"/url", nil, nil); c != 403 {
+		t.Errorf("another family's video: %d, want 403", c)
 	}
 	if !seen || len(page.Data) != 2 {
 		t.Errorf("past sessions: %d sessions, consented one seen %v; want both sessions past the consent frame", len(page.Data), seen)

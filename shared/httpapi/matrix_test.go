@@ -183,6 +183,7 @@ var requests = map[string]struct {
 	"AddResponseFeedback":  {"POST", "/api/responses/RESPONSE/feedback", `{"comment": "Thank you for taking part!"}`},
 	"EditResponseFeedback": {"PATCH", "/api/feedback/FEEDBACK", `{"comment": "Thank you again!"}`},
 	"ListPastSessions":     {"GET", "/api/me/past-sessions", ``},
+	"GetOwnVideoUrl":       {"GET", "/api/me/videos/VIDEO/url", ``}, // a video of the family's child
 	"DownloadStudyFile":    {"GET", "/api/studies/STUDY/downloads/summary_csv", ``},
 	"CreateExport":         {"POST", "/api/studies/STUDY/exports", `{"kind": "download", "file": "summary_csv"}`},
 	"ListStudyExports":     {"GET", "/api/studies/STUDY/exports", ``},
@@ -303,6 +304,7 @@ var allowed = map[string][]string{
 	"EditResponseFeedback": {"study-submission_processor", "study-researcher", "study-admin"},
 	// Each caller's own past sessions (a researcher's are those of their own children, if any).
 	"ListPastSessions": loggedIn,
+	"GetOwnVideoUrl":   {"family"},
 	// Downloads and exports of real data: RR (TestPreviewDataPermissions covers RP and CC/CP).
 	"DownloadStudyFile": {"study-analysis", "study-researcher", "study-admin"},
 	"CreateExport":      {"study-analysis", "study-researcher", "study-admin"},

@@ -127,6 +127,14 @@ type PastSession struct {
 	// ("" for external studies, which have none).
 	Consent  string
 	Feedback []FeedbackEntry
+	Videos   []SessionVideo // to play back (a withdrawal leaves only the consent video)
+}
+
+// SessionVideo is one video of a family's session.
+type SessionVideo struct {
+	UUID, FileName, FrameID string
+	Consent                 bool
+	CreatedAt               time.Time
 }
 
 // PastSessions returns one page of the family's past sessions, newest first (Lookit's past
@@ -161,7 +169,7 @@ func (d *ResearchData) PastSessions(ctx context.Context, userID int64, cursor st
 			ids[i], index[r.ID] = r.ID, i
 			s := PastSession{UUID: r.Uuid, CreatedAt: r.CreatedAt.Time, Completed: r.Completed, StudyUUID: r.StudyUuid,
 				StudyName: r.StudyName, External: r.StudyTypeID == 2, StillCollecting: r.StudyState == "active",
-				ChildUUID: r.ChildUuid, ChildName: r.ChildName, Feedback: []FeedbackEntry{}}
+				ChildUUID: r.ChildUuid, ChildName: r.ChildName, Feedback: []FeedbackEntry{}, Videos: []SessionVideo{}}
 			if !s.External {
 				s.Consent = r.Ruling
 				if s.Consent == "" {
@@ -177,6 +185,15 @@ func (d *ResearchData) PastSessions(ctx context.Context, userID int64, cursor st
 		for _, f := range fb {
 			s := &out[index[f.ResponseID]]
 			s.Feedback = append(s.Feedback, FeedbackEntry{UUID: f.Uuid, Comment: f.Comment, CreatedAt: f.CreatedAt.Time, UpdatedAt: f.UpdatedAt.Time})
+		}
+		videos, err := q.VideosOfResponses(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for _, v := range videos {
+			s := &out[index[v.ResponseID]]
+			s.Videos = append(s.Videos, SessionVideo{UUID: v.Uuid, FileName: v.FullName, FrameID: v.FrameID, Consent: v.IsConsentFootage,
+				CreatedAt: v.CreatedAt.Time})
 		}
 		return nil
 	})

@@ -207,6 +207,7 @@ type VideoAccess struct {
 	FullName, Bucket                   string
 	StudyID, LabID                     int64
 	Preview, Consented, ConsentFootage bool
+	FamilyID                           int64 // the child's family
 }
 
 var errNoVideo = apperr.New(apperr.NotFound, "no such video")
@@ -224,7 +225,7 @@ func (v *Videos) ForAccess(ctx context.Context, videoUUID string) (VideoAccess, 
 		return VideoAccess{}, fmt.Errorf("postgres: video: %w", err)
 	}
 	return VideoAccess{FullName: r.FullName, Bucket: r.Bucket, StudyID: r.StudyID, LabID: r.LabID, Preview: r.IsPreview,
-		Consented: r.Consented, ConsentFootage: r.IsConsentFootage}, nil
+		Consented: r.Consented, ConsentFootage: r.IsConsentFootage, FamilyID: r.FamilyID}, nil
 }
 
 // DeletePreviewData deletes a study's preview responses at once, with their videos' rows, and

@@ -831,3 +831,45 @@ func (q *Queries) StudyResponsePage(ctx context.Context, arg StudyResponsePagePa
 	}
 	return items, nil
 }
+
+const videosOfResponses = `-- name: VideosOfResponses :many
+SELECT v.response_id, v.uuid::text AS uuid, v.full_name, v.frame_id, v.is_consent_footage, v.created_at
+FROM videos v WHERE v.response_id = ANY($1::bigint[]) ORDER BY v.response_id, v.created_at, v.id
+`
+
+type VideosOfResponsesRow struct {
+	ResponseID       int64
+	Uuid             string
+	FullName         string
+	FrameID          string
+	IsConsentFootage bool
+	CreatedAt        pgtype.Timestamptz
+}
+
+// The videos of a family's past sessions, to play them back.
+func (q *Queries) VideosOfResponses(ctx context.Context, responseIds []int64) ([]VideosOfResponsesRow, error) {
+	rows, err := q.db.Query(ctx, videosOfResponses, responseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []VideosOfResponsesRow
+	for rows.Next() {
+		var i VideosOfResponsesRow
+		if err := rows.Scan(
+			&i.ResponseID,
+			&i.Uuid,
+			&i.FullName,
+			&i.FrameID,
+			&i.IsConsentFootage,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -342,8 +342,9 @@ func (q *Queries) VideoByFullName(ctx context.Context, fullName string) (VideoBy
 
 const videoForAccess = `-- name: VideoForAccess :one
 SELECT v.full_name, v.bucket, v.is_consent_footage, r.is_preview, v.study_id, s.lab_id,
-       response_consented(r.id)::boolean AS consented
+       response_consented(r.id)::boolean AS consented, c.user_id AS family_id
 FROM videos v JOIN responses r ON r.id = v.response_id JOIN studies s ON s.id = v.study_id
+JOIN children c ON c.id = r.child_id
 WHERE v.uuid = $1
 `
 
@@ -355,9 +356,11 @@ type VideoForAccessRow struct {
 	StudyID          int64
 	LabID            int64
 	Consented        bool
+	FamilyID         int64
 }
 
 // What deciding who may watch a video needs (authz.WatchVideo), and where it is.
+// The family is the child's, for the family's own playback of its sessions.
 func (q *Queries) VideoForAccess(ctx context.Context, uuid string) (VideoForAccessRow, error) {
 	row := q.db.QueryRow(ctx, videoForAccess, uuid)
 	var i VideoForAccessRow
@@ -369,6 +372,7 @@ func (q *Queries) VideoForAccess(ctx context.Context, uuid string) (VideoForAcce
 		&i.StudyID,
 		&i.LabID,
 		&i.Consented,
+		&i.FamilyID,
 	)
 	return i, err
 }

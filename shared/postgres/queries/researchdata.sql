@@ -167,3 +167,8 @@ LIMIT @lim;
 -- name: FeedbackOnResponses :many
 SELECT f.response_id, f.uuid::text AS uuid, f.comment, f.created_at, f.updated_at
 FROM feedback f WHERE f.response_id = ANY(@response_ids::bigint[]) ORDER BY f.response_id, f.created_at, f.id;
+
+-- name: VideosOfResponses :many
+-- The videos of a family's past sessions, to play them back.
+SELECT v.response_id, v.uuid::text AS uuid, v.full_name, v.frame_id, v.is_consent_footage, v.created_at
+FROM videos v WHERE v.response_id = ANY(@response_ids::bigint[]) ORDER BY v.response_id, v.created_at, v.id;

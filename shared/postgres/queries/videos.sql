@@ -41,9 +41,11 @@ UPDATE video_deletions SET deleted_at = now() WHERE id = ANY(@ids::bigint[]);
 
 -- name: VideoForAccess :one
 -- What deciding who may watch a video needs (authz.WatchVideo), and where it is.
+-- The family is the child's, for the family's own playback of its sessions.
 SELECT v.full_name, v.bucket, v.is_consent_footage, r.is_preview, v.study_id, s.lab_id,
-       response_consented(r.id)::boolean AS consented
+       response_consented(r.id)::boolean AS consented, c.user_id AS family_id
 FROM videos v JOIN responses r ON r.id = v.response_id JOIN studies s ON s.id = v.study_id
+JOIN children c ON c.id = r.child_id
 WHERE v.uuid = $1;
 
 -- name: SchedulePreviewVideoDeletions :execrows
