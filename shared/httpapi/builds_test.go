@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"lookit.dev/platform/shared/authz"
 	"lookit.dev/platform/shared/builds"
 	"lookit.dev/platform/shared/events"
@@ -41,10 +43,13 @@ func TestBuildStudy(t *testing.T) {
 	var studyUUID string
 	if err := pool.QueryRow(ctx, `WITH l AS (INSERT INTO labs (name) VALUES ('Build API Lab') RETURNING id)
 		INSERT INTO studies (name, lab_id, study_type_id, max_age_years, metadata)
-		SELECT 'Build API study', l.id, 1, 9, '{"player_repo_url":"https://github.com/lookit/ember-lookit-frameplayer","last_known_player_sha":"develop"}' FROM l
-		RETURNING id, uuid::text`).Scan(&studyID, &studyUUID); err != nil {
+		SELECT 'Build API study', l.id, 1, 9, jsonb_build_object('player_repo_url', 'https://github.com/' || $1 || '/ember-lookit-frameplayer',
+		       'last_known_player_sha', 'develop') FROM l
+		RETURNING id, uuid::text`, "build-api-"+uuid.NewString()[:8]).Scan(&studyID, &studyUUID); err != nil {
 		t.Fatal(err)
 	}
+	// A fork of its own: builds belong to a repository's commit, and other tests build the
+	// fake GitHub's one commit of lookit's repository (a shared build publishes nothing new).
 	designer := role{name: "build-designer", researcher: true, twoFactor: true, study: authz.GroupDesign}
 	id := newUser(t, pool, 0, designer)
 	if _, err := pool.Exec(ctx, `INSERT INTO study_researchers (study_id, user_id, grp) VALUES ($1, $2, 'design')`, studyID, id); err != nil {
